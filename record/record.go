@@ -1,0 +1,119 @@
+// Package record defines the rows that a simulated training run emits.
+//
+// The types are plain structs with parquet tags and no behaviour beyond small
+// helpers: the simulator fills them, package trace writes them to Parquet,
+// package plot and the notebooks read them back. Column names are a contract
+// with every tool that reads a run directory, so each carries its unit:
+// _s for simulated seconds, _bytes for bytes, _mbps for megabits per second,
+// _ms for milliseconds. Losses are in nats per token.
+//
+// No record holds a wall-clock value: identical configurations and seeds must
+// give byte-identical trace files.
+//
+// To extend a record, append a field with a new, unit-bearing column name;
+// never rename or repurpose an existing column.
+package record
+
+import "math"
+
+// Status of a node in one round (Round.Status).
+const (
+	StatusOK       = "ok"       // payload delivered in time
+	StatusLate     = "late"     // payload arrived after the deadline and was dropped
+	StatusCrashed  = "crashed"  // node failed during the round; its payload is lost
+	StatusDown     = "down"     // node was unavailable for the whole round
+	StatusRejoined = "rejoined" // node came back this round and first downloaded the model
+)
+
+// Kinds of simulated activity (Event.Kind).
+const (
+	KindCompute  = "compute"
+	KindUpload   = "upload"
+	KindDownload = "download"
+	KindWait     = "wait"
+	KindFail     = "fail"
+	KindDown     = "down"
+)
+
+// Kinds lists the activity kinds in a fixed order (timeline legends use it).
+var Kinds = []string{KindCompute, KindUpload, KindDownload, KindWait, KindFail, KindDown}
+
+// Statuses lists the round statuses in a fixed order.
+var Statuses = []string{StatusOK, StatusLate, StatusCrashed, StatusDown, StatusRejoined}
+
+// Eval is one evaluation of the reference model (evals.parquet).
+type Eval struct {
+	Round int64 `parquet:"round"` // outer round after which the evaluation ran (0 = before training)
+	Step  int64 `parquet:"step"`  // inner optimizer steps done by the reference model so far
+
+	SimTimeS float64 `parquet:"sim_time_s"` // simulated time of the evaluation, seconds
+	Tokens   int64   `parquet:"tokens"`     // training tokens consumed so far, summed over nodes
+
+	BytesTotal int64 `parquet:"bytes_total"` // bytes moved over the network so far (up + down, all nodes)
+	BytesUp    int64 `parquet:"bytes_up"`    // bytes uploaded so far, all nodes
+	BytesDown  int64 `parquet:"bytes_down"`  // bytes downloaded so far, all nodes
+
+	EvalLoss   float64 `parquet:"eval_loss"`   // held-out cross-entropy, nats per token
+	ExcessLoss float64 `parquet:"excess_loss"` // EvalLoss minus the corpus entropy floor; NaN if the floor is unknown
+	TrainLoss  float64 `parquet:"train_loss"`  // mean training loss over the last round, nats per token
+	LR         float64 `parquet:"lr"`          // inner learning rate at this point
+}
+
+// ExcessOver returns loss minus floor, or NaN when the floor is unknown (NaN).
+func ExcessOver(loss, floor float64) float64 {
+	if math.IsNaN(floor) {
+		return math.NaN()
+	}
+	return loss - floor
+}
+
+// Round is one node's part in one outer round (rounds.parquet).
+// Times are simulated seconds since the start of the run; a phase that did not
+// happen has start = end = the time the node reached it.
+type Round struct {
+	Round int64 `parquet:"round"`
+	Node  int64 `parquet:"node"`
+
+	InnerSteps       int64   `parquet:"inner_steps"`        // inner optimizer steps done this round
+	PayloadBytes     int64   `parquet:"payload_bytes"`      // encoded pseudo-gradient size on the wire
+	PayloadIdealBits float64 `parquet:"payload_ideal_bits"` // information-theoretic size of the payload, bits
+
+	UploadStartS   float64 `parquet:"upload_start_s"`
+	UploadEndS     float64 `parquet:"upload_end_s"`
+	DownloadStartS float64 `parquet:"download_start_s"`
+	DownloadEndS   float64 `parquet:"download_end_s"`
+	ComputeS       float64 `parquet:"compute_s"` // simulated compute time this round, seconds
+	WaitS          float64 `parquet:"wait_s"`    // time spent idle waiting for others, seconds
+
+	Status      string  `parquet:"status"`       // one of the Status constants
+	InAggregate bool    `parquet:"in_aggregate"` // the node's payload was part of this round's aggregate
+	TrainLoss   float64 `parquet:"train_loss"`   // mean inner training loss this round, nats per token
+}
+
+// Event is one simulated activity of one node (events.parquet), the raw
+// material of the timeline figure.
+type Event struct {
+	Node   int64   `parquet:"node"`
+	Round  int64   `parquet:"round"`
+	Kind   string  `parquet:"kind"` // one of the Kind constants
+	StartS float64 `parquet:"start_s"`
+	EndS   float64 `parquet:"end_s"`
+	Bytes  int64   `parquet:"bytes"` // bytes moved by a transfer; 0 for other kinds
+}
+
+// DurationS is EndS − StartS.
+func (e Event) DurationS() float64 { return e.EndS - e.StartS }
+
+// Node is one node's profile (nodes.parquet).
+type Node struct {
+	Node        int64   `parquet:"node"`
+	Class       string  `parquet:"class"`       // compute class name, e.g. "consumer-gpu"
+	Flops       float64 `parquet:"flops"`       // peak arithmetic rate, FLOP/s
+	Utilization float64 `parquet:"utilization"` // achieved fraction of peak, 0..1
+	BwUpMbps    float64 `parquet:"bw_up_mbps"`
+	BwDownMbps  float64 `parquet:"bw_down_mbps"`
+	LatencyMs   float64 `parquet:"latency_ms"` // access-link latency, milliseconds
+	XMs         float64 `parquet:"x_ms"`       // latency-space coordinates: distance between nodes is latency, ms
+	YMs         float64 `parquet:"y_ms"`
+	DataShard   int64   `parquet:"data_shard"` // index of the data stream the node trains on
+}
