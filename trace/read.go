@@ -1,0 +1,145 @@
+package trace
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// readChunk is how many rows ReadAll decodes at a time. Reading in chunks
+// (rather than trusting the row count in the footer for one allocation)
+// keeps a corrupt footer from asking for an absurd allocation.
+const readChunk = 4096
+
+// ReadAll reads every row of the Parquet file at path into memory.
+//
+// Every column of T must be present in the file with the same physical
+// type; a missing column is an error rather than silently zero. Extra columns
+// in the file are ignored. A truncated or corrupt file gives an error, never
+// a panic.
+func ReadAll[T any](path string) (rows []T, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("trace: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			rows, err = nil, fmt.Errorf("trace: read %s: corrupt file: %v", path, r)
+		}
+	}()
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("trace: read %s: not a complete Parquet file: %w", path, err)
+	}
+	var zero T
+	want, err := schemaOf(zero)
+	if err != nil {
+		return nil, fmt.Errorf("trace: read %s: %w", path, err)
+	}
+	if err := compatible(want, pf.Schema()); err != nil {
+		return nil, fmt.Errorf("trace: read %s: %w", path, err)
+	}
+	r := parquet.NewGenericReader[T](pf)
+	defer r.Close()
+	buf := make([]T, readChunk)
+	for {
+		n, err := r.Read(buf)
+		rows = append(rows, buf[:n]...)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("trace: read %s: %w", path, err)
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("trace: read %s: reader made no progress after %d rows", path, len(rows))
+		}
+	}
+	if int64(len(rows)) != pf.NumRows() {
+		return nil, fmt.Errorf("trace: read %s: footer promises %d rows, data holds %d", path, pf.NumRows(), len(rows))
+	}
+	return rows, nil
+}
+
+// compatible checks that every leaf column of want exists in got with the
+// same physical type and repetition.
+func compatible(want, got *parquet.Schema) error {
+	for _, path := range want.Columns() {
+		w, _ := want.Lookup(path...)
+		g, ok := got.Lookup(path...)
+		name := strings.Join(path, ".")
+		if !ok {
+			return fmt.Errorf("column %q missing from file", name)
+		}
+		wk, gk := w.Node.Type().Kind(), g.Node.Type().Kind()
+		if wk != gk {
+			return fmt.Errorf("column %q is %v in the file, want %v", name, gk, wk)
+		}
+		if w.Node.Optional() != g.Node.Optional() || w.Node.Repeated() != g.Node.Repeated() {
+			return fmt.Errorf("column %q has a different repetition in the file", name)
+		}
+	}
+	return nil
+}
+
+// Info describes a Parquet file without reading its data.
+type Info struct {
+	Rows         int64             // total rows
+	RowGroupRows []int64           // rows in each row group, in file order
+	Columns      []string          // leaf column paths, dot-joined, in schema order
+	Codecs       []string          // compression codec of each column in the first row group
+	CreatedBy    string            // the writing library, from the footer
+	Metadata     map[string]string // footer key/value metadata
+}
+
+// Stat reads the footer of the Parquet file at path.
+func Stat(path string) (info Info, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Info{}, fmt.Errorf("trace: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Info{}, fmt.Errorf("trace: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			info, err = Info{}, fmt.Errorf("trace: stat %s: corrupt file: %v", path, r)
+		}
+	}()
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return Info{}, fmt.Errorf("trace: stat %s: not a complete Parquet file: %w", path, err)
+	}
+	md := pf.Metadata()
+	info.Rows = md.NumRows
+	info.CreatedBy = md.CreatedBy
+	for _, rg := range md.RowGroups {
+		info.RowGroupRows = append(info.RowGroupRows, rg.NumRows)
+	}
+	for _, p := range pf.Schema().Columns() {
+		info.Columns = append(info.Columns, strings.Join(p, "."))
+	}
+	if len(md.RowGroups) > 0 {
+		for _, c := range md.RowGroups[0].Columns {
+			info.Codecs = append(info.Codecs, c.MetaData.Codec.String())
+		}
+	}
+	if len(md.KeyValueMetadata) > 0 {
+		info.Metadata = make(map[string]string, len(md.KeyValueMetadata))
+		for _, kv := range md.KeyValueMetadata {
+			info.Metadata[kv.Key] = kv.Value
+		}
+	}
+	return info, nil
+}
