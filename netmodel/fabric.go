@@ -1,0 +1,635 @@
+package netmodel
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/locosim/locosim/sim/des"
+)
+
+// Model names a bandwidth-sharing model.
+const (
+	// ModelRaw gives every flow latency + size/bandwidth of its slowest link,
+	// as if it were alone: no sharing, no factors.
+	ModelRaw = "raw"
+	// ModelMaxMin is CM02: weighted max-min fairness over the links a flow
+	// crosses, weights growing with the path latency, and a TCP window bound.
+	ModelMaxMin = "maxmin"
+	// ModelLV08 is SimGrid's default TCP model: CM02 plus a latency factor
+	// (slow start), a bandwidth factor (headers), a bandwidth term in the
+	// weights and cross-traffic from acknowledgements.
+	ModelLV08 = "lv08"
+)
+
+// Sharing holds the resolved parameters of a sharing model.
+type Sharing struct {
+	Model string
+	// LatencyFactor multiplies the latency a flow pays before it joins the
+	// sharing (λ; 1 outside LV08).
+	LatencyFactor float64
+	// BandwidthFactor scales every link capacity (β; 1 outside LV08).
+	BandwidthFactor float64
+	// WeightSBytes adds WeightSBytes/capacity of each crossed link to a
+	// flow's weight (S_w; 0 outside LV08).
+	WeightSBytes float64
+	// CrossTraffic is the load a flow puts on its reverse route, as a
+	// fraction of its own rate (acknowledgements; 0 outside LV08).
+	CrossTraffic float64
+	// TCPGammaBytes is the maximum TCP window: a flow's rate is at most
+	// TCPGammaBytes/(2·latency). Zero disables the bound. Ignored by raw.
+	TCPGammaBytes float64
+}
+
+// CM02 returns plain weighted max-min sharing with SimGrid's default TCP
+// window (4 MiB).
+func CM02() Sharing {
+	return Sharing{Model: ModelMaxMin, LatencyFactor: 1, BandwidthFactor: 1, TCPGammaBytes: 4194304}
+}
+
+// LV08 returns SimGrid's LV08 factors.
+func LV08() Sharing {
+	return Sharing{Model: ModelLV08, LatencyFactor: 13.01, BandwidthFactor: 0.97,
+		WeightSBytes: 20537, CrossTraffic: 0.05, TCPGammaBytes: 4194304}
+}
+
+// Raw returns the no-sharing model.
+func Raw() Sharing { return Sharing{Model: ModelRaw, LatencyFactor: 1, BandwidthFactor: 1} }
+
+// Validate checks the parameters.
+func (s Sharing) Validate() error {
+	switch s.Model {
+	case ModelRaw, ModelMaxMin, ModelLV08:
+	default:
+		return fmt.Errorf("unknown sharing model %q (want raw, maxmin or lv08)", s.Model)
+	}
+	for _, p := range []struct {
+		name string
+		v    float64
+		pos  bool
+	}{
+		{"latency factor", s.LatencyFactor, true},
+		{"bandwidth factor", s.BandwidthFactor, true},
+		{"weight S", s.WeightSBytes, false},
+		{"cross-traffic", s.CrossTraffic, false},
+		{"TCP gamma", s.TCPGammaBytes, false},
+	} {
+		if math.IsNaN(p.v) || math.IsInf(p.v, 0) || p.v < 0 || (p.pos && p.v == 0) {
+			return fmt.Errorf("sharing %s %g is invalid", p.name, p.v)
+		}
+	}
+	return nil
+}
+
+// LinkID names a link of a Fabric.
+type LinkID int32
+
+// FlowID names a flow of a Fabric. The zero FlowID names no flow.
+type FlowID struct {
+	f   *flow
+	gen uint64
+}
+
+// FlowSpec describes one transfer.
+type FlowSpec struct {
+	// Node owns the flow's events (ties between simultaneous events are
+	// broken by node id).
+	Node int
+	// Route lists the links the data crosses; Reverse the links its
+	// acknowledgements cross (they carry CrossTraffic of the flow's rate).
+	// Unlimited links may be listed; they never constrain.
+	Route, Reverse []LinkID
+	// Bytes to move (≥ 0).
+	Bytes float64
+	// LatencyS is the path's one-way physical latency in seconds. The flow
+	// waits LatencyFactor·LatencyS before it joins the sharing.
+	LatencyS float64
+	// MaxRate caps the flow's rate in bytes/s (0: no cap beyond the model).
+	MaxRate float64
+}
+
+// FabricStats counts the solver's work, to check that recomputation stays
+// local.
+type FabricStats struct {
+	Flows        int // flows started
+	Solves       int // solver passes
+	FlowsVisited int // flows whose rate was recomputed, summed over passes
+	Reschedules  int // completion events moved because a rate changed
+}
+
+// Fabric is a flow-level network: links with capacities, flows crossing
+// sets of links, and a solver that shares capacity among the flows that are
+// past their latency phase. It schedules flow completions on a des.Engine.
+//
+// When a flow joins or leaves, only the connected component of flows that
+// share links with it (transitively) is solved again, once per instant no
+// matter how many flows changed at that instant.
+type Fabric struct {
+	eng   *des.Engine
+	sh    Sharing
+	links []link
+
+	dirty        []int32 // links whose flow set changed since the last solve
+	solvePending bool
+	epoch        uint32
+	gen          uint64
+	stats        FabricStats
+	err          error
+
+	// solver scratch
+	compLinks []int32
+	compFlows []*flow
+	bounded   []*flow
+	heap      keyHeap
+}
+
+type link struct {
+	cap   float64 // bytes/s after the bandwidth factor; +Inf: unlimited
+	flows []slot
+	mark  uint32
+	// solver scratch
+	rem, sum float64
+	n        int
+	ver      uint32
+}
+
+type slot struct {
+	f *flow
+	k int32 // index into f.links
+}
+
+type flowState uint8
+
+const (
+	stateLatency flowState = iota
+	stateSharing
+	stateDone
+	stateAborted
+)
+
+type flow struct {
+	gen    uint64
+	node   int
+	links  []int32   // finite links crossed (route then reverse)
+	coef   []float64 // load per unit of rate on each link
+	pos    []int32   // position of this flow in each link's flow list
+	weight float64
+	bound  float64 // rate cap, +Inf when none
+	bytes  float64
+	remain float64
+	rate   float64
+	last   float64 // time remain was last brought up to date
+	state  flowState
+	ev     des.ID
+	done   func(end float64)
+	mark   uint32
+	fixed  bool
+	xb     float64
+	next   float64
+}
+
+// NewFabric returns an empty fabric scheduling on eng.
+func NewFabric(eng *des.Engine, sh Sharing) (*Fabric, error) {
+	if eng == nil {
+		return nil, errors.New("netmodel: nil engine")
+	}
+	if err := sh.Validate(); err != nil {
+		return nil, err
+	}
+	return &Fabric{eng: eng, sh: sh}, nil
+}
+
+// Sharing returns the fabric's sharing model.
+func (f *Fabric) Sharing() Sharing { return f.sh }
+
+// Engine returns the engine the fabric schedules on.
+func (f *Fabric) Engine() *des.Engine { return f.eng }
+
+// Stats returns the solver counters.
+func (f *Fabric) Stats() FabricStats { return f.stats }
+
+// Err returns the first internal scheduling error, if any.
+func (f *Fabric) Err() error { return f.err }
+
+// AddLink adds a link of the given capacity in bytes/s; +Inf makes it
+// unlimited.
+func (f *Fabric) AddLink(bytesPerS float64) (LinkID, error) {
+	if math.IsNaN(bytesPerS) || bytesPerS <= 0 {
+		return -1, fmt.Errorf("netmodel: link capacity %g bytes/s must be positive", bytesPerS)
+	}
+	if len(f.links) >= math.MaxInt32 {
+		return -1, errors.New("netmodel: too many links")
+	}
+	c := bytesPerS
+	if f.sh.Model != ModelRaw {
+		c *= f.sh.BandwidthFactor
+	}
+	f.links = append(f.links, link{cap: c})
+	return LinkID(len(f.links) - 1), nil
+}
+
+// Capacity returns a link's nominal capacity in bytes/s.
+func (f *Fabric) Capacity(l LinkID) float64 {
+	c := f.links[l].cap
+	if f.sh.Model != ModelRaw {
+		c /= f.sh.BandwidthFactor
+	}
+	return c
+}
+
+// Start begins a transfer now. done runs, at the simulated time the last
+// byte arrives, unless the flow is aborted first.
+func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
+	if math.IsNaN(spec.Bytes) || math.IsInf(spec.Bytes, 0) || spec.Bytes < 0 {
+		return FlowID{}, fmt.Errorf("netmodel: flow size %g bytes is invalid", spec.Bytes)
+	}
+	if math.IsNaN(spec.LatencyS) || math.IsInf(spec.LatencyS, 0) || spec.LatencyS < 0 {
+		return FlowID{}, fmt.Errorf("netmodel: flow latency %g s is invalid", spec.LatencyS)
+	}
+	if math.IsNaN(spec.MaxRate) || spec.MaxRate < 0 {
+		return FlowID{}, fmt.Errorf("netmodel: flow rate cap %g bytes/s is invalid", spec.MaxRate)
+	}
+	for _, l := range slices.Concat(spec.Route, spec.Reverse) {
+		if l < 0 || int(l) >= len(f.links) {
+			return FlowID{}, fmt.Errorf("netmodel: unknown link %d", l)
+		}
+	}
+	f.gen++
+	fl := &flow{gen: f.gen, node: spec.Node, bytes: spec.Bytes, remain: spec.Bytes, done: done, bound: math.Inf(1)}
+	raw := f.sh.Model == ModelRaw
+	weight := spec.LatencyS
+	for _, l := range spec.Route {
+		c := f.links[l].cap
+		if math.IsInf(c, 1) {
+			continue
+		}
+		if raw {
+			fl.bound = math.Min(fl.bound, c)
+			continue
+		}
+		weight += f.sh.WeightSBytes / c
+		fl.links = append(fl.links, int32(l))
+		fl.coef = append(fl.coef, 1)
+	}
+	if !raw && f.sh.CrossTraffic > 0 {
+		for _, l := range spec.Reverse {
+			if math.IsInf(f.links[l].cap, 1) {
+				continue
+			}
+			fl.links = append(fl.links, int32(l))
+			fl.coef = append(fl.coef, f.sh.CrossTraffic)
+		}
+	}
+	fl.pos = make([]int32, len(fl.links))
+	// A zero weight would let one flow starve all others; latencies below a
+	// microsecond are treated as a microsecond for weighting only.
+	fl.weight = math.Max(weight, 1e-6)
+	if spec.MaxRate > 0 {
+		fl.bound = math.Min(fl.bound, spec.MaxRate)
+	}
+	if !raw && f.sh.TCPGammaBytes > 0 && spec.LatencyS > 0 {
+		fl.bound = math.Min(fl.bound, f.sh.TCPGammaBytes/(2*spec.LatencyS))
+	}
+	f.stats.Flows++
+	id := FlowID{f: fl, gen: fl.gen}
+	lat := spec.LatencyS * f.sh.LatencyFactor
+	if lat > 0 {
+		ev, err := f.eng.After(lat, fl.node, func() { f.join(fl) })
+		if err != nil {
+			return FlowID{}, err
+		}
+		fl.ev = ev
+	} else {
+		f.join(fl)
+	}
+	return id, nil
+}
+
+// join moves a flow from its latency phase into the sharing.
+func (f *Fabric) join(fl *flow) {
+	fl.state = stateSharing
+	fl.ev = des.ID{}
+	fl.last = f.eng.Now()
+	if fl.bytes == 0 {
+		f.finish(fl)
+		return
+	}
+	if f.sh.Model == ModelRaw || len(fl.links) == 0 {
+		// Nothing to share: the rate is the flow's own bound.
+		f.setRate(fl, fl.bound)
+		return
+	}
+	for k, l := range fl.links {
+		lk := &f.links[l]
+		fl.pos[k] = int32(len(lk.flows))
+		lk.flows = append(lk.flows, slot{fl, int32(k)})
+		f.markDirty(l)
+	}
+}
+
+func (f *Fabric) markDirty(l int32) {
+	f.dirty = append(f.dirty, l)
+	if !f.solvePending {
+		f.solvePending = true
+		// Solve after every other event of this instant, so that flows
+		// starting or ending together cost one pass.
+		if _, err := f.eng.Schedule(f.eng.Now(), math.MaxInt, f.solve); err != nil && f.err == nil {
+			f.err = err
+		}
+	}
+}
+
+// leave removes a sharing flow from its links.
+func (f *Fabric) leave(fl *flow) {
+	for k, l := range fl.links {
+		lk := &f.links[l]
+		i := fl.pos[k]
+		last := int32(len(lk.flows) - 1)
+		if i != last {
+			moved := lk.flows[last]
+			lk.flows[i] = moved
+			moved.f.pos[moved.k] = i
+		}
+		lk.flows[last] = slot{}
+		lk.flows = lk.flows[:last]
+		f.markDirty(l)
+	}
+}
+
+func (f *Fabric) finish(fl *flow) {
+	fl.state = stateDone
+	fl.ev = des.ID{}
+	fl.remain = 0
+	f.leave(fl)
+	if fl.done != nil {
+		fl.done(f.eng.Now())
+	}
+}
+
+// Abort stops a flow and returns the bytes it had delivered. Aborting a
+// finished or already aborted flow returns its size or progress unchanged.
+func (f *Fabric) Abort(id FlowID) float64 {
+	fl := id.f
+	if fl == nil || fl.gen != id.gen {
+		return 0
+	}
+	switch fl.state {
+	case stateDone:
+		return fl.bytes
+	case stateAborted:
+		return fl.bytes - fl.remain
+	case stateLatency:
+		f.eng.Cancel(fl.ev)
+	case stateSharing:
+		f.progress(fl)
+		f.eng.Cancel(fl.ev)
+		f.leave(fl)
+	}
+	fl.state = stateAborted
+	fl.ev = des.ID{}
+	return fl.bytes - fl.remain
+}
+
+// Rate returns a flow's current rate in bytes/s (0 during its latency phase
+// or once it has ended).
+func (f *Fabric) Rate(id FlowID) float64 {
+	if id.f == nil || id.f.state != stateSharing {
+		return 0
+	}
+	return id.f.rate
+}
+
+// Active reports whether a flow is still in progress.
+func (f *Fabric) Active(id FlowID) bool {
+	return id.f != nil && (id.f.state == stateLatency || id.f.state == stateSharing)
+}
+
+func (f *Fabric) progress(fl *flow) {
+	now := f.eng.Now()
+	if fl.rate > 0 && now > fl.last {
+		fl.remain -= fl.rate * (now - fl.last)
+		if fl.remain < 0 {
+			fl.remain = 0
+		}
+	}
+	fl.last = now
+}
+
+// setRate brings a flow's progress up to date and moves its completion.
+func (f *Fabric) setRate(fl *flow, r float64) {
+	f.progress(fl)
+	if fl.ev.Valid() {
+		f.eng.Cancel(fl.ev)
+		f.stats.Reschedules++
+	}
+	fl.ev = des.ID{}
+	fl.rate = r
+	if r <= 0 {
+		return // stalled; cannot happen with positive capacities
+	}
+	at := f.eng.Now() + fl.remain/r
+	ev, err := f.eng.Schedule(at, fl.node, func() { f.finish(fl) })
+	if err != nil {
+		if f.err == nil {
+			f.err = err
+		}
+		return
+	}
+	fl.ev = ev
+}
+
+// solve recomputes the rates of every flow connected to a dirty link.
+func (f *Fabric) solve() {
+	f.solvePending = false
+	f.epoch++
+	ep := f.epoch
+	comp := f.compFlows[:0]
+	links := f.compLinks[:0]
+	for _, l := range f.dirty {
+		if f.links[l].mark != ep {
+			f.links[l].mark = ep
+			links = append(links, l)
+		}
+	}
+	f.dirty = f.dirty[:0]
+	for q := 0; q < len(links); q++ {
+		for _, s := range f.links[links[q]].flows {
+			fl := s.f
+			if fl.mark == ep {
+				continue
+			}
+			fl.mark = ep
+			comp = append(comp, fl)
+			for _, l2 := range fl.links {
+				if f.links[l2].mark != ep {
+					f.links[l2].mark = ep
+					links = append(links, l2)
+				}
+			}
+		}
+	}
+	f.compFlows, f.compLinks = comp, links
+	if len(comp) == 0 {
+		return
+	}
+	f.stats.Solves++
+	f.stats.FlowsVisited += len(comp)
+	f.maxmin(comp, links)
+	for _, fl := range comp {
+		if fl.next != fl.rate || !fl.ev.Valid() {
+			f.setRate(fl, fl.next)
+		}
+	}
+}
+
+// maxmin runs weighted progressive filling over one component: every
+// unfixed flow i has rate x/w_i; x rises until a link saturates or a flow
+// reaches its bound, which fixes those flows; repeat. The result goes to
+// flow.next.
+func (f *Fabric) maxmin(comp []*flow, links []int32) {
+	for _, l := range links {
+		lk := &f.links[l]
+		lk.rem, lk.sum, lk.n = lk.cap, 0, 0
+	}
+	bounded := f.bounded[:0]
+	for _, fl := range comp {
+		fl.fixed = false
+		fl.xb = fl.bound * fl.weight
+		if !math.IsInf(fl.bound, 1) {
+			bounded = append(bounded, fl)
+		}
+		for k, l := range fl.links {
+			lk := &f.links[l]
+			lk.sum += fl.coef[k] / fl.weight
+			lk.n++
+		}
+	}
+	slices.SortStableFunc(bounded, func(a, b *flow) int {
+		switch {
+		case a.xb < b.xb:
+			return -1
+		case a.xb > b.xb:
+			return 1
+		}
+		return 0
+	})
+	f.bounded = bounded
+	h := f.heap[:0]
+	for _, l := range links {
+		lk := &f.links[l]
+		lk.ver++
+		h = h.push(key{lk.rem / lk.sum, l, lk.ver})
+	}
+	left := len(comp)
+	bi := 0
+	fix := func(fl *flow, r float64) {
+		fl.fixed = true
+		fl.next = r
+		left--
+		for k, l := range fl.links {
+			lk := &f.links[l]
+			lk.rem -= fl.coef[k] * r
+			if lk.rem < 0 {
+				lk.rem = 0
+			}
+			lk.sum -= fl.coef[k] / fl.weight
+			lk.n--
+			lk.ver++
+			if lk.n > 0 {
+				h = h.push(key{lk.rem / lk.sum, l, lk.ver})
+			}
+		}
+	}
+	for left > 0 {
+		for len(h) > 0 {
+			top := h[0]
+			if lk := &f.links[top.l]; top.ver == lk.ver && lk.n > 0 {
+				break
+			}
+			h = h.pop()
+		}
+		for bi < len(bounded) && bounded[bi].fixed {
+			bi++
+		}
+		xl, xf := math.Inf(1), math.Inf(1)
+		if len(h) > 0 {
+			xl = h[0].x
+		}
+		if bi < len(bounded) {
+			xf = bounded[bi].xb
+		}
+		switch {
+		case math.IsInf(xl, 1) && math.IsInf(xf, 1):
+			// Cannot happen: every comp flow crosses a finite link.
+			for _, fl := range comp {
+				if !fl.fixed {
+					fix(fl, math.Inf(1))
+				}
+			}
+		case xf <= xl:
+			fl := bounded[bi]
+			fix(fl, fl.bound)
+		default:
+			l := h[0].l
+			h = h.pop()
+			for _, s := range f.links[l].flows {
+				if !s.f.fixed {
+					fix(s.f, xl/s.f.weight)
+				}
+			}
+		}
+	}
+	f.heap = h[:0]
+}
+
+type key struct {
+	x   float64
+	l   int32
+	ver uint32
+}
+
+type keyHeap []key
+
+func (a key) less(b key) bool {
+	if a.x != b.x {
+		return a.x < b.x
+	}
+	return a.l < b.l
+}
+
+func (h keyHeap) push(k key) keyHeap {
+	h = append(h, k)
+	j := len(h) - 1
+	for j > 0 {
+		i := (j - 1) / 2
+		if !h[j].less(h[i]) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		j = i
+	}
+	return h
+}
+
+func (h keyHeap) pop() keyHeap {
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	i := 0
+	for {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j+1 < n && h[j+1].less(h[j]) {
+			j++
+		}
+		if !h[j].less(h[i]) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+	return h
+}
