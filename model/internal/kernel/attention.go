@@ -1,0 +1,151 @@
+package kernel
+
+import (
+	"math"
+
+	"github.com/locosim/locosim/internal/gemm"
+)
+
+// Attention runs causal multi-head self-attention over a batch, in parallel
+// over (batch row, head) pairs. qkv is [b,t,3c] (queries, keys, values side by
+// side), out and its gradient are [b,t,c], att holds the softmax probabilities
+// [b,heads,t,t] (zero above the diagonal) for the backward pass.
+type Attention struct {
+	b, t, c, nh, workers int
+	scratch              []attnScratch
+}
+
+// attnScratch is one worker's contiguous copies of a head's operands.
+type attnScratch struct {
+	q, k, v, o, vt, dq, dk, dv []float32 // [t,hs] (vt is [hs,t])
+	s, ds                      []float32 // [t,t]
+	colsum                     []float32 // [t], an unused bias gradient
+}
+
+// NewAttention sizes the scratch space for batches of up to b rows of length t,
+// c channels in nh heads, on workers goroutines.
+func NewAttention(b, t, c, nh, workers int) *Attention {
+	workers = max(1, workers)
+	a := &Attention{b: b, t: t, c: c, nh: nh, workers: workers}
+	hs := c / nh
+	a.scratch = make([]attnScratch, workers)
+	for i := range a.scratch {
+		buf := make([]float32, 8*t*hs+2*t*t+t)
+		next := func(n int) []float32 {
+			s := buf[:n:n]
+			buf = buf[n:]
+			return s
+		}
+		a.scratch[i] = attnScratch{
+			q: next(t * hs), k: next(t * hs), v: next(t * hs), o: next(t * hs),
+			vt: next(t * hs), dq: next(t * hs), dk: next(t * hs), dv: next(t * hs),
+			s: next(t * t), ds: next(t * t), colsum: next(t),
+		}
+	}
+	return a
+}
+
+// Forward computes out and att from qkv for the first b batch rows.
+func (a *Attention) Forward(out, att, qkv []float32, b int) {
+	t, c, nh := a.t, a.c, a.nh
+	parallel(a.workers, b*nh, func(w, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			if useFast {
+				a.forwardFast(&a.scratch[w], out, att, qkv, p/nh, p%nh)
+			} else {
+				attentionForwardRef(out, att, qkv, p/nh, p%nh, t, c, nh)
+			}
+		}
+	})
+}
+
+// Backward overwrites dqkv with the gradient of the loss with respect to qkv,
+// given dout and the att and qkv of the forward pass.
+func (a *Attention) Backward(dqkv, dout, att, qkv []float32, b int) {
+	t, c, nh := a.t, a.c, a.nh
+	parallel(a.workers, b*nh, func(w, lo, hi int) {
+		for p := lo; p < hi; p++ {
+			if useFast {
+				a.backwardFast(&a.scratch[w], dqkv, dout, att, qkv, p/nh, p%nh)
+			} else {
+				attentionBackwardRef(dqkv, dout, att, qkv, p/nh, p%nh, t, c, nh)
+			}
+		}
+	})
+}
+
+// gather copies columns [off,off+hs) of rows [bi*t, bi*t+t) of m (row length
+// stride) into dst [t,hs].
+func gather(dst, m []float32, bi, t, stride, off, hs int) {
+	for ti := 0; ti < t; ti++ {
+		copy(dst[ti*hs:ti*hs+hs], m[(bi*t+ti)*stride+off:])
+	}
+}
+
+func scatter(m, src []float32, bi, t, stride, off, hs int) {
+	for ti := 0; ti < t; ti++ {
+		copy(m[(bi*t+ti)*stride+off:(bi*t+ti)*stride+off+hs], src[ti*hs:ti*hs+hs])
+	}
+}
+
+// The fast path turns one head into small matrix products handled by gemm
+// (which also computes the masked upper triangle; at these sizes that costs
+// less than strided scalar loops) and vectorised softmax rows.
+func (a *Attention) forwardFast(s *attnScratch, out, att, qkv []float32, bi, h int) {
+	t, c, nh := a.t, a.c, a.nh
+	hs := c / nh
+	gather(s.q, qkv, bi, t, 3*c, h*hs, hs)
+	gather(s.k, qkv, bi, t, 3*c, c+h*hs, hs)
+	gather(s.v, qkv, bi, t, 3*c, 2*c+h*hs, hs)
+	gemm.Forward(s.s, s.q, s.k, nil, t, hs, t)
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	p := att[(bi*nh+h)*t*t:][: t*t : t*t]
+	for ti := 0; ti < t; ti++ {
+		row := p[ti*t : ti*t+t]
+		copy(row[:ti+1], s.s[ti*t:ti*t+ti+1])
+		scaleAVX2(scale, row[:ti+1])
+		m := maxAVX2(row[:ti+1])
+		sum := expSubAVX2(row[:ti+1], m)
+		scaleAVX2(1/sum, row[:ti+1])
+		clear(row[ti+1:])
+	}
+	// out = P·V, with V transposed so that gemm sees it as weights [hs,t].
+	for ti := 0; ti < t; ti++ {
+		for i := 0; i < hs; i++ {
+			s.vt[i*t+ti] = s.v[ti*hs+i]
+		}
+	}
+	gemm.Forward(s.o, p, s.vt, nil, t, t, hs)
+	scatter(out, s.o, bi, t, c, h*hs, hs)
+}
+
+func (a *Attention) backwardFast(s *attnScratch, dqkv, dout, att, qkv []float32, bi, h int) {
+	t, c, nh := a.t, a.c, a.nh
+	hs := c / nh
+	gather(s.q, qkv, bi, t, 3*c, h*hs, hs)
+	gather(s.k, qkv, bi, t, 3*c, c+h*hs, hs)
+	gather(s.v, qkv, bi, t, 3*c, 2*c+h*hs, hs)
+	gather(s.o, dout, bi, t, c, h*hs, hs) // s.o holds dO here
+	p := att[(bi*nh+h)*t*t:][: t*t : t*t]
+	// dP = dO·Vᵀ ; dV = Pᵀ·dO
+	gemm.Forward(s.s, s.o, s.v, nil, t, hs, t)
+	clear(s.dv)
+	gemm.BackwardWeight(s.dv, s.colsum, p, s.o, t, hs, t)
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	for ti := 0; ti < t; ti++ {
+		pr := p[ti*t : ti*t+ti+1]
+		dp := s.s[ti*t : ti*t+ti+1]
+		ds := s.ds[ti*t : ti*t+t]
+		dot := dotAVX2(pr, dp)
+		softmaxGradAVX2(ds[:ti+1], pr, dp, dot, scale)
+		clear(ds[ti+1:])
+	}
+	// dQ = dS·K ; dK = dSᵀ·Q
+	clear(s.dq)
+	gemm.BackwardInput(s.dq, s.ds, s.k, t, hs, t)
+	clear(s.dk)
+	gemm.BackwardWeight(s.dk, s.colsum, s.ds, s.q, t, hs, t)
+	scatter(dqkv, s.dq, bi, t, 3*c, h*hs, hs)
+	scatter(dqkv, s.dk, bi, t, 3*c, c+h*hs, hs)
+	scatter(dqkv, s.dv, bi, t, 3*c, 2*c+h*hs, hs)
+}
