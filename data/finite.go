@@ -326,11 +326,11 @@ type finiteStream struct {
 	perm   []int32
 }
 
-func (st *finiteStream) Node() int       { return st.node }
-func (st *finiteStream) Shape() Shape    { return st.shape }
-func (st *finiteStream) Step() int64     { return st.step }
+func (st *finiteStream) Node() int          { return st.node }
+func (st *finiteStream) Shape() Shape       { return st.shape }
+func (st *finiteStream) Step() int64        { return st.step }
 func (st *finiteStream) SetStep(step int64) { st.step = step }
-func (st *finiteStream) Tokens() int64   { return st.tokens }
+func (st *finiteStream) Tokens() int64      { return st.tokens }
 
 func (st *finiteStream) Next(dst *Batch) {
 	st.BatchAt(st.step, dst)

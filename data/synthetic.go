@@ -536,11 +536,11 @@ type syntheticStream struct {
 	step  int64
 }
 
-func (st *syntheticStream) Node() int       { return st.node }
-func (st *syntheticStream) Shape() Shape    { return st.shape }
-func (st *syntheticStream) Step() int64     { return st.step }
+func (st *syntheticStream) Node() int          { return st.node }
+func (st *syntheticStream) Shape() Shape       { return st.shape }
+func (st *syntheticStream) Step() int64        { return st.step }
 func (st *syntheticStream) SetStep(step int64) { st.step = step }
-func (st *syntheticStream) Tokens() int64   { return -1 }
+func (st *syntheticStream) Tokens() int64      { return -1 }
 
 func (st *syntheticStream) Next(dst *Batch) {
 	st.BatchAt(st.step, dst)
