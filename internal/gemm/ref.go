@@ -36,7 +36,13 @@ func backwardInputRef(da, dout, w []float32, m, k, n int) {
 }
 
 func backwardWeightRef(dw, dbias, dout, a []float32, m, k, n int) {
-	for j := 0; j < n; j++ {
+	backwardWeightRefCols(dw, dbias, dout, a, m, k, n, 0, n)
+}
+
+// backwardWeightRefCols is backwardWeightRef restricted to output features
+// j0 <= j < j1.
+func backwardWeightRefCols(dw, dbias, dout, a []float32, m, k, n, j0, j1 int) {
+	for j := j0; j < j1; j++ {
 		dwj := dw[j*k : j*k+k]
 		var sb float32
 		for i := 0; i < m; i++ {

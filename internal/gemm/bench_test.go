@@ -1,0 +1,106 @@
+package gemm
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// benchShapes are the model's matrix products (M = batch*seq rows): the
+// small GPT (C=128, 512 tokens), the medium one (C=256, 2048 tokens) and the
+// larger shapes of the performance notes.
+var benchShapes = []shape{
+	{512, 128, 384}, {512, 128, 128}, {512, 128, 512}, {512, 512, 128}, {512, 128, 256},
+	{2048, 256, 768}, {2048, 256, 256}, {2048, 256, 1024}, {2048, 1024, 256},
+	{4096, 256, 768}, {4096, 256, 256},
+}
+
+type benchOp struct {
+	name string
+	run  func(workers int, x *benchData)
+}
+
+type benchData struct {
+	m, k, n                    int
+	a, w, bias, out, dout, da []float32
+	dw, dbias                  []float32
+}
+
+func newBenchData(s shape) *benchData {
+	r := rand.New(rand.NewPCG(1, 2))
+	m, k, n := s.m, s.k, s.n
+	return &benchData{
+		m: m, k: k, n: n,
+		a: randSlice(r, m*k), w: randSlice(r, n*k), bias: randSlice(r, n),
+		out: make([]float32, m*n), dout: randSlice(r, m*n), da: make([]float32, m*k),
+		dw: make([]float32, n*k), dbias: make([]float32, n),
+	}
+}
+
+var benchOps = []benchOp{
+	{"forward", func(wk int, x *benchData) { ForwardPar(wk, x.out, x.a, x.w, x.bias, x.m, x.k, x.n) }},
+	{"backward_input", func(wk int, x *benchData) { BackwardInputPar(wk, x.da, x.dout, x.w, x.m, x.k, x.n) }},
+	{"backward_weight", func(wk int, x *benchData) { BackwardWeightPar(wk, x.dw, x.dbias, x.dout, x.a, x.m, x.k, x.n) }},
+}
+
+func runBench(b *testing.B, op benchOp, s shape, workers int) {
+	x := newBenchData(s)
+	op.run(workers, x) // warm the scratch pool and caches
+	b.ResetTimer()
+	for b.Loop() {
+		op.run(workers, x)
+	}
+	flops := 2 * float64(s.m) * float64(s.k) * float64(s.n) * float64(b.N)
+	b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkMatmul reports GFLOP/s of the active path (see Impl) for each
+// operation and model shape, on one goroutine and on two (/par2), and of the
+// plain-Go reference (/ref) on one small shape for comparison.
+func BenchmarkMatmul(b *testing.B) {
+	b.Logf("implementation: %s", Impl())
+	for _, op := range benchOps {
+		b.Run(op.name, func(b *testing.B) {
+			for _, s := range benchShapes {
+				b.Run(s.String(), func(b *testing.B) { runBench(b, op, s, 1) })
+				b.Run(s.String()+"/par2", func(b *testing.B) { runBench(b, op, s, 2) })
+			}
+			s := shape{512, 128, 128}
+			b.Run(s.String()+"/ref", func(b *testing.B) {
+				useImpl(b, "go")
+				runBench(b, op, s, 1)
+			})
+		})
+	}
+}
+
+// BenchmarkPeak measures one core's FMA throughput with 12 independent
+// chains, the ceiling against which BenchmarkMatmul's figures are read.
+func BenchmarkPeak(b *testing.B) {
+	for _, isa := range []struct {
+		name  string
+		lanes int
+		run   func(int)
+	}{{"avx2", 8, fmaPeakAVX2}, {"avx512", 16, fmaPeakAVX512}} {
+		b.Run(isa.name, func(b *testing.B) {
+			useImpl(b, isa.name)
+			const iters = 1 << 20
+			for b.Loop() {
+				isa.run(iters)
+			}
+			flops := float64(b.N) * iters * 12 * float64(isa.lanes) * 2
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func ExampleForward() {
+	// Two inputs of three features, a layer of two outputs.
+	a := []float32{1, 2, 3, 4, 5, 6}
+	w := []float32{1, 0, 0, 0, 1, 1}
+	bias := []float32{10, 20}
+	out := make([]float32, 4)
+	Forward(out, a, w, bias, 2, 3, 2)
+	fmt.Println(out)
+	// Output: [11 25 14 31]
+}

@@ -1,0 +1,264 @@
+package gemm
+
+import (
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:generate go run ./asm/gen.go -out kernels_amd64.s
+
+// kernel is one instruction-set variant of the micro-kernel.
+//
+// A call computes tiles of mr rows (1 <= mr <= maxMR) by nr columns of C for
+// np consecutive column panels: for each panel, acc = C (mode 0), the bias
+// (mode 1) or zero (mode 2); then for q < kk, acc[r][:] += A[r][q]·B[q][:]
+// with A[r][q] at a + r*rs + q*cs bytes and B the panel's packed rows of nr
+// floats; then C = acc. Panels lie pstride bytes apart in b, nr floats apart
+// in c and bias. Only the last panel may be partial: mask selects its columns.
+type kernel struct {
+	name   string
+	maxMR  int
+	nr     int
+	run    func(a *float32, rs, cs uintptr, kk int, b *float32, pstride uintptr, c *float32, ldc uintptr, np int, mask uint64, mode int, bias *float32, mr int)
+	maskOf func(valid int) uint64 // mask for a last panel with valid columns
+}
+
+const (
+	modeAccumulate = 0
+	modeBias       = 1
+	modeZero       = 2
+)
+
+//go:noescape
+func kernAVX512(a *float32, rs, cs uintptr, kk int, b *float32, pstride uintptr, c *float32, ldc uintptr, np int, mask uint64, mode int, bias *float32, mr int)
+
+//go:noescape
+func kernAVX2(a *float32, rs, cs uintptr, kk int, b *float32, pstride uintptr, c *float32, ldc uintptr, np int, mask uint64, mode int, bias *float32, mr int)
+
+// packT8 transposes nb blocks of 8x8 floats: rows src, src+ld, ... (bytes) to
+// rows dst, dst+dstride, ..., moving 8 columns on per block.
+//
+//go:noescape
+func packT8(dst *float32, dstride uintptr, src *float32, ld uintptr, nb int)
+
+// colSum32 adds to dst[j], j < 32*nb, the sum of src[i*ld+j] over i < rows
+// (ld in bytes), summed from zero in row order.
+//
+//go:noescape
+func colSum32(dst, src *float32, rows int, ld uintptr, nb int)
+
+var avx512Kernel = &kernel{
+	name:  "avx512",
+	maxMR: 8,
+	nr:    32,
+	run:   kernAVX512,
+	maskOf: func(valid int) uint64 {
+		return 1<<uint(valid) - 1
+	},
+}
+
+// avx2Masks[v] enables the first v of 16 lanes; its address is passed to
+// kernAVX2 as the mask of a partial last panel (0 means a full one).
+var avx2Masks [17][16]int32
+
+var avx2Kernel = &kernel{
+	name:  "avx2",
+	maxMR: 6,
+	nr:    16,
+	run:   kernAVX2,
+	maskOf: func(valid int) uint64 {
+		if valid == 16 {
+			return 0
+		}
+		return uint64(uintptr(unsafe.Pointer(&avx2Masks[valid])))
+	},
+}
+
+func init() {
+	for v := range avx2Masks {
+		for l := 0; l < v; l++ {
+			avx2Masks[v][l] = -1
+		}
+	}
+}
+
+// kernels lists the fast paths this CPU can run, best first.
+func kernels() []*kernel {
+	var ks []*kernel
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA {
+		return nil
+	}
+	if cpu.X86.HasAVX512F {
+		ks = append(ks, avx512Kernel)
+	}
+	return append(ks, avx2Kernel)
+}
+
+func detect() *kernel {
+	if ks := kernels(); len(ks) > 0 {
+		return ks[0]
+	}
+	return nil
+}
+
+// chunkBytes bounds the packed panels one sweep over a row block reads, so
+// that they stay in the core's L2 cache.
+const chunkBytes = 256 << 10
+
+// scratch holds packed operands between calls.
+var scratch = sync.Pool{New: func() any { return new([]float32) }}
+
+func getScratch(n int) *[]float32 {
+	p := scratch.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+// tiles runs the kernel over rows [i0,i1) of C and all np panels of the packed
+// operand bp (panels of kk rows by nr floats). A row i starts at a + i*rs bytes;
+// C row i at c + i*ldc floats; valid is the number of columns of C.
+func tiles(kn *kernel, a unsafe.Pointer, rs, cs uintptr, kk int, bp []float32, c []float32, ldc, valid, i0, i1, mode int, bias []float32) {
+	nr := kn.nr
+	np := (valid + nr - 1) / nr
+	pstride := uintptr(kk * nr * 4)
+	perChunk := max(1, chunkBytes/int(pstride))
+	var biasp *float32
+	for p0 := 0; p0 < np; p0 += perChunk {
+		p1 := min(np, p0+perChunk)
+		mask := kn.maskOf(nr)
+		if p1 == np {
+			mask = kn.maskOf(valid - (np-1)*nr)
+		}
+		if bias != nil {
+			biasp = &bias[p0*nr]
+		}
+		b := &bp[p0*kk*nr]
+		for i := i0; i < i1; i += kn.maxMR {
+			mr := min(kn.maxMR, i1-i)
+			kn.run((*float32)(unsafe.Add(a, uintptr(i)*rs)), rs, cs, kk, b, pstride,
+				&c[i*ldc+p0*nr], uintptr(ldc*4), p1-p0, mask, mode, biasp, mr)
+		}
+	}
+}
+
+// packTransposed packs w [n,k] as panels of nr columns of wᵀ: panel q holds,
+// for each p < k, the nr floats w[q*nr+jj][p], zero beyond n. Panels
+// [q0,q1) only.
+func packTransposed(dst, w []float32, n, k, nr, q0, q1 int) {
+	for q := q0; q < q1; q++ {
+		panel := dst[q*k*nr : (q+1)*k*nr]
+		rows := min(nr, n-q*nr)
+		jj := 0
+		if k >= 8 {
+			for ; jj+8 <= rows; jj += 8 {
+				packT8(&panel[jj], uintptr(nr*4), &w[(q*nr+jj)*k], uintptr(k*4), k/8)
+			}
+			for r := 0; r < jj; r++ {
+				wr := w[(q*nr+r)*k : (q*nr+r+1)*k]
+				for p := k &^ 7; p < k; p++ {
+					panel[p*nr+r] = wr[p]
+				}
+			}
+		}
+		for r := jj; r < nr; r++ {
+			if r >= rows {
+				for p := 0; p < k; p++ {
+					panel[p*nr+r] = 0
+				}
+				continue
+			}
+			wr := w[(q*nr+r)*k : (q*nr+r+1)*k]
+			for p, v := range wr {
+				panel[p*nr+r] = v
+			}
+		}
+	}
+}
+
+// packRows packs src [rows,cols] as panels of nr columns: panel q holds, for
+// each row i, the nr floats src[i][q*nr:], zero beyond cols. Panels [q0,q1).
+func packRows(dst, src []float32, rows, cols, nr, q0, q1 int) {
+	for q := q0; q < q1; q++ {
+		panel := dst[q*rows*nr : (q+1)*rows*nr]
+		c0 := q * nr
+		width := min(nr, cols-c0)
+		for i := 0; i < rows; i++ {
+			d := panel[i*nr : i*nr+nr]
+			copy(d, src[i*cols+c0:i*cols+c0+width])
+			if width < nr {
+				clear(d[width:])
+			}
+		}
+	}
+}
+
+func forwardFast(kn *kernel, workers int, out, a, w, bias []float32, m, k, n int) {
+	np := (n + kn.nr - 1) / kn.nr
+	buf := getScratch(np * k * kn.nr)
+	bp := *buf
+	parallel(workers, np, 1, func(q0, q1 int) { packTransposed(bp, w, n, k, kn.nr, q0, q1) })
+	mode := modeZero
+	if bias != nil {
+		mode = modeBias
+	}
+	parallel(workers, m, kn.maxMR, func(i0, i1 int) {
+		tiles(kn, unsafe.Pointer(&a[0]), uintptr(k*4), 4, k, bp, out, n, n, i0, i1, mode, bias)
+	})
+	scratch.Put(buf)
+}
+
+func backwardInputFast(kn *kernel, workers int, da, dout, w []float32, m, k, n int) {
+	np := (k + kn.nr - 1) / kn.nr
+	buf := getScratch(np * n * kn.nr)
+	bp := *buf
+	parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, w, n, k, kn.nr, q0, q1) })
+	parallel(workers, m, kn.maxMR, func(i0, i1 int) {
+		tiles(kn, unsafe.Pointer(&dout[0]), uintptr(n*4), 4, n, bp, da, k, k, i0, i1, modeAccumulate, nil)
+	})
+	scratch.Put(buf)
+}
+
+func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m, k, n int) {
+	np := (k + kn.nr - 1) / kn.nr
+	buf := getScratch(np * m * kn.nr)
+	bp := *buf
+	parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, a, m, k, kn.nr, q0, q1) })
+	parallel(workers, n, kn.maxMR, func(j0, j1 int) {
+		tiles(kn, unsafe.Pointer(&dout[0]), 4, uintptr(n*4), m, bp, dw, k, k, j0, j1, modeAccumulate, nil)
+		if dbias != nil {
+			colSums(dbias, dout, m, n, j0, j1)
+		}
+	})
+	scratch.Put(buf)
+}
+
+// colSums adds to dbias[j], j0 <= j < j1, the column sums of dout [m,n], each
+// summed from zero in row order like the reference.
+func colSums(dbias, dout []float32, m, n, j0, j1 int) {
+	nb := (j1 - j0) / 32
+	if nb > 0 {
+		colSum32(&dbias[j0], &dout[j0], m, uintptr(n*4), nb)
+	}
+	for j := j0 + 32*nb; j < j1; j++ {
+		var s float32
+		for i := 0; i < m; i++ {
+			s += dout[i*n+j]
+		}
+		dbias[j] += s
+	}
+}
+
+// fmaPeakAVX2 and fmaPeakAVX512 run n iterations of 12 independent FMAs on
+// full vectors; the benchmarks time them to quote kernels as a fraction of
+// the core's peak.
+//
+//go:noescape
+func fmaPeakAVX2(n int)
+
+//go:noescape
+func fmaPeakAVX512(n int)

@@ -1,0 +1,22 @@
+//go:build !amd64
+
+package gemm
+
+// kernel is a fast-path kernel set; no architecture but amd64 has one.
+type kernel struct{ name string }
+
+func kernels() []*kernel { return nil }
+
+func detect() *kernel { return nil }
+
+func forwardFast(kn *kernel, workers int, out, a, w, bias []float32, m, k, n int) {
+	panic("gemm: no fast path on this architecture")
+}
+
+func backwardInputFast(kn *kernel, workers int, da, dout, w []float32, m, k, n int) {
+	panic("gemm: no fast path on this architecture")
+}
+
+func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m, k, n int) {
+	panic("gemm: no fast path on this architecture")
+}
