@@ -224,17 +224,46 @@ func backwardInputFast(kn *kernel, workers int, da, dout, w []float32, m, k, n i
 }
 
 func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m, k, n int) {
+	// dw = doutᵀ·a reads dout by columns. Transposing it first gives the
+	// kernel contiguous rows, as in the other two products: strided reads of
+	// dout alias in L1 for the power-of-two widths of the model.
+	// Rows of doutT are padded off a multiple of 4 KiB so that the kernel's
+	// row streams fall in different L1 sets.
+	ldt := (m+7)&^7 + 16
 	np := (k + kn.nr - 1) / kn.nr
-	buf := getScratch(np * m * kn.nr)
-	bp := *buf
+	panels := np * m * kn.nr
+	buf := getScratch(panels + n*ldt)
+	bp, doutT := (*buf)[:panels], (*buf)[panels:]
 	parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, a, m, k, kn.nr, q0, q1) })
+	parallel(workers, m, 8, func(i0, i1 int) { transpose(doutT, ldt, dout, n, i0, i1) })
 	parallel(workers, n, kn.maxMR, func(j0, j1 int) {
-		tiles(kn, unsafe.Pointer(&dout[0]), 4, uintptr(n*4), m, bp, dw, k, k, j0, j1, modeAccumulate, nil)
+		tiles(kn, unsafe.Pointer(&doutT[0]), uintptr(ldt*4), 4, m, bp, dw, k, k, j0, j1, modeAccumulate, nil)
 		if dbias != nil {
 			colSums(dbias, dout, m, n, j0, j1)
 		}
 	})
 	scratch.Put(buf)
+}
+
+// transpose writes rows [i0,i1) of src [*,cols] as columns of dst, whose rows
+// are ld floats apart: dst[j*ld+i] = src[i*cols+j]. i0 must be a multiple of 8.
+func transpose(dst []float32, ld int, src []float32, cols, i0, i1 int) {
+	i := i0
+	if cols >= 8 {
+		for ; i+8 <= i1; i += 8 {
+			packT8(&dst[i], uintptr(ld*4), &src[i*cols], uintptr(cols*4), cols/8)
+			for r := i; r < i+8; r++ {
+				for j := cols &^ 7; j < cols; j++ {
+					dst[j*ld+r] = src[r*cols+j]
+				}
+			}
+		}
+	}
+	for ; i < i1; i++ {
+		for j, v := range src[i*cols : (i+1)*cols] {
+			dst[j*ld+i] = v
+		}
+	}
 }
 
 // colSums adds to dbias[j], j0 <= j < j1, the column sums of dout [m,n], each
