@@ -21,9 +21,9 @@ type benchOp struct {
 }
 
 type benchData struct {
-	m, k, n                    int
+	m, k, n                   int
 	a, w, bias, out, dout, da []float32
-	dw, dbias                  []float32
+	dw, dbias                 []float32
 }
 
 func newBenchData(s shape) *benchData {
