@@ -1,0 +1,98 @@
+// Package model is the tiny GPT that every simulated node trains for real.
+//
+// A Model is a GPT-2-style decoder (token and learned position embeddings, L
+// pre-LayerNorm blocks of causal multi-head self-attention and a 4x GELU MLP,
+// a final LayerNorm, and an LM head tied to the token embedding) whose
+// parameters live in one flat []float32 described by a tensor.Layout, so that
+// compressors and aggregators can walk them tensor by tensor.
+//
+// Memory is split for many replicas on one machine: a Model holds only its
+// parameters and an AdamW only its two moments, while activations, gradients
+// and scratch space live in a Workspace that one worker goroutine reuses for
+// whichever replica it is stepping:
+//
+//	ws, _ := model.NewWorkspace(cfg, batch, workers)
+//	loss, _ := m.ForwardBackward(ws, inputs, targets) // gradients in ws.Grads()
+//	opt.Step(m.Params(), ws.Grads(), step)
+//
+// Forward and backward can also be run per range of blocks (ForwardBlocks,
+// BackwardBlocks), with the residual-stream activation at each boundary and
+// its gradient exposed as plain slices, for pipeline-parallel stages.
+//
+// Every result is deterministic: the same seed and inputs give the same bits
+// for any worker count and any GOMAXPROCS.
+package model
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Config is the shape of the network.
+type Config struct {
+	Layers   int `mapstructure:"layers" yaml:"layers"`
+	Heads    int `mapstructure:"heads" yaml:"heads"`
+	Channels int `mapstructure:"channels" yaml:"channels"`
+	SeqLen   int `mapstructure:"seq_len" yaml:"seq_len"`
+	Vocab    int `mapstructure:"vocab" yaml:"vocab"`
+}
+
+// DefaultConfig is Small.
+func DefaultConfig() Config { return Small() }
+
+// Small is L=4, H=4, C=128, T=64, V=256: about 0.83M parameters.
+func Small() Config { return Config{Layers: 4, Heads: 4, Channels: 128, SeqLen: 64, Vocab: 256} }
+
+// Medium is L=4, H=4, C=256, T=128, V=256: about 3.2M parameters.
+func Medium() Config { return Config{Layers: 4, Heads: 4, Channels: 256, SeqLen: 128, Vocab: 256} }
+
+// Preset returns a named configuration: "small" or "medium".
+func Preset(name string) (Config, error) {
+	switch name {
+	case "small":
+		return Small(), nil
+	case "medium":
+		return Medium(), nil
+	}
+	return Config{}, fmt.Errorf("model: unknown preset %q (want small or medium)", name)
+}
+
+// maxDim bounds every dimension so that sizes stay far from int overflow and
+// token ids fit in int32.
+const maxDim = 1 << 20
+
+// Validate reports the first problem with c, naming its key.
+func (c Config) Validate() error {
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"layers", c.Layers}, {"heads", c.Heads}, {"channels", c.Channels}, {"seq_len", c.SeqLen}, {"vocab", c.Vocab}} {
+		if f.v <= 0 {
+			return fmt.Errorf("model: %s must be positive, got %d", f.key, f.v)
+		}
+		if f.v > maxDim {
+			return fmt.Errorf("model: %s = %d is larger than %d", f.key, f.v, maxDim)
+		}
+	}
+	if c.Channels%c.Heads != 0 {
+		return fmt.Errorf("model: channels (%d) must be divisible by heads (%d)", c.Channels, c.Heads)
+	}
+	if int64(c.Layers)*12*int64(c.Channels)*int64(c.Channels) > 1<<31 {
+		return errors.New("model: more than 2^31 parameters in the blocks; not a tiny GPT")
+	}
+	return nil
+}
+
+// NumParams is the number of float32 parameters.
+func (c Config) NumParams() int { return Layout(c).Size() }
+
+// FLOPsPerToken estimates the floating-point operations of one training step
+// per token (forward and backward, matrix products and attention), for
+// reporting GFLOP/s: 6 per weight of every linear layer (the LM head
+// included) plus three times the attention products of the forward pass.
+func (c Config) FLOPsPerToken() float64 {
+	C, L, T, V := float64(c.Channels), float64(c.Layers), float64(c.SeqLen), float64(c.Vocab)
+	linear := L*12*C*C + V*C
+	attn := L * T * C // q·k and p·v over T/2 keys on average: 2·2·C·T/2 per token forward
+	return 6*linear + 6*attn
+}
