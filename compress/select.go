@@ -1,0 +1,140 @@
+package compress
+
+import (
+	"math/bits"
+	"math/rand/v2"
+)
+
+// Top-k by selection, not sorting: the key of a value is its float32 bit
+// pattern with the sign cleared, which orders finite magnitudes like the
+// magnitudes themselves. A radix select on the top 11 bits of the key finds
+// the bucket that holds the k-th largest; two 10-bit rounds on the few
+// candidates in that bucket pin the exact threshold. Ties at the threshold
+// go to the lower index, so the choice is deterministic.
+
+const absMask = 0x7fffffff
+
+// selector holds the scratch of one selection; it is not safe for
+// concurrent use.
+type selector struct {
+	keys  []uint32
+	hist  [2048]uint32
+	hist2 [1024]uint32
+	cand  []int32
+	bits  []uint64
+}
+
+// topK appends to out the local indices of the k largest keys in ascending
+// order.
+func (s *selector) topK(keys []uint32, k int, out []int32) []int32 {
+	n := len(keys)
+	if k >= n {
+		for i := range n {
+			out = append(out, int32(i))
+		}
+		return out
+	}
+	h := &s.hist
+	clear(h[:])
+	var or uint32
+	for _, x := range keys {
+		h[x>>20]++ // keys are < 2^31: 2048 buckets of the top 11 bits
+		or |= x
+	}
+	b := int(or >> 20)
+	cum := 0
+	for ; b > 0 && cum+int(h[b]) < k; b-- {
+		cum += int(h[b])
+	}
+	need := k - cum
+	lo := uint32(b) << 20
+	if int(h[b]) == need {
+		for i, x := range keys {
+			if x >= lo {
+				out = append(out, int32(i))
+			}
+		}
+		return out
+	}
+	cand := s.cand[:0]
+	for i, x := range keys {
+		if x>>20 == uint32(b) {
+			cand = append(cand, int32(i))
+		}
+	}
+	const mask = 1023
+	for _, shift := range [...]uint{10, 0} {
+		h2 := &s.hist2
+		clear(h2[:])
+		top := 0
+		for _, i := range cand {
+			v := int(keys[i] >> shift & mask)
+			h2[v]++
+			top = max(top, v)
+		}
+		bb, cum := top, 0
+		for ; bb > 0 && cum+int(h2[bb]) < need; bb-- {
+			cum += int(h2[bb])
+		}
+		need -= cum
+		next := cand[:0]
+		for _, i := range cand {
+			if int(keys[i]>>shift&mask) == bb {
+				next = append(next, i)
+			}
+		}
+		cand = next
+	}
+	s.cand = cand
+	t := keys[cand[0]] // every remaining candidate has this exact key
+	for i, x := range keys {
+		if x > t {
+			out = append(out, int32(i))
+		} else if x == t && need > 0 {
+			out = append(out, int32(i))
+			need--
+		}
+	}
+	return out
+}
+
+// randomK appends k distinct indices of [0, n) drawn uniformly, ascending.
+func (s *selector) randomK(n, k int, rng *rand.Rand, out []int32) []int32 {
+	if k >= n {
+		for i := range n {
+			out = append(out, int32(i))
+		}
+		return out
+	}
+	words := (n + 63) / 64
+	if cap(s.bits) < words {
+		s.bits = make([]uint64, words)
+	}
+	set := s.bits[:words]
+	clear(set)
+	// Draw the smaller of the kept set and its complement.
+	m, keep := k, true
+	if k > n/2 {
+		m, keep = n-k, false
+	}
+	for drawn := 0; drawn < m; {
+		r := rng.IntN(n)
+		if set[r/64]&(1<<(r%64)) == 0 {
+			set[r/64] |= 1 << (r % 64)
+			drawn++
+		}
+	}
+	for w, word := range set {
+		if !keep {
+			word = ^word
+			if w == words-1 && n%64 != 0 {
+				word &= 1<<(n%64) - 1
+			}
+		}
+		for word != 0 {
+			out = append(out, int32(w*64+bits.TrailingZeros64(word)))
+			word &= word - 1
+		}
+	}
+	return out
+}
