@@ -204,8 +204,8 @@ func (c Config) Validate() error {
 	if !finite(c.DeMoBeta) || c.DeMoBeta < 0 || c.DeMoBeta > 1 {
 		return fmt.Errorf("compress: demo_beta %v: want 0..1", c.DeMoBeta)
 	}
-	if c.DeMoTopK < 1 || c.DeMoTopK > c.ChunkSize {
-		return fmt.Errorf("compress: demo_topk %d: want 1..chunk_size (%d)", c.DeMoTopK, c.ChunkSize)
+	if c.DeMoTopK < 1 {
+		return fmt.Errorf("compress: demo_topk %d: want >= 1 (capped at the block size)", c.DeMoTopK)
 	}
 	return nil
 }
