@@ -387,6 +387,21 @@ func checkStreamContract(t *testing.T, c Corpus, nodes int, shape Shape) {
 			t.Fatal("SetStep(1) then Next is not batch 1")
 		}
 	}
+	// Rows are numbered step*Batch+row: one stream of a double batch yields
+	// the union of two consecutive single batches.
+	double := Shape{Batch: 2 * shape.Batch, SeqLen: shape.SeqLen}
+	sd, err := c.NodeStream(0, nodes, double)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, _ := c.NodeStream(0, nodes, shape)
+	var d, p0, p1 Batch
+	sd.BatchAt(1, &d)
+	ss.BatchAt(2, &p0)
+	ss.BatchAt(3, &p1)
+	if u, err := Concat(&p0, &p1); err != nil || !slices.Equal(u.Inputs, d.Inputs) || !slices.Equal(u.Targets, d.Targets) {
+		t.Errorf("double batch 1 is not the union of single batches 2 and 3 (%v)", err)
+	}
 	// Same config and seed: same batches.
 	s1, _ := c.NodeStream(nodes-1, nodes, shape)
 	s2, _ := c.NodeStream(nodes-1, nodes, shape)
