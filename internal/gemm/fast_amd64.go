@@ -1,6 +1,7 @@
 package gemm
 
 import (
+	"math"
 	"sync"
 	"unsafe"
 
@@ -61,7 +62,14 @@ var avx512Kernel = &kernel{
 
 // avx2Masks[v] enables the first v of 16 lanes; its address is passed to
 // kernAVX2 as the mask of a partial last panel (0 means a full one).
-var avx2Masks [17][16]int32
+var avx2Masks = func() (ms [17][16]int32) {
+	for v := range ms {
+		for l := 0; l < v; l++ {
+			ms[v][l] = -1
+		}
+	}
+	return ms
+}()
 
 var avx2Kernel = &kernel{
 	name:  "avx2",
@@ -76,14 +84,6 @@ var avx2Kernel = &kernel{
 	},
 }
 
-func init() {
-	for v := range avx2Masks {
-		for l := 0; l < v; l++ {
-			avx2Masks[v][l] = -1
-		}
-	}
-}
-
 // kernels lists the fast paths this CPU can run, best first.
 func kernels() []*kernel {
 	var ks []*kernel
@@ -96,11 +96,55 @@ func kernels() []*kernel {
 	return append(ks, avx2Kernel)
 }
 
+// detect picks the best kernel set that passes selfCheck.
 func detect() *kernel {
-	if ks := kernels(); len(ks) > 0 {
-		return ks[0]
+	for _, k := range kernels() {
+		if selfCheck(k) {
+			return k
+		}
 	}
 	return nil
+}
+
+// selfCheck runs the three products with kn and with the AVX2 kernels on a
+// small problem with ragged tiles and compares the bits, which must agree
+// (both run the same chains of fused multiply-adds). The AVX-512 kernels
+// were written on a machine without AVX-512, so this guards against them
+// ever silently computing something else; the AVX2 kernels, which the tests
+// exercise here, are taken as they are.
+func selfCheck(kn *kernel) bool {
+	if kn == avx2Kernel {
+		return true
+	}
+	const m, k, n = 11, 37, 45
+	seed := uint32(1)
+	fill := func(size int) []float32 {
+		s := make([]float32, size)
+		for i := range s {
+			seed = seed*1664525 + 1013904223
+			s[i] = float32(int32(seed>>8)%2001-1000) / 997
+		}
+		return s
+	}
+	a, w, bias, dout := fill(m*k), fill(n*k), fill(n), fill(m*n)
+	da0, dw0, db0 := fill(m*k), fill(n*k), fill(n)
+	run := func(kn *kernel) [][]float32 {
+		out := make([]float32, m*n)
+		forwardFast(kn, 1, out, a, w, bias, m, k, n)
+		da, dw, db := append([]float32(nil), da0...), append([]float32(nil), dw0...), append([]float32(nil), db0...)
+		backwardInputFast(kn, 1, da, dout, w, m, k, n)
+		backwardWeightFast(kn, 1, dw, db, dout, a, m, k, n)
+		return [][]float32{out, da, dw, db}
+	}
+	got, want := run(kn), run(avx2Kernel)
+	for i := range got {
+		for j := range got[i] {
+			if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // chunkBytes bounds the packed panels one sweep over a row block reads, so
@@ -119,29 +163,41 @@ func getScratch(n int) *[]float32 {
 	return p
 }
 
-// tiles runs the kernel over rows [i0,i1) of C and all np panels of the packed
-// operand bp (panels of kk rows by nr floats). A row i starts at a + i*rs bytes;
-// C row i at c + i*ldc floats; valid is the number of columns of C.
+// kcBlock is how much of the reduction one kernel call covers: it keeps a
+// tile's rows of A and a panel's rows of B in L1 across the call. Splitting
+// the reduction this way leaves each element's chain of multiply-adds
+// unchanged: the partial sum waits in C, exactly, between blocks.
+const kcBlock = 256
+
+// tiles runs the kernel over rows [i0,i1) of C and all panels of the packed
+// operand bp (panels of kk rows by nr floats). Row i of A starts at a + i*rs
+// bytes, its element q cs bytes further on; C row i at c[i*ldc]; valid is the
+// number of columns of C.
 func tiles(kn *kernel, a unsafe.Pointer, rs, cs uintptr, kk int, bp []float32, c []float32, ldc, valid, i0, i1, mode int, bias []float32) {
 	nr := kn.nr
 	np := (valid + nr - 1) / nr
 	pstride := uintptr(kk * nr * 4)
-	perChunk := max(1, chunkBytes/int(pstride))
-	var biasp *float32
+	perChunk := max(1, chunkBytes/(min(kk, kcBlock)*nr*4))
 	for p0 := 0; p0 < np; p0 += perChunk {
 		p1 := min(np, p0+perChunk)
 		mask := kn.maskOf(nr)
 		if p1 == np {
 			mask = kn.maskOf(valid - (np-1)*nr)
 		}
-		if bias != nil {
-			biasp = &bias[p0*nr]
-		}
-		b := &bp[p0*kk*nr]
-		for i := i0; i < i1; i += kn.maxMR {
-			mr := min(kn.maxMR, i1-i)
-			kn.run((*float32)(unsafe.Add(a, uintptr(i)*rs)), rs, cs, kk, b, pstride,
-				&c[i*ldc+p0*nr], uintptr(ldc*4), p1-p0, mask, mode, biasp, mr)
+		for q0 := 0; q0 < kk; q0 += kcBlock {
+			q1 := min(kk, q0+kcBlock)
+			md, biasp := mode, (*float32)(nil)
+			if q0 > 0 {
+				md = modeAccumulate
+			} else if mode == modeBias {
+				biasp = &bias[p0*nr]
+			}
+			b := &bp[p0*kk*nr+q0*nr]
+			for i := i0; i < i1; i += kn.maxMR {
+				mr := min(kn.maxMR, i1-i)
+				kn.run((*float32)(unsafe.Add(a, uintptr(i)*rs+uintptr(q0)*cs)), rs, cs, q1-q0, b, pstride,
+					&c[i*ldc+p0*nr], uintptr(ldc*4), p1-p0, mask, md, biasp, mr)
+			}
 		}
 	}
 }

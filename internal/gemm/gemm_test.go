@@ -368,31 +368,12 @@ func TestFastPathsAgree(t *testing.T) {
 	}
 }
 
-func TestPacking(t *testing.T) {
-	if len(kernels()) == 0 {
-		t.Skip("no fast path on this CPU")
-	}
-	r := rand.New(rand.NewPCG(3, 4))
-	for _, s := range []shape{{0, 1, 1}, {0, 8, 8}, {0, 9, 17}, {0, 16, 32}, {0, 23, 40}, {0, 64, 33}} {
-		for _, nr := range []int{16, 32} {
-			k, n := s.k, s.n
-			w := randSlice(r, n*k)
-			np := (n + nr - 1) / nr
-			got := randSlice(r, np*k*nr) // garbage that must be overwritten
-			packTransposed(got, w, n, k, nr, 0, np)
-			for q := 0; q < np; q++ {
-				for p := 0; p < k; p++ {
-					for jj := 0; jj < nr; jj++ {
-						var want float32
-						if j := q*nr + jj; j < n {
-							want = w[j*k+p]
-						}
-						if g := got[(q*k+p)*nr+jj]; g != want {
-							t.Fatalf("k=%d n=%d nr=%d: panel %d [%d][%d] = %g, want %g", k, n, nr, q, p, jj, g, want)
-						}
-					}
-				}
-			}
+// TestSelfCheck fails where a kernel set that the CPU supports does not pass
+// the start-up self-check (and so was passed over by Impl).
+func TestSelfCheck(t *testing.T) {
+	for _, k := range kernels() {
+		if !selfCheck(k) {
+			t.Errorf("the %s kernels disagree with the AVX2 kernels; Impl() = %q", k.name, Impl())
 		}
 	}
 }

@@ -1,0 +1,61 @@
+package gemm
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func TestPacking(t *testing.T) {
+	if len(kernels()) == 0 {
+		t.Skip("no fast path on this CPU")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, s := range []shape{{0, 1, 1}, {0, 8, 8}, {0, 9, 17}, {0, 16, 32}, {0, 23, 40}, {0, 64, 33}} {
+		for _, nr := range []int{16, 32} {
+			k, n := s.k, s.n
+			w := randSlice(r, n*k)
+			np := (n + nr - 1) / nr
+			got := randSlice(r, np*k*nr) // garbage that must be overwritten
+			packTransposed(got, w, n, k, nr, 0, np)
+			for q := 0; q < np; q++ {
+				for p := 0; p < k; p++ {
+					for jj := 0; jj < nr; jj++ {
+						var want float32
+						if j := q*nr + jj; j < n {
+							want = w[j*k+p]
+						}
+						if g := got[(q*k+p)*nr+jj]; g != want {
+							t.Fatalf("k=%d n=%d nr=%d: panel %d [%d][%d] = %g, want %g", k, n, nr, q, p, jj, g, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestTranspose(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, s := range []shape{{1, 0, 1}, {8, 0, 8}, {9, 0, 17}, {16, 0, 31}, {23, 0, 40}, {40, 0, 7}} {
+		rows, cols := s.m, s.n
+		ld := (rows+7)&^7 + 16
+		src := randSlice(r, rows*cols)
+		got := randSlice(r, cols*ld)
+		before := append([]float32(nil), got...)
+		// Two ranges, as two workers would split the rows.
+		split := (rows / 2) &^ 7
+		transpose(got, ld, src, cols, 0, split)
+		transpose(got, ld, src, cols, split, rows)
+		for j := 0; j < cols; j++ {
+			for i := 0; i < ld; i++ {
+				want := before[j*ld+i] // padding is left alone
+				if i < rows {
+					want = src[i*cols+j]
+				}
+				if g := got[j*ld+i]; g != want {
+					t.Fatalf("%dx%d: dst[%d][%d] = %g, want %g", rows, cols, j, i, g, want)
+				}
+			}
+		}
+	}
+}
