@@ -30,8 +30,6 @@ type Workspace struct {
 
 	// Backward scratch.
 	dres, dln, datty, dqkv, dbig []float32
-	junk                         []float32 // a bias gradient nobody reads
-	colScratch                   [][]float32
 
 	attn   *kernel.Attention
 	inputs []int32 // tokens of the current step (for the embedding backward)
@@ -48,23 +46,17 @@ type layerActs struct {
 // workspaceFloats is the number of float32s a workspace allocates, by use.
 func workspaceFloats(cfg Config, batch, workers int) (grads, acts, scratch int) {
 	N, C, T, V, L, H := batch*cfg.SeqLen, cfg.Channels, cfg.SeqLen, cfg.Vocab, cfg.Layers, cfg.Heads
-	hs := C / H
 	grads = cfg.NumParams()
 	perLayer := 2*N + N*C + 2*N + 3*N*C + batch*H*T*T + N*C + N*C + N*C + 4*N*C + 4*N*C
 	acts = (L+1)*N*C + L*perLayer + N*C + 2*N + N*V + N
-	scratch = (L+1)*N*C + 3*N*C + 3*N*C + 4*N*C + max(V, 4*C) +
-		workers*(8*T*hs+2*T*T+T) + workers*colScratchLen(cfg, batch, workers)
+	scratch = (L+1)*N*C + 3*N*C + 3*N*C + 4*N*C + workers*attnScratch(cfg)
 	return grads, acts, scratch
 }
 
-// colScratchLen is the per-worker buffer for the columns of dout that one
-// worker's share of a weight gradient needs.
-func colScratchLen(cfg Config, batch, workers int) int {
-	if workers <= 1 {
-		return 0
-	}
-	maxN := max(4*cfg.Channels, cfg.Vocab)
-	return batch * cfg.SeqLen * ((maxN+workers-1)/workers + rowAlign)
+// attnScratch is the per-worker scratch of kernel.Attention.
+func attnScratch(cfg Config) int {
+	T, hs := cfg.SeqLen, cfg.Channels/cfg.Heads
+	return 8*T*hs + 2*T*T
 }
 
 // NewWorkspace allocates a workspace for cfg, batches of up to batch sequences
@@ -83,7 +75,7 @@ func NewWorkspace(cfg Config, batch, workers int) (*Workspace, error) {
 	N, C, T, V, L, H := batch*cfg.SeqLen, cfg.Channels, cfg.SeqLen, cfg.Vocab, cfg.Layers, cfg.Heads
 	ws := &Workspace{cfg: cfg, batch: batch, workers: workers}
 	_, acts, scratch := workspaceFloats(cfg, batch, workers)
-	buf := make([]float32, acts+scratch-workers*(8*T*(C/H)+2*T*T+T)) // attention keeps its own
+	buf := make([]float32, acts+scratch-workers*attnScratch(cfg)) // attention keeps its own
 	next := func(n int) []float32 {
 		s := buf[:n:n]
 		buf = buf[n:]
@@ -110,10 +102,8 @@ func NewWorkspace(cfg Config, batch, workers int) (*Workspace, error) {
 	ws.logits, ws.losses = next(N*V), next(N)
 	ws.dres, ws.dln, ws.datty = next(N*C), next(N*C), next(N*C)
 	ws.dqkv, ws.dbig = next(3*N*C), next(4*N*C)
-	ws.junk = next(max(V, 4*C))
-	ws.colScratch = make([][]float32, workers)
-	for i := range ws.colScratch {
-		ws.colScratch[i] = next(colScratchLen(cfg, batch, workers))
+	if len(buf) != 0 {
+		panic("model: workspace size accounting is off") // keeps Memory honest
 	}
 	ws.attn = kernel.NewAttention(batch, T, C, H, workers)
 	ws.inputs = make([]int32, N)
@@ -151,11 +141,8 @@ func (ws *Workspace) BoundaryGrad(l int) []float32 {
 
 func (ws *Workspace) rows() int { return ws.b * ws.cfg.SeqLen }
 
-// rowAlign keeps each worker's share of a matrix product a whole number of
-// 16-row tiles, so the fast kernels take the same path at every worker count.
-const rowAlign = 16
-
-// split runs fn over [0,n) cut into up to ws.workers ranges aligned to align.
+// split runs fn over [0,n) cut into up to ws.workers ranges aligned to align,
+// the first on the calling goroutine.
 func (ws *Workspace) split(n, align int, fn func(w, lo, hi int)) {
 	parts := min(ws.workers, (n+align-1)/align)
 	if parts <= 1 {
@@ -163,49 +150,32 @@ func (ws *Workspace) split(n, align int, fn func(w, lo, hi int)) {
 		return
 	}
 	blocks := (n + align - 1) / align
+	bound := func(w int) int { return min(n, w*blocks/parts*align) }
 	var wg sync.WaitGroup
-	for w := 0; w < parts; w++ {
-		lo, hi := min(n, w*blocks/parts*align), min(n, (w+1)*blocks/parts*align)
-		wg.Add(1)
+	wg.Add(parts - 1)
+	for w := 1; w < parts; w++ {
 		go func() {
 			defer wg.Done()
-			fn(w, lo, hi)
+			fn(w, bound(w), bound(w+1))
 		}()
 	}
+	fn(0, 0, bound(1))
 	wg.Wait()
 }
 
-// linear computes out = a·wᵀ + bias over m rows in parallel.
+// linear computes out = a·wᵀ + bias, split over rows on ws.workers
+// goroutines (bit-identical for any count).
 func (ws *Workspace) linear(out, a, w, bias []float32, m, k, n int) {
-	ws.split(m, rowAlign, func(_, lo, hi int) {
-		gemm.Forward(out[lo*n:hi*n], a[lo*k:hi*k], w, bias, hi-lo, k, n)
-	})
+	gemm.ForwardPar(ws.workers, out, a, w, bias, m, k, n)
 }
 
 // linearBackward accumulates da += dout·w (if da is not nil), dw += doutᵀ·a
-// and dbias += colsum(dout). The weight gradient is split over output features
-// (whole sums over the m rows per feature), never over rows, so the result does
-// not depend on the worker count.
+// and dbias += colsum(dout) (if dbias is not nil). gemm splits the weight
+// gradient over output features, never over the rows it sums, so the result
+// does not depend on the worker count.
 func (ws *Workspace) linearBackward(da, dw, dbias, dout, a, w []float32, m, k, n int) {
-	if dbias == nil {
-		dbias = ws.junk[:n] // see the report: some gemm versions require a bias slice
-		clear(dbias)
-	}
 	if da != nil {
-		ws.split(m, rowAlign, func(_, lo, hi int) {
-			gemm.BackwardInput(da[lo*k:hi*k], dout[lo*n:hi*n], w, hi-lo, k, n)
-		})
+		gemm.BackwardInputPar(ws.workers, da, dout, w, m, k, n)
 	}
-	if ws.workers == 1 {
-		gemm.BackwardWeight(dw, dbias, dout, a, m, k, n)
-		return
-	}
-	ws.split(n, rowAlign, func(wk, lo, hi int) {
-		nb := hi - lo
-		cols := ws.colScratch[wk][:m*nb]
-		for i := 0; i < m; i++ {
-			copy(cols[i*nb:i*nb+nb], dout[i*n+lo:i*n+hi])
-		}
-		gemm.BackwardWeight(dw[lo*k:hi*k], dbias[lo:hi], cols, a, m, k, nb)
-	})
+	gemm.BackwardWeightPar(ws.workers, dw, dbias, dout, a, m, k, n)
 }

@@ -19,7 +19,6 @@ type Attention struct {
 type attnScratch struct {
 	q, k, v, o, vt, dq, dk, dv []float32 // [t,hs] (vt is [hs,t])
 	s, ds                      []float32 // [t,t]
-	colsum                     []float32 // [t], an unused bias gradient
 }
 
 // NewAttention sizes the scratch space for batches of up to b rows of length t,
@@ -30,7 +29,7 @@ func NewAttention(b, t, c, nh, workers int) *Attention {
 	hs := c / nh
 	a.scratch = make([]attnScratch, workers)
 	for i := range a.scratch {
-		buf := make([]float32, 8*t*hs+2*t*t+t)
+		buf := make([]float32, 8*t*hs+2*t*t)
 		next := func(n int) []float32 {
 			s := buf[:n:n]
 			buf = buf[n:]
@@ -39,7 +38,7 @@ func NewAttention(b, t, c, nh, workers int) *Attention {
 		a.scratch[i] = attnScratch{
 			q: next(t * hs), k: next(t * hs), v: next(t * hs), o: next(t * hs),
 			vt: next(t * hs), dq: next(t * hs), dk: next(t * hs), dv: next(t * hs),
-			s: next(t * t), ds: next(t * t), colsum: next(t),
+			s: next(t * t), ds: next(t * t),
 		}
 	}
 	return a
@@ -130,7 +129,7 @@ func (a *Attention) backwardFast(s *attnScratch, dqkv, dout, att, qkv []float32,
 	// dP = dO·Vᵀ ; dV = Pᵀ·dO
 	gemm.Forward(s.s, s.o, s.v, nil, t, hs, t)
 	clear(s.dv)
-	gemm.BackwardWeight(s.dv, s.colsum, p, s.o, t, hs, t)
+	gemm.BackwardWeight(s.dv, nil, p, s.o, t, hs, t)
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	for ti := 0; ti < t; ti++ {
 		pr := p[ti*t : ti*t+ti+1]
@@ -144,7 +143,7 @@ func (a *Attention) backwardFast(s *attnScratch, dqkv, dout, att, qkv []float32,
 	clear(s.dq)
 	gemm.BackwardInput(s.dq, s.ds, s.k, t, hs, t)
 	clear(s.dk)
-	gemm.BackwardWeight(s.dk, s.colsum, s.ds, s.q, t, hs, t)
+	gemm.BackwardWeight(s.dk, nil, s.ds, s.q, t, hs, t)
 	scatter(dqkv, s.dq, bi, t, 3*c, h*hs, hs)
 	scatter(dqkv, s.dk, bi, t, 3*c, c+h*hs, hs)
 	scatter(dqkv, s.dv, bi, t, 3*c, 2*c+h*hs, hs)
