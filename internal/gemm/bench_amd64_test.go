@@ -21,3 +21,17 @@ func BenchmarkPeak(b *testing.B) {
 		})
 	}
 }
+
+// peakFunc returns the peak FMA loop for the vector width of the best fast
+// path and the floating-point operations of one of its iterations, or nil.
+func peakFunc() (func(int), float64) {
+	ks := kernels()
+	switch {
+	case len(ks) == 0:
+		return nil, 0
+	case ks[0].name == "avx512":
+		return fmaPeakAVX512, 12 * 16 * 2
+	default:
+		return fmaPeakAVX2, 12 * 8 * 2
+	}
+}

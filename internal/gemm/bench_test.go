@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // benchShapes are the model's matrix products (M = batch*seq rows): the
@@ -43,15 +44,36 @@ var benchOps = []benchOp{
 	{"backward_weight", func(wk int, x *benchData) { BackwardWeightPar(wk, x.dw, x.dbias, x.dout, x.a, x.m, x.k, x.n) }},
 }
 
+// runBench times op and reports GFLOP/s. Where the CPU has a fast path it
+// also times a burst of peak FMA work after every call, outside the
+// measurement, on as many goroutines as the kernel's workers, and reports the
+// kernel's fraction of that peak: on a shared
+// machine both see the same contention, so the fraction is steadier than
+// either figure.
 func runBench(b *testing.B, op benchOp, s shape, workers int) {
 	x := newBenchData(s)
 	op.run(workers, x) // warm the scratch pool and caches
+	flopsPerOp := 2 * float64(s.m) * float64(s.k) * float64(s.n)
+	peak, peakFlopsPerIter := peakFunc()
+	peakIters := int(flopsPerOp/peakFlopsPerIter) + 1
+	var peakTime time.Duration
 	b.ResetTimer()
 	for b.Loop() {
 		op.run(workers, x)
+		if peak != nil {
+			b.StopTimer()
+			t := time.Now()
+			parallel(workers, workers, 1, func(int, int) { peak(peakIters) })
+			peakTime += time.Since(t)
+			b.StartTimer()
+		}
 	}
-	flops := 2 * float64(s.m) * float64(s.k) * float64(s.n) * float64(b.N)
-	b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	gflops := flopsPerOp * float64(b.N) / b.Elapsed().Seconds() / 1e9
+	b.ReportMetric(gflops, "GFLOP/s")
+	if peak != nil {
+		peakGflops := float64(max(1, workers)*peakIters) * peakFlopsPerIter * float64(b.N) / peakTime.Seconds() / 1e9
+		b.ReportMetric(gflops/peakGflops, "of-peak")
+	}
 }
 
 // BenchmarkMatmul reports GFLOP/s of the active path (see Impl) for each
