@@ -35,6 +35,7 @@ func sampleLines() LineChart {
 		YLabel: "eval loss (nats)",
 		Series: series,
 		LogX:   true,
+		XUnit:  UnitBytes,
 		Ref:    &RefLine{Y: 1.9, Label: "entropy floor"},
 	}
 }
@@ -104,5 +105,5 @@ func samplePareto() Pareto {
 			pts = append(pts, Point{X: x, Y: y, Group: g, Label: fmt.Sprintf("%s/%d", g[:1], k)})
 		}
 	}
-	return Pareto{Title: "loss vs bytes", XLabel: "bytes moved", YLabel: "final loss (nats)", Points: pts, LogX: true}
+	return Pareto{Title: "loss vs bytes", XLabel: "bytes moved", YLabel: "final loss (nats)", Points: pts, LogX: true, XUnit: UnitBytes}
 }

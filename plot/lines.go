@@ -37,6 +37,7 @@ type LineChart struct {
 	Title, XLabel, YLabel string
 	Series                []Series
 	LogX, LogY            bool
+	XUnit, YUnit          string   // UnitNone or UnitBytes: how tick labels read
 	Ref                   *RefLine // optional
 	Size                  Size
 }
@@ -56,6 +57,11 @@ func (c LineChart) Draw(dc draw.Canvas) error {
 func (c LineChart) plot() (*gplot.Plot, error) {
 	if len(c.Series) == 0 {
 		return nil, fmt.Errorf("line chart %q: no series", c.Title)
+	}
+	for _, u := range []string{c.XUnit, c.YUnit} {
+		if err := checkUnit(u); err != nil {
+			return nil, fmt.Errorf("line chart %q: %w", c.Title, err)
+		}
 	}
 	keep := func(x, y float64) bool {
 		return finite(x) && finite(y) && (!c.LogX || x > 0) && (!c.LogY || y > 0)
@@ -148,6 +154,8 @@ func (c LineChart) plot() (*gplot.Plot, error) {
 		p.Y.Scale = gplot.LogScale{}
 		p.Y.Tick.Marker = gplot.LogTicks{Prec: -1}
 	}
+	withUnit(&p.X, c.XUnit)
+	withUnit(&p.Y, c.YUnit)
 	if p.X.Min == p.X.Max { // a single x: give the axis some width
 		widen(&p.X, c.LogX)
 	}

@@ -27,6 +27,7 @@ type Pareto struct {
 	Title, XLabel, YLabel string
 	Points                []Point
 	LogX                  bool
+	XUnit                 string // UnitNone or UnitBytes
 	Size                  Size
 }
 
@@ -71,6 +72,9 @@ func (pa Pareto) Draw(dc draw.Canvas) error {
 }
 
 func (pa Pareto) plot() (*gplot.Plot, error) {
+	if err := checkUnit(pa.XUnit); err != nil {
+		return nil, fmt.Errorf("pareto %q: %w", pa.Title, err)
+	}
 	var pts []Point
 	for _, q := range pa.Points {
 		if finite(q.X) && finite(q.Y) && (!pa.LogX || q.X > 0) {
@@ -146,6 +150,7 @@ func (pa Pareto) plot() (*gplot.Plot, error) {
 		p.X.Scale = gplot.LogScale{}
 		p.X.Tick.Marker = gplot.LogTicks{Prec: -1}
 	}
+	withUnit(&p.X, pa.XUnit)
 	if p.X.Min == p.X.Max {
 		widen(&p.X, pa.LogX)
 	}

@@ -27,11 +27,11 @@ var samples = []struct {
 	fig  Figure
 	text []string // strings the SVG must contain
 }{
-	{"lines", sampleLines(), []string{"eval loss vs bytes moved", "sparseloco", "entropy floor"}},
+	{"lines", sampleLines(), []string{"eval loss vs bytes moved", "sparseloco", "entropy floor", "1 GB"}},
 	{"timeline", sampleTimeline(), []string{"node activity", "node 5", "compute", "download", "down"}},
 	{"bars", sampleBars(), []string{"compute utilisation", "busy fraction", "mean"}},
 	{"heatmap", sampleHeatmap(), []string{"final loss", "H=100", "2.90", "eval loss (nats)"}},
-	{"pareto", samplePareto(), []string{"loss vs bytes", "Pareto front", "diloco"}},
+	{"pareto", samplePareto(), []string{"loss vs bytes", "Pareto front", "diloco", "100 MB"}},
 }
 
 // TestGolden compares each sample figure's PNG with testdata/NAME_golden.png
@@ -277,6 +277,8 @@ func TestBadData(t *testing.T) {
 		{"heatmap Inf", Heatmap{XKeys: []string{"a"}, YKeys: []string{"b"}, Values: [][]float64{{math.Inf(1)}}}, "infinite"},
 		{"pareto empty", Pareto{}, "no drawable points"},
 		{"pareto log", Pareto{LogX: true, Points: []Point{{X: 0, Y: 1}}}, "no drawable points"},
+		{"unknown unit", LineChart{XUnit: "furlongs", Series: []Series{{X: []float64{1}, Y: []float64{1}}}}, "furlongs"},
+		{"pareto unit", Pareto{XUnit: "parsecs", Points: []Point{{X: 1, Y: 1}}}, "parsecs"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -416,5 +418,26 @@ func TestEveryKth(t *testing.T) {
 	}
 	if len(ticks) != 100 || labelled != 34 {
 		t.Errorf("%d ticks, %d labelled; want 100 and 34 (every 3rd)", len(ticks), labelled)
+	}
+}
+
+func TestFormatUnit(t *testing.T) {
+	tests := []struct {
+		v    float64
+		want string
+	}{
+		{0, "0 B"},
+		{999, "999 B"},
+		{1000, "1 kB"},
+		{1e8, "100 MB"},
+		{2.5e9, "2.5 GB"},
+		{1.234e12, "1.23 TB"},
+		{-3e6, "-3 MB"},
+		{999.7e6, "1 GB"},
+	}
+	for _, tc := range tests {
+		if got := formatUnit(tc.v, UnitBytes); got != tc.want {
+			t.Errorf("formatUnit(%v) = %q, want %q", tc.v, got, tc.want)
+		}
 	}
 }
