@@ -185,3 +185,24 @@ func TestFormatValue(t *testing.T) {
 		t.Errorf("formatFields with a missing value = %q", got)
 	}
 }
+
+// TestConcurrentUpdates: replicas may report from their own goroutines.
+func TestConcurrentUpdates(t *testing.T) {
+	r, buf, _ := newPlain(t, 1000, DefaultConfig())
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			for i := g; i < 1000; i += 4 {
+				r.Update(i, "g", g)
+			}
+			done <- true
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	r.Finish()
+	if !strings.Contains(buf.String(), "run done") {
+		t.Errorf("no final line in %q", buf.String())
+	}
+}
