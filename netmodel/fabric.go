@@ -38,7 +38,7 @@ type Sharing struct {
 	// fraction of its own rate (acknowledgements; 0 outside LV08).
 	CrossTraffic float64
 	// TCPGammaBytes is the maximum TCP window: a flow's rate is at most
-	// TCPGammaBytes/(2·latency). Zero disables the bound. Ignored by raw.
+	// TCPGammaBytes/(2·latency). Zero disables the bound.
 	TCPGammaBytes float64
 }
 
@@ -288,7 +288,7 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 	if spec.MaxRate > 0 {
 		fl.bound = math.Min(fl.bound, spec.MaxRate)
 	}
-	if !raw && f.sh.TCPGammaBytes > 0 && spec.LatencyS > 0 {
+	if f.sh.TCPGammaBytes > 0 && spec.LatencyS > 0 {
 		fl.bound = math.Min(fl.bound, f.sh.TCPGammaBytes/(2*spec.LatencyS))
 	}
 	f.stats.Flows++

@@ -1,0 +1,497 @@
+package netmodel
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Ring orders.
+const (
+	RingByBandwidth = "bandwidth" // greedy ring that keeps the slowest hop fast
+	RingByIndex     = "index"     // nodes in id order
+)
+
+// RingAllReduce is the bandwidth-optimal all-reduce of dense payloads: the
+// p members form a ring and each moves 2(p−1) chunks of S/p bytes to its
+// successor, sending chunk s once it has sent chunk s−1 and received chunk
+// s−1 from its predecessor. It starts when every member is ready (or at the
+// deadline, without the latecomers). If a member fails, the ring is torn
+// down and, RestartS later, rebuilt from the survivors and run again.
+type RingAllReduce struct {
+	Order    string  // RingByBandwidth or RingByIndex
+	RestartS float64 // failure detection delay before the ring is rebuilt
+	// Members, when set, fixes the ring order (nodes missing from it are
+	// appended in id order).
+	Members []int
+}
+
+func (RingAllReduce) Name() string { return "ring" }
+
+func (g RingAllReduce) Run(net *Network, ex Exchange) (*RoundResult, error) {
+	return runExchange(g, net, ex)
+}
+
+func (g RingAllReduce) validate(n int) error {
+	if g.Order != RingByBandwidth && g.Order != RingByIndex {
+		return fmt.Errorf("netmodel: unknown ring order %q (want bandwidth or index)", g.Order)
+	}
+	if !finite(g.RestartS) || g.RestartS < 0 {
+		return fmt.Errorf("netmodel: ring restart delay %g s must be non-negative", g.RestartS)
+	}
+	seen := map[int]bool{}
+	for _, j := range g.Members {
+		if j < 0 || j >= n || seen[j] {
+			return fmt.Errorf("netmodel: ring member %d is out of range [0, %d) or listed twice", j, n)
+		}
+		seen[j] = true
+	}
+	return nil
+}
+
+type ringState struct {
+	r       *roundRun
+	cfg     RingAllReduce
+	waiting int // alive nodes not yet ready
+	isReady []bool
+	started bool
+	epoch   int
+	members []int
+	pos     []int // node → index in members, −1 if not a member
+	sendAt  []int // next step each member sends
+	recvN   []int // chunks each member has received
+	busy    []bool
+	fin     []bool
+	chunk   int64
+	flows   []*transfer
+}
+
+func (g RingAllReduce) begin(r *roundRun) {
+	s := &ringState{r: r, cfg: g, isReady: make([]bool, r.n)}
+	for i := range r.n {
+		if r.alive[i] {
+			s.waiting++
+		}
+	}
+	r.st = s
+	if !math.IsInf(r.deadline, 1) {
+		r.at(r.deadline, math.MaxInt-1, func() { s.launch() })
+	}
+}
+
+func (RingAllReduce) ready(r *roundRun, i int) {
+	s := r.st.(*ringState)
+	if s.started {
+		// Missed the ring: nothing to contribute or receive this round.
+		r.markLate(i)
+		r.received[i] = []int{}
+		r.finish(i)
+		return
+	}
+	s.isReady[i] = true
+	s.waiting--
+	if s.waiting == 0 {
+		s.launch()
+	}
+}
+
+func (RingAllReduce) crash(r *roundRun, i int) {
+	s := r.st.(*ringState)
+	if !s.started {
+		if !s.isReady[i] {
+			s.waiting--
+		}
+		if s.waiting == 0 {
+			s.launch()
+		}
+		return
+	}
+	if k := s.pos[i]; k < 0 || s.fin[k] {
+		return // not in the ring, or done with it: nobody needs it any more
+	}
+	// Tear the ring down; survivors rebuild it after the detection delay.
+	s.epoch++
+	for _, x := range s.flows {
+		r.abort(x, true)
+	}
+	s.flows = nil
+	ep := s.epoch
+	r.at(r.eng.Now()+s.cfg.RestartS, i, func() {
+		if s.epoch == ep {
+			s.form()
+		}
+	})
+}
+
+// launch starts the ring with every ready, alive node.
+func (s *ringState) launch() {
+	if s.started {
+		return
+	}
+	s.started = true
+	for i := range s.r.n {
+		if s.r.alive[i] && !s.isReady[i] && !s.r.done[i] {
+			s.r.markLate(i) // not ready at the deadline
+		}
+	}
+	s.form()
+}
+
+// form builds the ring from the surviving ready nodes and runs it.
+func (s *ringState) form() {
+	r := s.r
+	var m []int
+	for i := range r.n {
+		if r.alive[i] && s.isReady[i] && !r.done[i] {
+			m = append(m, i)
+		}
+	}
+	if len(m) == 0 {
+		return
+	}
+	var maxB int64
+	for _, i := range m {
+		if r.has[i] {
+			maxB = max(maxB, r.bytes[i])
+		}
+	}
+	p := len(m)
+	s.chunk = (maxB + int64(p) - 1) / int64(p)
+	s.members = s.order(m)
+	s.pos = make([]int, r.n)
+	for i := range s.pos {
+		s.pos[i] = -1
+	}
+	for k, i := range s.members {
+		s.pos[i] = k
+	}
+	s.sendAt = make([]int, p)
+	s.recvN = make([]int, p)
+	s.busy = make([]bool, p)
+	s.fin = make([]bool, p)
+	if p == 1 {
+		s.complete(0)
+		return
+	}
+	for k := range s.members {
+		s.trySend(k)
+	}
+}
+
+func (s *ringState) steps() int { return 2 * (len(s.members) - 1) }
+
+func (s *ringState) trySend(k int) {
+	r := s.r
+	if s.busy[k] || s.sendAt[k] >= s.steps() || s.recvN[k] < s.sendAt[k] {
+		return
+	}
+	p := len(s.members)
+	next := (k + 1) % p
+	src, dst := s.members[k], s.members[next]
+	s.busy[k] = true
+	ep := s.epoch
+	x := r.send(src, dst, src, dst, s.chunk, func(float64) {
+		if s.epoch != ep {
+			return
+		}
+		s.busy[k] = false
+		s.sendAt[k]++
+		s.recvN[next]++
+		s.checkDone(k)
+		s.checkDone(next)
+		s.trySend(k)
+		s.trySend(next)
+	}, nil)
+	s.flows = append(s.flows, x)
+}
+
+func (s *ringState) checkDone(k int) {
+	if s.sendAt[k] == s.steps() && s.recvN[k] == s.steps() {
+		s.complete(k)
+	}
+}
+
+func (s *ringState) complete(k int) {
+	r := s.r
+	i := s.members[k]
+	s.fin[k] = true
+	var got []int
+	for _, j := range s.members {
+		if r.has[j] && !r.late[j] {
+			got = append(got, j)
+		}
+	}
+	r.received[i] = got
+	r.finish(i)
+}
+
+// order arranges the members into a ring.
+func (s *ringState) order(m []int) []int {
+	if len(s.cfg.Members) > 0 {
+		in := map[int]bool{}
+		for _, i := range m {
+			in[i] = true
+		}
+		var out []int
+		for _, i := range s.cfg.Members {
+			if in[i] {
+				out = append(out, i)
+				delete(in, i)
+			}
+		}
+		for _, i := range m {
+			if in[i] {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	if s.cfg.Order == RingByIndex || len(m) < 3 {
+		return m
+	}
+	return BandwidthRing(s.r.net, m, float64(s.chunk))
+}
+
+// BandwidthRing orders nodes into a ring for chunks of the given size. The
+// time of a hop a→b is latency + chunk/min(up_a, down_b); the pipeline moves
+// at the pace of the slowest hop, so the ring should keep that small. It
+// grows rings greedily (always to the cheapest next hop) from several
+// starting nodes and keeps the one whose slowest hop, then total, is
+// smallest. Brute force would be O(p!).
+func BandwidthRing(net *Network, nodes []int, chunk float64) []int {
+	p := len(nodes)
+	if p < 3 {
+		return slices.Clone(nodes)
+	}
+	c := net.cluster
+	lf := net.fabric.sh.LatencyFactor
+	cost := func(a, b int) float64 {
+		bw := math.Min(c.Nodes[a].BwUpMbps, c.Nodes[b].BwDownMbps) * BytesPerMbps
+		return c.LatencyS(a, b)*lf + chunk/bw
+	}
+	starts := p
+	if p > 64 {
+		starts = 8 // each greedy pass is O(p²)
+	}
+	var best []int
+	bestMax, bestSum := math.Inf(1), math.Inf(1)
+	used := make([]bool, p)
+	ring := make([]int, 0, p)
+	for st := range starts {
+		s0 := st * p / starts
+		clear(used)
+		ring = ring[:0]
+		cur := s0
+		used[cur] = true
+		ring = append(ring, nodes[cur])
+		worst, sum := 0.0, 0.0
+		for len(ring) < p {
+			nb, nc := -1, math.Inf(1)
+			for k := range p {
+				if !used[k] {
+					if x := cost(nodes[cur], nodes[k]); x < nc {
+						nb, nc = k, x
+					}
+				}
+			}
+			used[nb] = true
+			ring = append(ring, nodes[nb])
+			worst, sum = math.Max(worst, nc), sum+nc
+			cur = nb
+		}
+		back := cost(nodes[cur], nodes[s0])
+		worst, sum = math.Max(worst, back), sum+back
+		if worst < bestMax || (worst == bestMax && sum < bestSum) {
+			best, bestMax, bestSum = slices.Clone(ring), worst, sum
+		}
+	}
+	return best
+}
+
+// ParameterServer sends every payload to one server (a node, or the object
+// store when Server is −1), which aggregates once every upload has landed
+// (or at the deadline, dropping the rest) and sends the AggregateBytes-long
+// result to every node (0: the size of the largest payload).
+type ParameterServer struct {
+	Server         int
+	AggregateBytes int64
+}
+
+func (ParameterServer) Name() string { return "ps" }
+
+func (g ParameterServer) Run(net *Network, ex Exchange) (*RoundResult, error) {
+	return runExchange(g, net, ex)
+}
+
+func (g ParameterServer) validate(n int) error {
+	if g.Server < -1 || g.Server >= n {
+		return fmt.Errorf("netmodel: parameter server %d is not a node in [0, %d) or -1 for the store", g.Server, n)
+	}
+	if g.AggregateBytes < 0 {
+		return fmt.Errorf("netmodel: aggregate size %d bytes is negative", g.AggregateBytes)
+	}
+	return nil
+}
+
+type psState struct {
+	r       *roundRun
+	cfg     ParameterServer
+	server  int // endpoint
+	pending int // alive nodes whose upload is not settled
+	settled []bool
+	ups     []*transfer
+	got     []int
+	aggAt   bool
+	sending int
+	failed  bool
+}
+
+func (g ParameterServer) begin(r *roundRun) {
+	s := &psState{r: r, cfg: g, server: g.Server, settled: make([]bool, r.n), ups: make([]*transfer, r.n)}
+	if g.Server < 0 {
+		s.server = r.c.StoreID()
+	}
+	for i := range r.n {
+		if r.alive[i] {
+			s.pending++
+		}
+	}
+	r.st = s
+	if g.Server >= 0 && !r.alive[g.Server] {
+		s.fail()
+		return
+	}
+	if !math.IsInf(r.deadline, 1) {
+		r.at(r.deadline, math.MaxInt-1, func() { s.aggregate() })
+	}
+}
+
+func (ParameterServer) ready(r *roundRun, i int) {
+	s := r.st.(*psState)
+	if s.failed {
+		return
+	}
+	if s.aggAt {
+		r.markLate(i)
+		s.sendResult(i)
+		return
+	}
+	if !r.has[i] || i == s.server {
+		s.settle(i, r.has[i])
+		return
+	}
+	s.ups[i] = r.send(i, s.server, i, s.downNode(), r.bytes[i], func(float64) {
+		s.settle(i, true)
+	}, nil)
+}
+
+func (s *psState) downNode() int {
+	if s.cfg.Server >= 0 {
+		return s.cfg.Server
+	}
+	return -1
+}
+
+func (s *psState) settle(i int, ok bool) {
+	if s.settled[i] {
+		return
+	}
+	s.settled[i] = true
+	if ok && !s.aggAt {
+		s.got = append(s.got, i)
+	}
+	s.pending--
+	if s.pending == 0 {
+		s.aggregate()
+	}
+}
+
+func (s *psState) aggregate() {
+	r := s.r
+	if s.aggAt || s.failed {
+		return
+	}
+	s.aggAt = true
+	for i, x := range s.ups {
+		if x != nil && x.live {
+			r.abort(x, true) // rejected: past the deadline
+			r.markLate(i)
+		}
+	}
+	for i := range r.n {
+		if r.alive[i] && !s.settled[i] && !r.done[i] {
+			r.markLate(i)
+		}
+	}
+	for i := range r.n {
+		if r.alive[i] && s.settled[i] {
+			s.sendResult(i)
+		}
+	}
+	s.maybeServerDone()
+}
+
+func (s *psState) aggBytes() int64 {
+	if s.cfg.AggregateBytes > 0 {
+		return s.cfg.AggregateBytes
+	}
+	var m int64
+	for i := range s.r.n {
+		if s.r.has[i] {
+			m = max(m, s.r.bytes[i])
+		}
+	}
+	return m
+}
+
+func (s *psState) sendResult(i int) {
+	r := s.r
+	if i == s.server {
+		return
+	}
+	got := slices.Clone(s.got)
+	s.sending++
+	up := -1
+	if s.cfg.Server >= 0 {
+		up = s.cfg.Server
+	}
+	r.send(s.server, i, up, i, s.aggBytes(), func(float64) {
+		r.received[i] = got
+		r.finish(i)
+		s.sending--
+		s.maybeServerDone()
+	}, func() { s.sending--; s.maybeServerDone() })
+}
+
+func (s *psState) maybeServerDone() {
+	if g := s.cfg.Server; g >= 0 && s.aggAt && s.sending == 0 && s.r.alive[g] {
+		s.r.received[g] = slices.Clone(s.got)
+		s.r.finish(g)
+	}
+}
+
+func (ParameterServer) crash(r *roundRun, i int) {
+	s := r.st.(*psState)
+	if s.cfg.Server == i {
+		s.fail()
+		return
+	}
+	if !s.aggAt {
+		s.settle(i, false)
+	}
+}
+
+// fail: the server is gone; nobody gets an aggregate this round.
+func (s *psState) fail() {
+	r := s.r
+	s.failed = true
+	for i := range r.n {
+		if r.alive[i] && !r.done[i] {
+			for _, x := range r.xfers[i] {
+				r.abort(x, true)
+			}
+			r.received[i] = []int{}
+			r.finish(i)
+		}
+	}
+}
