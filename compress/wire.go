@@ -392,8 +392,11 @@ func (c *codec) decode(b []byte) (*Payload, error) {
 		return nil, fmt.Errorf("kind code %d, want %d (%s)", b[4], kindCode(c.cfg.Kind), c.cfg.Kind)
 	}
 	idxEnc, codeLayout, qbits := b[5], b[6], int(b[7])
-	if idxEnc > 1 || codeLayout > 1 {
-		return nil, fmt.Errorf("unknown index encoding %d or code layout %d", idxEnc, codeLayout)
+	// Peers agree on one format; anything else is rejected, which also
+	// keeps the encoding canonical.
+	if wantIdx, wantCodes := c.wireFlags(); idxEnc != wantIdx || codeLayout != wantCodes {
+		return nil, fmt.Errorf("index encoding %d and code layout %d, want %d and %d (%s, %s)",
+			idxEnc, codeLayout, wantIdx, wantCodes, c.cfg.IndexEncoding, c.cfg.CodeLayout)
 	}
 	if qbits != c.bits {
 		return nil, fmt.Errorf("quantized to %d bits, want %d", qbits, c.bits)

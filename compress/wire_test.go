@@ -1,0 +1,173 @@
+package compress
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/locosim/locosim/tensor"
+)
+
+var updateCorpus = flag.Bool("update", false, "rewrite the FuzzDecode seed corpus under testdata")
+
+// TestEntropyNearFloor: Rice-coded index sets of uniformly random k-subsets
+// (which is what top-k of i.i.d. values selects) land within 5 % of
+// log2 C(4096, k) at K = 64 and 128, and packed12 costs 12 bits an index.
+func TestEntropyNearFloor(t *testing.T) {
+	const chunks = 256
+	for _, K := range []int{64, 128} {
+		cfg := DefaultConfig()
+		cfg.Chunking, cfg.TopKPerChunk = ChunkFlat, K
+		pl := newPlan(tensor.Spec{Name: "x", Shape: []int{chunks * 4096}}, cfg, true)
+		rng := rand.New(rand.NewPCG(uint64(K), 1))
+		var s selector
+		var idx []int32
+		for ch := range chunks {
+			for _, l := range s.randomK(4096, K, rng, nil) {
+				idx = append(idx, int32(ch*4096)+l)
+			}
+		}
+		var w bitWriter
+		pl.encodeIndices(&w, idx, true)
+		bits := float64(len(w.flush()) * 8)
+		floor := pl.idealIdxBits
+		perIndex := floor / float64(chunks*K)
+		if over := bits/floor - 1; over > 0.05 {
+			t.Errorf("K=%d: %.0f bits, floor %.0f (%.2f bits/index): %.1f %% over", K, bits, floor, perIndex, 100*over)
+		} else {
+			t.Logf("K=%d: entropy coding %.3f bits/index, floor %.3f: %.1f %% over", K, bits/float64(chunks*K), perIndex, 100*over)
+		}
+		got := make([]int32, len(idx))
+		if err := pl.decodeIndices(w.buf, got, true); err != nil || !slices.Equal(got, idx) {
+			t.Fatalf("K=%d: entropy round trip failed: %v", K, err)
+		}
+		w = bitWriter{}
+		pl.encodeIndices(&w, idx, false)
+		if n := len(w.flush()); n != chunks*K*12/8 {
+			t.Errorf("K=%d: packed12 took %d bytes, want %d", K, n, chunks*K*12/8)
+		}
+	}
+}
+
+// TestPublishedRatio: 12-bit indices + 2-bit codes at K = 64 give about
+// 0.219 bits per parameter, the published 146x, on a GPT-shaped layout
+// (plus small per-tensor overheads).
+func TestPublishedRatio(t *testing.T) {
+	l := gptLayout(2)
+	c := mustNew(t, DefaultConfig(), l)
+	p, _ := c.Compress(c.NewState(), randn(rand.New(rand.NewPCG(1, 1)), l.Size(), 1), 0)
+	s, err := c.Size(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Vectors keep one value per 64-run (1/64 rather than 1/64 of 4096/64),
+	// so the ratio is a little below 146.
+	if s.Ratio() < 120 || s.Ratio() > 150 {
+		t.Errorf("ratio %.1f, want about 146: %v", s.Ratio(), s)
+	}
+	cfg := DefaultConfig()
+	cfg.IndexEncoding = IndexEntropy
+	ce := mustNew(t, cfg, l)
+	se, _ := ce.Size(p)
+	if saved := 1 - float64(se.EncodedBytes)/float64(s.EncodedBytes); saved < 0.2 {
+		t.Errorf("entropy coding saves %.0f %% of the bytes, want a substantial saving", 100*saved)
+	}
+	t.Logf("packed12: %v; entropy: %v", s, se)
+}
+
+// fuzzCodecs are the compressors FuzzDecode tries every input on: every
+// kind and wire variant, on a small layout with 8x8 blocks.
+func fuzzCodecs(t testing.TB) []*codec {
+	l := tensor.Pack([]string{"m", "v", "s"}, [][]int{{16, 24}, {10}, {1}})
+	var cs []*codec
+	names := slices.Sorted(func(yield func(string) bool) {
+		for n := range allConfigs() {
+			if !yield(n) {
+				return
+			}
+		}
+	})
+	for _, n := range names {
+		cfg := allConfigs()[n]
+		cfg.ChunkSize = 64
+		cfg.DeMoTopK = 4
+		if cfg.Density == 0 {
+			cfg.TopKPerChunk = 256 // 4 per 8x8 block
+		}
+		cs = append(cs, mustNew(t, cfg, l))
+	}
+	return cs
+}
+
+func FuzzDecode(f *testing.F) {
+	cs := fuzzCodecs(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, c := range cs {
+			p, err := c.Decode(b)
+			if err != nil {
+				continue
+			}
+			if err := c.Validate(p); err != nil {
+				t.Fatalf("%s: decoded payload fails Validate: %v", c.cfg.Kind, err)
+			}
+			again, err := c.Encode(p)
+			if err != nil || !bytes.Equal(again, b) {
+				t.Fatalf("%s: re-encoding differs (%v)", c.cfg.Kind, err)
+			}
+			dst := make([]float32, c.size)
+			if _, err := c.Aggregate(dst, []*Payload{p, p}); err != nil && !c.cfg.Robust {
+				// Only an overflowing sum may fail.
+				t.Logf("%s: aggregate: %v", c.cfg.Kind, err)
+			}
+		}
+	})
+}
+
+// TestFuzzCorpus regenerates (with -update) or checks the seed corpus: one
+// honest payload per compressor, plus a few truncated and corrupted ones.
+func TestFuzzCorpus(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzDecode")
+	if !*updateCorpus {
+		entries, err := os.ReadDir(dir)
+		if err != nil || len(entries) < 20 {
+			t.Fatalf("seed corpus missing or small (%d files, %v): run go test -run TestFuzzCorpus -update", len(entries), err)
+		}
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for i, c := range fuzzCodecs(t) {
+		st := c.NewState()
+		for round := range 2 {
+			p, err := c.Compress(st, randn(rng, c.size, 1), uint64(round))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := c.Encode(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seeds := [][]byte{b}
+			if round == 1 {
+				seeds = append(seeds, b[:len(b)/2], append(slices.Clone(b), 0))
+				flip := slices.Clone(b)
+				flip[len(flip)/3] ^= 0x5a
+				seeds = append(seeds, flip)
+			}
+			for j, s := range seeds {
+				name := filepath.Join(dir, fmt.Sprintf("seed-%02d-%s-%d-%d", i, c.cfg.Kind, round, j))
+				body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s)
+				if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
