@@ -14,14 +14,15 @@ func (m *Model) HeadBackward(ws *Workspace) ([]float32, error) {
 	if err := m.checkWorkspace(ws); err != nil {
 		return nil, err
 	}
-	if ws.b == 0 {
-		return nil, fmt.Errorf("model: HeadBackward before any forward pass")
+	if !ws.headReady {
+		return nil, fmt.Errorf("model: HeadBackward needs a Head (or Loss) call first, once per backward pass")
 	}
 	return m.headBackward(ws), nil
 }
 
 func (m *Model) headBackward(ws *Workspace) []float32 {
 	N, C, V, L := ws.rows(), m.cfg.Channels, m.cfg.Vocab, m.cfg.Layers
+	ws.headReady = false // the probabilities become gradients in place
 	dlogits := ws.logits[:N*V]
 	ws.split(N, 1, func(_, lo, hi int) {
 		kernel.CrossEntropyBackward(dlogits[lo*V:hi*V], ws.tgt[lo:hi], hi-lo, V, 1/float32(N))

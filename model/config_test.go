@@ -145,6 +145,12 @@ func TestBadInputs(t *testing.T) {
 	if _, err := m.HeadBackward(mustWorkspace(t, tiny, 1, 1)); err == nil {
 		t.Error("HeadBackward without a forward pass accepted")
 	}
+	if _, err := m.ForwardBackward(ws, ok, ok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.HeadBackward(ws); err == nil {
+		t.Error("a second HeadBackward after one forward pass accepted")
+	}
 	if _, err := NewWorkspace(tiny, 0, 1); err == nil {
 		t.Error("zero batch accepted")
 	}

@@ -49,19 +49,31 @@ func (m *Model) checkTokens(ws *Workspace, inputs, targets []int32) error {
 	if err := m.checkWorkspace(ws); err != nil {
 		return err
 	}
-	T := m.cfg.SeqLen
 	if len(inputs) != len(targets) {
 		return fmt.Errorf("model: %d inputs but %d targets", len(inputs), len(targets))
 	}
-	if len(inputs) == 0 || len(inputs)%T != 0 || len(inputs) > ws.batch*T {
-		return fmt.Errorf("model: %d tokens is not a whole number of sequences of %d between 1 and the workspace batch %d",
-			len(inputs), T, ws.batch)
+	if err := m.checkSequences(ws, len(inputs)); err != nil {
+		return err
 	}
-	for name, toks := range map[string][]int32{"input": inputs, "target": targets} {
-		for i, t := range toks {
-			if t < 0 || int(t) >= m.cfg.Vocab {
-				return fmt.Errorf("model: %s token %d at position %d is outside the vocabulary [0,%d)", name, t, i, m.cfg.Vocab)
-			}
+	if err := m.checkVocab("input", inputs); err != nil {
+		return err
+	}
+	return m.checkVocab("target", targets)
+}
+
+func (m *Model) checkSequences(ws *Workspace, n int) error {
+	T := m.cfg.SeqLen
+	if n == 0 || n%T != 0 || n > ws.batch*T {
+		return fmt.Errorf("model: %d tokens is not a whole number of sequences of %d between 1 and the workspace batch %d",
+			n, T, ws.batch)
+	}
+	return nil
+}
+
+func (m *Model) checkVocab(name string, toks []int32) error {
+	for i, t := range toks {
+		if t < 0 || int(t) >= m.cfg.Vocab {
+			return fmt.Errorf("model: %s token %d at position %d is outside the vocabulary [0,%d)", name, t, i, m.cfg.Vocab)
 		}
 	}
 	return nil
@@ -70,7 +82,13 @@ func (m *Model) checkTokens(ws *Workspace, inputs, targets []int32) error {
 // Embed writes token plus position embeddings of inputs (B·SeqLen tokens,
 // checked as in ForwardBackward) into ws.Boundary(0) and returns it.
 func (m *Model) Embed(ws *Workspace, inputs []int32) ([]float32, error) {
-	if err := m.checkTokens(ws, inputs, inputs); err != nil {
+	if err := m.checkWorkspace(ws); err != nil {
+		return nil, err
+	}
+	if err := m.checkSequences(ws, len(inputs)); err != nil {
+		return nil, err
+	}
+	if err := m.checkVocab("input", inputs); err != nil {
 		return nil, err
 	}
 	return m.embed(ws, inputs), nil
@@ -154,7 +172,7 @@ func (m *Model) Head(ws *Workspace, x []float32, targets []int32) (float64, erro
 	if err != nil {
 		return 0, err
 	}
-	if err := m.checkTokens(ws, targets, targets); err != nil {
+	if err := m.checkVocab("target", targets); err != nil {
 		return 0, err
 	}
 	if len(targets) != b*m.cfg.SeqLen {
@@ -176,6 +194,7 @@ func (m *Model) head(ws *Workspace, x []float32, targets []int32) float64 {
 	ws.split(N, 1, func(_, lo, hi int) {
 		kernel.CrossEntropyForward(logits[lo*V:hi*V], ws.losses[lo:hi], ws.tgt[lo:hi], hi-lo, V)
 	})
+	ws.headReady = true
 	var sum float64
 	for _, l := range ws.losses[:N] {
 		sum += float64(l)

@@ -17,6 +17,9 @@ type Workspace struct {
 	batch   int // capacity in sequences
 	workers int
 	b       int // sequences in the current step
+	// headReady is set while ws.logits holds the probabilities of a forward
+	// pass that HeadBackward has not yet consumed.
+	headReady bool
 
 	grads []float32
 	g     views
