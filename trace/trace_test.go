@@ -145,8 +145,8 @@ func TestDeterministic(t *testing.T) {
 	if info.Metadata["schema"] != "eval/1" || info.Metadata["corpus"] != "synthetic" {
 		t.Errorf("metadata = %v", info.Metadata)
 	}
-	if !strings.Contains(info.CreatedBy, "parquet-go") {
-		t.Errorf("created_by = %q, want the writing library", info.CreatedBy)
+	if info.CreatedBy != CreatedBy {
+		t.Errorf("created_by = %q, want %q", info.CreatedBy, CreatedBy)
 	}
 }
 

@@ -29,6 +29,12 @@ type Writer[T any] struct {
 	done bool
 }
 
+// CreatedBy is the writer name recorded in every file's footer. It is a
+// constant rather than the library's default, which is read from the build
+// information and so differs between a test binary and the CLI: files must
+// not depend on which binary wrote them.
+const CreatedBy = "locosim (github.com/parquet-go/parquet-go)"
+
 // Create starts a Parquet file that will appear at path when Close succeeds.
 // The directory must exist. T must be a struct type whose fields Parquet can
 // represent; an unsupported type is reported as an error.
@@ -48,6 +54,7 @@ func Create[T any](path string, opts ...Option) (w *Writer[T], err error) {
 	}
 	wopts := []parquet.WriterOption{
 		schema,
+		&parquet.WriterConfig{CreatedBy: CreatedBy},
 		parquet.Compression(&zstd.Codec{}),
 		parquet.MaxRowsPerRowGroup(o.rowGroupRows),
 	}
