@@ -23,10 +23,7 @@
 // for any worker count and any GOMAXPROCS.
 package model
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // Config is the shape of the network.
 type Config struct {
@@ -77,8 +74,9 @@ func (c Config) Validate() error {
 	if c.Channels%c.Heads != 0 {
 		return fmt.Errorf("model: channels (%d) must be divisible by heads (%d)", c.Channels, c.Heads)
 	}
-	if int64(c.Layers)*12*int64(c.Channels)*int64(c.Channels) > 1<<31 {
-		return errors.New("model: more than 2^31 parameters in the blocks; not a tiny GPT")
+	C, L := int64(c.Channels), int64(c.Layers)
+	if n := int64(c.Vocab)*C + int64(c.SeqLen)*C + L*(12*C*C+13*C) + 2*C; n > 1<<31 {
+		return fmt.Errorf("model: %d parameters is more than 2^31; not a tiny GPT", n)
 	}
 	return nil
 }

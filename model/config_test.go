@@ -21,6 +21,7 @@ func TestConfigValidate(t *testing.T) {
 		{"channels", func(c *Config) { c.Channels = 0 }},
 		{"seq_len", func(c *Config) { c.SeqLen = 0 }},
 		{"vocab", func(c *Config) { c.Vocab = 1 << 30 }},
+		{"parameters", func(c *Config) { c.Vocab, c.Channels = 1<<20, 1<<12 }},
 		{"divisible by heads", func(c *Config) { c.Heads = 3 }},
 	} {
 		c := Small()
@@ -154,6 +155,9 @@ func TestBadInputs(t *testing.T) {
 	if _, err := NewWorkspace(tiny, 0, 1); err == nil {
 		t.Error("zero batch accepted")
 	}
+	if _, err := NewWorkspace(Small(), 1<<19, 1); err == nil {
+		t.Error("a 100 GiB workspace accepted")
+	}
 	if _, err := NewWorkspace(tiny, 1, 0); err == nil {
 		t.Error("zero workers accepted")
 	}
@@ -174,6 +178,8 @@ func TestMemory(t *testing.T) {
 	if !strings.Contains(r.String(), "per replica") {
 		t.Fatal(r.String())
 	}
+	t.Logf("small, batch 8, 2 workers: %v", r)
+	t.Logf("medium, batch 16, 2 workers: %v", Memory(Medium(), 16, 2))
 }
 
 // TestSmallerBatchThanWorkspace uses a workspace with room for more sequences

@@ -62,6 +62,9 @@ func attnScratch(cfg Config) int {
 	return 8*T*hs + 2*T*T
 }
 
+// maxWorkspaceFloats caps one workspace at 16 GiB.
+const maxWorkspaceFloats = 4 << 30
+
 // NewWorkspace allocates a workspace for cfg, batches of up to batch sequences
 // of cfg.SeqLen tokens, using up to workers goroutines per step (1 runs
 // everything on the calling goroutine).
@@ -74,6 +77,14 @@ func NewWorkspace(cfg Config, batch, workers int) (*Workspace, error) {
 	}
 	if workers <= 0 {
 		return nil, fmt.Errorf("model: workspace workers must be positive, got %d", workers)
+	}
+	if batch > maxDim || workers > 1024 {
+		return nil, fmt.Errorf("model: workspace batch %d or workers %d is implausibly large", batch, workers)
+	}
+	// Sizes in int64 first, so an absurd request is an error, not an overflow.
+	T64, C64, H64 := int64(cfg.SeqLen), int64(cfg.Channels), int64(cfg.Heads)
+	if f := int64(batch) * T64 * (int64(cfg.Layers)*(20*C64+H64*T64) + int64(cfg.Vocab) + 20*C64); f > maxWorkspaceFloats {
+		return nil, fmt.Errorf("model: a workspace for batch %d would need about %d GiB", batch, f*4>>30)
 	}
 	N, C, T, V, L, H := batch*cfg.SeqLen, cfg.Channels, cfg.SeqLen, cfg.Vocab, cfg.Layers, cfg.Heads
 	ws := &Workspace{cfg: cfg, batch: batch, workers: workers}
