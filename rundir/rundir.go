@@ -1,0 +1,114 @@
+// Package rundir writes and reads run directories, the contract between a run
+// and everything that looks at it afterwards (locosim plot, sweeps, notebooks):
+//
+//	manifest.json   resolved config, seed, version, corpus digest, entropy floor, final metrics
+//	evals.parquet   one row per evaluation (record.Eval)
+//	rounds.parquet  one row per round and node (record.Round)
+//	events.parquet  one row per simulated activity (record.Event)
+//	nodes.parquet   one row per node (record.Node)
+//	plots/          PNG and SVG figures
+//
+// Every file is written under a temporary name and renamed when complete, and
+// the manifest is written last: a directory with a manifest is a finished run.
+package rundir
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/locosim/locosim/record"
+	"github.com/locosim/locosim/trace"
+)
+
+// File names inside a run directory.
+const (
+	ManifestFile = "manifest.json"
+	EvalsFile    = "evals.parquet"
+	RoundsFile   = "rounds.parquet"
+	EventsFile   = "events.parquet"
+	NodesFile    = "nodes.parquet"
+	PlotsDir     = "plots"
+)
+
+// Writer streams a run's records into a directory. It implements sim.Sink.
+type Writer struct {
+	dir    string
+	evals  *trace.Writer[record.Eval]
+	rounds *trace.Writer[record.Round]
+	events *trace.Writer[record.Event]
+	nodes  *trace.Writer[record.Node]
+}
+
+// Create makes dir (and parents) and opens its trace files. A manifest left
+// by an earlier run is removed first, so the directory never claims to hold a
+// finished run while it is being rewritten.
+func Create(dir string) (w *Writer, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(filepath.Join(dir, ManifestFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if _, err := trace.RemoveTemp(dir); err != nil {
+		return nil, err
+	}
+	w = &Writer{dir: dir}
+	defer func() {
+		if err != nil {
+			w.Abort()
+		}
+	}()
+	if w.evals, err = trace.Create[record.Eval](filepath.Join(dir, EvalsFile)); err != nil {
+		return nil, err
+	}
+	if w.rounds, err = trace.Create[record.Round](filepath.Join(dir, RoundsFile)); err != nil {
+		return nil, err
+	}
+	if w.events, err = trace.Create[record.Event](filepath.Join(dir, EventsFile)); err != nil {
+		return nil, err
+	}
+	if w.nodes, err = trace.Create[record.Node](filepath.Join(dir, NodesFile)); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// Dir is the run directory.
+func (w *Writer) Dir() string { return w.dir }
+
+func (w *Writer) Eval(r record.Eval) error   { return w.evals.Write(r) }
+func (w *Writer) Round(r record.Round) error { return w.rounds.Write(r) }
+func (w *Writer) Event(r record.Event) error { return w.events.Write(r) }
+func (w *Writer) Node(r record.Node) error   { return w.nodes.Write(r) }
+
+// Close finishes the traces, then writes the manifest: the run is complete.
+func (w *Writer) Close(m *Manifest) error {
+	for _, c := range []interface{ Close() error }{w.evals, w.rounds, w.events, w.nodes} {
+		if err := c.Close(); err != nil {
+			w.Abort()
+			return err
+		}
+	}
+	if err := trace.WriteJSON(filepath.Join(w.dir, ManifestFile), m); err != nil {
+		return fmt.Errorf("rundir: writing manifest: %w", err)
+	}
+	return nil
+}
+
+// Abort drops every unfinished trace file; no manifest is written.
+func (w *Writer) Abort() {
+	if w.evals != nil {
+		w.evals.Abort()
+	}
+	if w.rounds != nil {
+		w.rounds.Abort()
+	}
+	if w.events != nil {
+		w.events.Abort()
+	}
+	if w.nodes != nil {
+		w.nodes.Abort()
+	}
+}
