@@ -16,6 +16,14 @@ package record
 
 import "math"
 
+// Version of the column contract. Writers record it in each file's footer
+// metadata under VersionKey; bump it when a column changes meaning or is
+// removed (adding a column does not need a bump).
+const (
+	Version    = "1"
+	VersionKey = "locosim.record_version"
+)
+
 // Status of a node in one round (Round.Status).
 const (
 	StatusOK       = "ok"       // payload delivered in time
