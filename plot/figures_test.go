@@ -105,5 +105,5 @@ func samplePareto() Pareto {
 			pts = append(pts, Point{X: x, Y: y, Group: g, Label: fmt.Sprintf("%s/%d", g[:1], k)})
 		}
 	}
-	return Pareto{Title: "loss vs bytes", XLabel: "bytes moved", YLabel: "final loss (nats)", Points: pts, LogX: true, XUnit: UnitBytes}
+	return Pareto{Title: "loss vs bytes", XLabel: "bytes moved", YLabel: "final loss (nats)", Points: pts, LogX: true, XUnit: UnitBytes, Legend: LegendBottomLeft}
 }

@@ -39,6 +39,7 @@ type LineChart struct {
 	LogX, LogY            bool
 	XUnit, YUnit          string   // UnitNone or UnitBytes: how tick labels read
 	Ref                   *RefLine // optional
+	Legend                string   // a Legend* position; default top right
 	Size                  Size
 }
 
@@ -67,7 +68,10 @@ func (c LineChart) plot() (*gplot.Plot, error) {
 		return finite(x) && finite(y) && (!c.LogX || x > 0) && (!c.LogY || y > 0)
 	}
 	p := newPlot(c.Title, c.XLabel, c.YLabel)
-	p.Legend.Top = true
+	showLegend, err := placeLegend(p, c.Legend)
+	if err != nil {
+		return nil, fmt.Errorf("line chart %q: %w", c.Title, err)
+	}
 	points := 0
 	var bands, lines []gplot.Plotter
 	for i, s := range c.Series {
@@ -120,7 +124,7 @@ func (c LineChart) plot() (*gplot.Plot, error) {
 			l.Dashes = plotutil.Dashes(i / 7)
 		}
 		lines = append(lines, l)
-		if s.Name != "" {
+		if s.Name != "" && showLegend {
 			p.Legend.Add(s.Name, l)
 		}
 	}
@@ -140,7 +144,7 @@ func (c LineChart) plot() (*gplot.Plot, error) {
 		f.Width = vg.Points(1)
 		f.Samples = 2
 		p.Add(f)
-		if c.Ref.Label != "" {
+		if c.Ref.Label != "" && showLegend {
 			p.Legend.Add(c.Ref.Label, f)
 		}
 		p.Y.Min = math.Min(p.Y.Min, c.Ref.Y)

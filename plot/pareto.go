@@ -28,6 +28,7 @@ type Pareto struct {
 	Points                []Point
 	LogX                  bool
 	XUnit                 string // UnitNone or UnitBytes
+	Legend                string // a Legend* position; default top right
 	Size                  Size
 }
 
@@ -86,7 +87,10 @@ func (pa Pareto) plot() (*gplot.Plot, error) {
 	}
 	p := newPlot(pa.Title, pa.XLabel, pa.YLabel)
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
+	showLegend, err := placeLegend(p, pa.Legend)
+	if err != nil {
+		return nil, fmt.Errorf("pareto %q: %w", pa.Title, err)
+	}
 
 	// Groups in order of first appearance.
 	var groups []string
@@ -112,7 +116,9 @@ func (pa Pareto) plot() (*gplot.Plot, error) {
 		l.Color = color.Gray{0x50}
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
 		p.Add(l)
-		p.Legend.Add("Pareto front", l)
+		if showLegend {
+			p.Legend.Add("Pareto front", l)
+		}
 	}
 	for i, g := range groups {
 		s, err := plotter.NewScatter(byGroup[g])
@@ -123,7 +129,7 @@ func (pa Pareto) plot() (*gplot.Plot, error) {
 		s.Shape = plotutil.Shape(i)
 		s.Radius = vg.Points(3.5)
 		p.Add(s)
-		if g != "" {
+		if g != "" && showLegend {
 			p.Legend.Add(g, s)
 		}
 	}

@@ -171,3 +171,40 @@ func newPlot(title, xLabel, yLabel string) *gplot.Plot {
 	p.Title.Padding = vg.Points(4)
 	return p
 }
+
+// Legend positions for LineChart.Legend and Pareto.Legend. The legend is
+// drawn inside the data area; pick the corner the data leave empty.
+const (
+	LegendTopRight    = "" // the default
+	LegendTopLeft     = "top-left"
+	LegendBottomLeft  = "bottom-left"
+	LegendBottomRight = "bottom-right"
+	LegendNone        = "none"
+)
+
+// placeLegend applies a legend position; it reports false for "none".
+func placeLegend(p *gplot.Plot, pos string) (show bool, err error) {
+	switch pos {
+	case LegendTopRight:
+		p.Legend.Top, p.Legend.Left = true, false
+	case LegendTopLeft:
+		p.Legend.Top, p.Legend.Left = true, true
+	case LegendBottomLeft:
+		p.Legend.Top, p.Legend.Left = false, true
+	case LegendBottomRight:
+		p.Legend.Top, p.Legend.Left = false, false
+	case LegendNone:
+		return false, nil
+	default:
+		return false, fmt.Errorf("unknown legend position %q", pos)
+	}
+	// Keep the legend off the axes.
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(4), -vg.Points(4)
+	if p.Legend.Left {
+		p.Legend.XOffs = vg.Points(4)
+	}
+	if !p.Legend.Top {
+		p.Legend.YOffs = vg.Points(4)
+	}
+	return true, nil
+}

@@ -277,6 +277,8 @@ func TestBadData(t *testing.T) {
 		{"heatmap Inf", Heatmap{XKeys: []string{"a"}, YKeys: []string{"b"}, Values: [][]float64{{math.Inf(1)}}}, "infinite"},
 		{"pareto empty", Pareto{}, "no drawable points"},
 		{"pareto log", Pareto{LogX: true, Points: []Point{{X: 0, Y: 1}}}, "no drawable points"},
+		{"legend position", LineChart{Legend: "middle", Series: []Series{{X: []float64{1}, Y: []float64{1}}}}, "middle"},
+		{"pareto legend", Pareto{Legend: "up", Points: []Point{{X: 1, Y: 1}}}, `"up"`},
 		{"unknown unit", LineChart{XUnit: "furlongs", Series: []Series{{X: []float64{1}, Y: []float64{1}}}}, "furlongs"},
 		{"pareto unit", Pareto{XUnit: "parsecs", Points: []Point{{X: 1, Y: 1}}}, "parsecs"},
 	}
@@ -300,6 +302,9 @@ func TestEdgeCases(t *testing.T) {
 		"flat zero":           LineChart{Series: []Series{{X: []float64{1, 2}, Y: []float64{0, 0}}}},
 		"some dropped on log": LineChart{LogX: true, Series: []Series{{X: []float64{-1, 0, 1, 10}, Y: []float64{5, 4, 3, 2}}}},
 		"many series":         LineChart{Series: manySeries(12)},
+		"no legend":           LineChart{Legend: LegendNone, Series: manySeries(2)},
+		"legend top left":     LineChart{Legend: LegendTopLeft, Series: manySeries(2)},
+		"legend bottom right": Pareto{Legend: LegendBottomRight, Points: []Point{{X: 1, Y: 1, Group: "a"}}},
 		"zero-length segment": Timeline{Rows: []string{"a"}, Segments: []Segment{{Kind: "compute", Start: 3, End: 3}}},
 		"unknown kinds":       Timeline{Rows: []string{"a", "b"}, Segments: []Segment{{Kind: "gossip", End: 1}, {Row: 1, Kind: "verify", Start: 1, End: 2}}},
 		"one bar":             BarChart{Labels: []string{"n0"}, Values: []float64{0}},
