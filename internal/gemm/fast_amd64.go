@@ -44,11 +44,11 @@ func kernAVX2(a *float32, rs, cs uintptr, kk int, b *float32, pstride uintptr, c
 //go:noescape
 func packT8(dst *float32, dstride uintptr, src *float32, ld uintptr, nb int)
 
-// colSum32 adds to dst[j], j < 32*nb, the sum of src[i*ld+j] over i < rows
-// (ld in bytes), summed from zero in row order.
+// colAcc32 adds src[i*ld+j] (ld in bytes) to dst[j] for each row i < rows
+// in order, for j < 32*nb.
 //
 //go:noescape
-func colSum32(dst, src *float32, rows int, ld uintptr, nb int)
+func colAcc32(dst, src *float32, rows int, ld uintptr, nb int)
 
 var avx512Kernel = &kernel{
 	name:  "avx512",
@@ -170,13 +170,12 @@ func getScratch(n int) *[]float32 {
 const kcBlock = 256
 
 // tiles runs the kernel over rows [i0,i1) of C and all panels of the packed
-// operand bp (panels of kk rows by nr floats). Row i of A starts at a + i*rs
-// bytes, its element q cs bytes further on; C row i at c[i*ldc]; valid is the
-// number of columns of C.
-func tiles(kn *kernel, a unsafe.Pointer, rs, cs uintptr, kk int, bp []float32, c []float32, ldc, valid, i0, i1, mode int, bias []float32) {
+// operand b: panel q starts at b[q*pstride] and holds kk rows of nr floats.
+// Row i of A starts at a + i*rs bytes, its element q cs bytes further on;
+// C row i at c[i*ldc]; valid is the number of columns of C.
+func tiles(kn *kernel, a unsafe.Pointer, rs, cs uintptr, kk int, b []float32, pstride int, c []float32, ldc, valid, i0, i1, mode int, bias []float32) {
 	nr := kn.nr
 	np := (valid + nr - 1) / nr
-	pstride := uintptr(kk * nr * 4)
 	perChunk := max(1, chunkBytes/(min(kk, kcBlock)*nr*4))
 	for p0 := 0; p0 < np; p0 += perChunk {
 		p1 := min(np, p0+perChunk)
@@ -192,10 +191,10 @@ func tiles(kn *kernel, a unsafe.Pointer, rs, cs uintptr, kk int, bp []float32, c
 			} else if mode == modeBias {
 				biasp = &bias[p0*nr]
 			}
-			b := &bp[p0*kk*nr+q0*nr]
+			bq := &b[p0*pstride+q0*nr]
 			for i := i0; i < i1; i += kn.maxMR {
 				mr := min(kn.maxMR, i1-i)
-				kn.run((*float32)(unsafe.Add(a, uintptr(i)*rs+uintptr(q0)*cs)), rs, cs, q1-q0, b, pstride,
+				kn.run((*float32)(unsafe.Add(a, uintptr(i)*rs+uintptr(q0)*cs)), rs, cs, q1-q0, bq, uintptr(pstride*4),
 					&c[i*ldc+p0*nr], uintptr(ldc*4), p1-p0, mask, md, biasp, mr)
 			}
 		}
@@ -263,7 +262,7 @@ func forwardFast(kn *kernel, workers int, out, a, w, bias []float32, m, k, n int
 		mode = modeBias
 	}
 	parallel(workers, m, kn.maxMR, func(i0, i1 int) {
-		tiles(kn, unsafe.Pointer(&a[0]), uintptr(k*4), 4, k, bp, out, n, n, i0, i1, mode, bias)
+		tiles(kn, unsafe.Pointer(&a[0]), uintptr(k*4), 4, k, bp, k*kn.nr, out, n, n, i0, i1, mode, bias)
 	})
 	scratch.Put(buf)
 }
@@ -274,67 +273,87 @@ func backwardInputFast(kn *kernel, workers int, da, dout, w []float32, m, k, n i
 	bp := *buf
 	parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, w, n, k, kn.nr, q0, q1) })
 	parallel(workers, m, kn.maxMR, func(i0, i1 int) {
-		tiles(kn, unsafe.Pointer(&dout[0]), uintptr(n*4), 4, n, bp, da, k, k, i0, i1, modeAccumulate, nil)
+		tiles(kn, unsafe.Pointer(&dout[0]), uintptr(n*4), 4, n, bp, n*kn.nr, da, k, k, i0, i1, modeAccumulate, nil)
 	})
 	scratch.Put(buf)
 }
 
 func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m, k, n int) {
-	// dw = doutᵀ·a reads dout by columns. Transposing it first gives the
-	// kernel contiguous rows, as in the other two products: strided reads of
-	// dout alias in L1 for the power-of-two widths of the model.
-	// Rows of doutT are padded off a multiple of 4 KiB so that the kernel's
-	// row streams fall in different L1 sets.
-	ldt := (m+7)&^7 + 16
 	np := (k + kn.nr - 1) / kn.nr
-	panels := np * m * kn.nr
-	buf := getScratch(panels + n*ldt)
-	bp, doutT := (*buf)[:panels], (*buf)[panels:]
+	buf := getScratch(np * m * kn.nr)
+	bp := *buf
 	parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, a, m, k, kn.nr, q0, q1) })
-	parallel(workers, m, 8, func(i0, i1 int) { transpose(doutT, ldt, dout, n, i0, i1) })
 	parallel(workers, n, kn.maxMR, func(j0, j1 int) {
-		tiles(kn, unsafe.Pointer(&doutT[0]), uintptr(ldt*4), 4, m, bp, dw, k, k, j0, j1, modeAccumulate, nil)
-		if dbias != nil {
-			colSums(dbias, dout, m, n, j0, j1)
-		}
+		backwardWeightRows(kn, dw, dbias, dout, bp, m, k, n, j0, j1)
 	})
 	scratch.Put(buf)
 }
 
-// transpose writes rows [i0,i1) of src [*,cols] as columns of dst, whose rows
-// are ld floats apart: dst[j*ld+i] = src[i*cols+j]. i0 must be a multiple of 8.
-func transpose(dst []float32, ld int, src []float32, cols, i0, i1 int) {
-	i := i0
+// backwardWeightRows accumulates rows [j0,j1) of dw and entries of dbias,
+// with bp the packed panels of a.
+//
+// dw = doutᵀ·a reads dout by columns. Each block of kcBlock rows of dout is
+// therefore first transposed into a small buffer, which gives the kernel
+// contiguous rows as in the other two products while staying in cache; its
+// rows are padded off a multiple of 4 KiB so that the kernel's row streams
+// fall in different L1 sets. The bias sums run over the same block while it
+// is in cache, in row order, as in the reference.
+func backwardWeightRows(kn *kernel, dw, dbias, dout, bp []float32, m, k, n, j0, j1 int) {
+	nj := j1 - j0
+	ldt := (min(m, kcBlock)+7)&^7 + 16
+	buf := getScratch(nj*ldt + nj)
+	t, sums := (*buf)[:nj*ldt], (*buf)[nj*ldt:]
+	clear(sums)
+	for q0 := 0; q0 < m; q0 += kcBlock {
+		q1 := min(m, q0+kcBlock)
+		block := dout[q0*n+j0:]
+		transposeBlock(t, ldt, block, n, q1-q0, nj)
+		if dbias != nil {
+			colAcc(sums, block, n, q1-q0, nj)
+		}
+		tiles(kn, unsafe.Pointer(&t[0]), uintptr(ldt*4), 4, q1-q0, bp[q0*kn.nr:], m*kn.nr,
+			dw[j0*k:], k, k, 0, nj, modeAccumulate, nil)
+	}
+	if dbias != nil {
+		for j, s := range sums {
+			dbias[j0+j] += s
+		}
+	}
+	scratch.Put(buf)
+}
+
+// transposeBlock writes dst[j*ld+i] = src[i*srcLd+j] for i < rows, j < cols.
+func transposeBlock(dst []float32, ld int, src []float32, srcLd, rows, cols int) {
+	i := 0
 	if cols >= 8 {
-		for ; i+8 <= i1; i += 8 {
-			packT8(&dst[i], uintptr(ld*4), &src[i*cols], uintptr(cols*4), cols/8)
+		for ; i+8 <= rows; i += 8 {
+			packT8(&dst[i], uintptr(ld*4), &src[i*srcLd], uintptr(srcLd*4), cols/8)
 			for r := i; r < i+8; r++ {
 				for j := cols &^ 7; j < cols; j++ {
-					dst[j*ld+r] = src[r*cols+j]
+					dst[j*ld+r] = src[r*srcLd+j]
 				}
 			}
 		}
 	}
-	for ; i < i1; i++ {
-		for j, v := range src[i*cols : (i+1)*cols] {
+	for ; i < rows; i++ {
+		for j, v := range src[i*srcLd : i*srcLd+cols] {
 			dst[j*ld+i] = v
 		}
 	}
 }
 
-// colSums adds to dbias[j], j0 <= j < j1, the column sums of dout [m,n], each
-// summed from zero in row order like the reference.
-func colSums(dbias, dout []float32, m, n, j0, j1 int) {
-	nb := (j1 - j0) / 32
+// colAcc adds src[i*ld+j] to dst[j] for each row i < rows in order, j < cols.
+func colAcc(dst, src []float32, ld, rows, cols int) {
+	nb := cols / 32
 	if nb > 0 {
-		colSum32(&dbias[j0], &dout[j0], m, uintptr(n*4), nb)
+		colAcc32(&dst[0], &src[0], rows, uintptr(ld*4), nb)
 	}
-	for j := j0 + 32*nb; j < j1; j++ {
-		var s float32
-		for i := 0; i < m; i++ {
-			s += dout[i*n+j]
+	for j := 32 * nb; j < cols; j++ {
+		s := dst[j]
+		for i := 0; i < rows; i++ {
+			s += src[i*ld+j]
 		}
-		dbias[j] += s
+		dst[j] = s
 	}
 }
 

@@ -34,23 +34,21 @@ func TestPacking(t *testing.T) {
 	}
 }
 
-func TestTranspose(t *testing.T) {
+func TestTransposeBlock(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, s := range []shape{{1, 0, 1}, {8, 0, 8}, {9, 0, 17}, {16, 0, 31}, {23, 0, 40}, {40, 0, 7}} {
 		rows, cols := s.m, s.n
+		srcLd, off := cols+5, 3 // a block inside a wider matrix
 		ld := (rows+7)&^7 + 16
-		src := randSlice(r, rows*cols)
+		src := randSlice(r, off+rows*srcLd)
 		got := randSlice(r, cols*ld)
 		before := append([]float32(nil), got...)
-		// Two ranges, as two workers would split the rows.
-		split := (rows / 2) &^ 7
-		transpose(got, ld, src, cols, 0, split)
-		transpose(got, ld, src, cols, split, rows)
+		transposeBlock(got, ld, src[off:], srcLd, rows, cols)
 		for j := 0; j < cols; j++ {
 			for i := 0; i < ld; i++ {
 				want := before[j*ld+i] // padding is left alone
 				if i < rows {
-					want = src[i*cols+j]
+					want = src[off+i*srcLd+j]
 				}
 				if g := got[j*ld+i]; g != want {
 					t.Fatalf("%dx%d: dst[%d][%d] = %g, want %g", rows, cols, j, i, g, want)

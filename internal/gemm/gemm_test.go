@@ -46,13 +46,16 @@ type shape struct{ m, k, n int }
 func (s shape) String() string { return fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n) }
 
 // testShapes covers single elements, primes, sizes either side of the tile
-// sizes (8 and 6 rows; 32 and 16 columns; 8-wide packing) and model shapes.
+// sizes (8 and 6 rows; 32 and 16 columns; 8-wide packing; 256-long
+// reduction blocks) and model shapes.
 func testShapes() []shape {
 	ss := []shape{
 		{1, 1, 1}, {1, 1, 2}, {2, 1, 1}, {1, 7, 1}, {3, 5, 7}, {13, 11, 17}, {31, 37, 41},
 		{5, 8, 6}, {6, 9, 15}, {7, 16, 16}, {8, 7, 17}, {9, 15, 31}, {12, 17, 32},
 		{16, 24, 33}, {17, 31, 47}, {18, 33, 48}, {24, 32, 49}, {25, 64, 63}, {33, 63, 64},
 		{47, 65, 65}, {49, 1, 97}, {64, 128, 96}, {97, 40, 129}, {67, 129, 71},
+		// Reductions longer than one kcBlock, for each product.
+		{9, 300, 5}, {7, 5, 300}, {300, 20, 37},
 	}
 	if !testing.Short() {
 		ss = append(ss, shape{128, 128, 384}, shape{130, 256, 100}, shape{64, 1024, 40})
@@ -252,7 +255,7 @@ func equalBits(x, y []float32) bool {
 // tile positions, edge tiles and masked panels) equal the same rows and
 // columns of a whole computation.
 func TestDeterminism(t *testing.T) {
-	shapes := []shape{{67, 45, 83}, {1, 33, 5}, {40, 8, 64}, {100, 96, 33}}
+	shapes := []shape{{67, 45, 83}, {1, 33, 5}, {40, 8, 64}, {100, 96, 33}, {280, 9, 35}, {20, 270, 260}}
 	for _, name := range impls {
 		t.Run(name, func(t *testing.T) {
 			useImpl(t, name)

@@ -1585,44 +1585,40 @@ packT8_done:
 	VZEROUPPER
 	RET
 
-// func colSum32(dst, src *float32, rows int, ld uintptr, nb int)
-TEXT ·colSum32(SB), NOSPLIT, $0-40
+// func colAcc32(dst, src *float32, rows int, ld uintptr, nb int)
+TEXT ·colAcc32(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ ld+24(FP), DX
 	MOVQ nb+32(FP), BX
 	CMPQ rows+16(FP), $0
-	JLE colSum32_done
+	JLE colAcc32_done
 	TESTQ BX, BX
-	JLE colSum32_done
-colSum32_block:
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	JLE colAcc32_done
+colAcc32_block:
+	VMOVUPS 0(DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
 	MOVQ SI, R8
 	MOVQ rows+16(FP), CX
-colSum32_row:
+colAcc32_row:
 	VADDPS 0(R8), Y0, Y0
 	VADDPS 32(R8), Y1, Y1
 	VADDPS 64(R8), Y2, Y2
 	VADDPS 96(R8), Y3, Y3
 	ADDQ DX, R8
 	DECQ CX
-	JNZ colSum32_row
-	VADDPS 0(DI), Y0, Y0
+	JNZ colAcc32_row
 	VMOVUPS Y0, 0(DI)
-	VADDPS 32(DI), Y1, Y1
 	VMOVUPS Y1, 32(DI)
-	VADDPS 64(DI), Y2, Y2
 	VMOVUPS Y2, 64(DI)
-	VADDPS 96(DI), Y3, Y3
 	VMOVUPS Y3, 96(DI)
 	ADDQ $128, SI
 	ADDQ $128, DI
 	DECQ BX
-	JNZ colSum32_block
-colSum32_done:
+	JNZ colAcc32_block
+colAcc32_done:
 	VZEROUPPER
 	RET
 

@@ -341,41 +341,40 @@ func (g *gen) transpose8() {
 	g.f("")
 }
 
-// colsum writes colSum32: acc[j] = sum over rows of src[i*ld+j], summed in row
-// order from zero, then dst[j] += acc[j], for j < 32*nb (blocks of 32 columns).
-func (g *gen) colsum() {
-	g.f("// func colSum32(dst, src *float32, rows int, ld uintptr, nb int)")
-	g.f("TEXT ·colSum32(SB), NOSPLIT, $0-40")
+// colacc writes colAcc32: dst[j] += src[0*ld+j], then += src[1*ld+j], ...
+// in row order (ld in bytes), for j < 32*nb (blocks of 32 columns).
+func (g *gen) colacc() {
+	g.f("// func colAcc32(dst, src *float32, rows int, ld uintptr, nb int)")
+	g.f("TEXT ·colAcc32(SB), NOSPLIT, $0-40")
 	g.i("MOVQ dst+0(FP), DI")
 	g.i("MOVQ src+8(FP), SI")
 	g.i("MOVQ ld+24(FP), DX")
 	g.i("MOVQ nb+32(FP), BX")
 	g.i("CMPQ rows+16(FP), $0")
-	g.i("JLE colSum32_done")
+	g.i("JLE colAcc32_done")
 	g.i("TESTQ BX, BX")
-	g.i("JLE colSum32_done")
-	g.f("colSum32_block:")
+	g.i("JLE colAcc32_done")
+	g.f("colAcc32_block:")
 	for r := 0; r < 4; r++ {
-		g.i("VXORPS Y%d, Y%d, Y%d", r, r, r)
+		g.i("VMOVUPS %d(DI), Y%d", 32*r, r)
 	}
 	g.i("MOVQ SI, R8")
 	g.i("MOVQ rows+16(FP), CX")
-	g.f("colSum32_row:")
+	g.f("colAcc32_row:")
 	for r := 0; r < 4; r++ {
 		g.i("VADDPS %d(R8), Y%d, Y%d", 32*r, r, r)
 	}
 	g.i("ADDQ DX, R8")
 	g.i("DECQ CX")
-	g.i("JNZ colSum32_row")
+	g.i("JNZ colAcc32_row")
 	for r := 0; r < 4; r++ {
-		g.i("VADDPS %d(DI), Y%d, Y%d", 32*r, r, r)
 		g.i("VMOVUPS Y%d, %d(DI)", r, 32*r)
 	}
 	g.i("ADDQ $128, SI")
 	g.i("ADDQ $128, DI")
 	g.i("DECQ BX")
-	g.i("JNZ colSum32_block")
-	g.f("colSum32_done:")
+	g.i("JNZ colAcc32_block")
+	g.f("colAcc32_done:")
 	g.i("VZEROUPPER")
 	g.i("RET")
 	g.f("")
@@ -418,7 +417,7 @@ func main() {
 	g.avx512()
 	g.avx2()
 	g.transpose8()
-	g.colsum()
+	g.colacc()
 	g.peak()
 	if err := os.WriteFile(*out, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
