@@ -11,7 +11,10 @@
 // time- or host-dependent is written into the file metadata.
 //
 // Column names come from the `parquet:"..."` struct tags of the row type (see
-// package record).
+// package record). Tables whose columns are known only at run time (a sweep
+// summary with one column per grid key) go through WriteTable and
+// ReadTable instead. WriteJSON and WriteFileAtomic give the other files of a
+// run directory the same all-or-nothing behaviour.
 package trace
 
 import "errors"
