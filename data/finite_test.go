@@ -2,6 +2,7 @@ package data
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/snappy"
 )
 
 // writeFiles creates files (slash-separated relative path -> content) under dir.
@@ -434,6 +436,47 @@ func TestFiniteKnobsMoveSomething(t *testing.T) {
 				t.Errorf("%s: digest unchanged", tc.key)
 			}
 		})
+	}
+}
+
+type dictRow struct {
+	Text     string  `parquet:"text,dict,zstd"`
+	Language string  `parquet:"language,dict"`
+	Score    float64 `parquet:"language_score"`
+}
+
+// TestParquetCompressedPages reads a FineWeb-like layout: many row groups of
+// many small pages, zstd and snappy, dictionary-encoded strings.
+func TestParquetCompressedPages(t *testing.T) {
+	dir := t.TempDir()
+	var rows []dictRow
+	var want strings.Builder
+	for i := range 3000 {
+		text := fmt.Sprintf("document %d says %s", i, strings.Repeat("la ", i%7))
+		if i%5 == 0 {
+			text = "a repeated document" // exercises the dictionary
+		}
+		rows = append(rows, dictRow{Text: text, Language: "en", Score: 0.9})
+		want.WriteString(text)
+		want.WriteByte('\n')
+	}
+	path := filepath.Join(dir, "000_00000.parquet")
+	if err := parquet.WriteFile(path, rows, parquet.MaxRowsPerRowGroup(1000), parquet.PageBufferSize(512),
+		parquet.Compression(&snappy.Codec{})); err != nil {
+		t.Fatal(err)
+	}
+	if pf, err := parquet.ReadFile[dictRow](path); err != nil || len(pf) != len(rows) {
+		t.Fatalf("writing the fixture: %d rows, %v", len(pf), err)
+	}
+	cfg := finiteConfig(KindParquet, dir)
+	cfg.DocSeparator = '\n'
+	f := openOK(t, cfg, 1)
+	if string(f.bytes) != want.String() {
+		t.Fatalf("read %d bytes, want %d; first %q", len(f.bytes), want.Len(), f.bytes[:min(80, len(f.bytes))])
+	}
+	cfg.TextColumn = "language_score"
+	if _, err := Open(cfg, 1); err == nil || !strings.Contains(err.Error(), "DOUBLE") {
+		t.Errorf("float column: %v", err)
 	}
 }
 
