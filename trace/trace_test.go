@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -137,6 +138,13 @@ func TestDeterministic(t *testing.T) {
 	bb, _ := os.ReadFile(b)
 	if !bytes.Equal(ba, bb) {
 		t.Fatalf("identical rows gave different files (%d and %d bytes)", len(ba), len(bb))
+	}
+	// And under another GOMAXPROCS.
+	c := filepath.Join(dir, "c.parquet")
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	writeFile(t, c, rows, RowGroupRows(10_000), Metadata("schema", "eval/1"), Metadata("corpus", "synthetic"))
+	if bc, _ := os.ReadFile(c); !bytes.Equal(ba, bc) {
+		t.Fatal("GOMAXPROCS=1 gave a different file")
 	}
 	info, err := Stat(a)
 	if err != nil {
