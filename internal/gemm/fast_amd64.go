@@ -278,19 +278,37 @@ func backwardInputFast(kn *kernel, workers int, da, dout, w []float32, m, k, n i
 	scratch.Put(buf)
 }
 
+// packBytes bounds the packed rows of a that BackwardWeight holds at once,
+// so that they are still in cache when the kernel reads them.
+const packBytes = 512 << 10
+
 func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m, k, n int) {
-	np := (k + kn.nr - 1) / kn.nr
-	buf := getScratch(np * m * kn.nr)
-	bp := *buf
-	parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, a, m, k, kn.nr, q0, q1) })
-	parallel(workers, n, kn.maxMR, func(j0, j1 int) {
-		backwardWeightRows(kn, dw, dbias, dout, bp, m, k, n, j0, j1)
-	})
+	nr := kn.nr
+	np := (k + nr - 1) / nr
+	mb := min(m, max(kcBlock, packBytes/(np*nr*4)/kcBlock*kcBlock))
+	buf := getScratch(np*mb*nr + n)
+	bp, sums := (*buf)[:np*mb*nr], (*buf)[np*mb*nr:]
+	clear(sums)
+	// The sum over rows is never split between workers: they share out
+	// the output features, and each block of rows is done before the next.
+	for r0 := 0; r0 < m; r0 += mb {
+		rows := min(m, r0+mb) - r0
+		parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, a[r0*k:], rows, k, nr, q0, q1) })
+		parallel(workers, n, kn.maxMR, func(j0, j1 int) {
+			backwardWeightRows(kn, dw, sums, dbias != nil, dout[r0*n:], bp, rows, k, n, j0, j1)
+		})
+	}
+	if dbias != nil {
+		for j, s := range sums {
+			dbias[j] += s
+		}
+	}
 	scratch.Put(buf)
 }
 
-// backwardWeightRows accumulates rows [j0,j1) of dw and entries of dbias,
-// with bp the packed panels of a.
+// backwardWeightRows accumulates rows [j0,j1) of dw += doutᵀ·a over the
+// rows rows of dout and a, with bp the packed panels of those rows of a;
+// with bias, it also accumulates the columns [j0,j1) of dout into sums.
 //
 // dw = doutᵀ·a reads dout by columns. Each block of kcBlock rows of dout is
 // therefore first transposed into a small buffer, which gives the kernel
@@ -298,26 +316,20 @@ func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m
 // rows are padded off a multiple of 4 KiB so that the kernel's row streams
 // fall in different L1 sets. The bias sums run over the same block while it
 // is in cache, in row order, as in the reference.
-func backwardWeightRows(kn *kernel, dw, dbias, dout, bp []float32, m, k, n, j0, j1 int) {
+func backwardWeightRows(kn *kernel, dw, sums []float32, bias bool, dout, bp []float32, rows, k, n, j0, j1 int) {
 	nj := j1 - j0
-	ldt := (min(m, kcBlock)+7)&^7 + 16
-	buf := getScratch(nj*ldt + nj)
-	t, sums := (*buf)[:nj*ldt], (*buf)[nj*ldt:]
-	clear(sums)
-	for q0 := 0; q0 < m; q0 += kcBlock {
-		q1 := min(m, q0+kcBlock)
+	ldt := (min(rows, kcBlock)+7)&^7 + 16
+	buf := getScratch(nj * ldt)
+	t := *buf
+	for q0 := 0; q0 < rows; q0 += kcBlock {
+		q1 := min(rows, q0+kcBlock)
 		block := dout[q0*n+j0:]
 		transposeBlock(t, ldt, block, n, q1-q0, nj)
-		if dbias != nil {
-			colAcc(sums, block, n, q1-q0, nj)
+		if bias {
+			colAcc(sums[j0:j1], block, n, q1-q0, nj)
 		}
-		tiles(kn, unsafe.Pointer(&t[0]), uintptr(ldt*4), 4, q1-q0, bp[q0*kn.nr:], m*kn.nr,
+		tiles(kn, unsafe.Pointer(&t[0]), uintptr(ldt*4), 4, q1-q0, bp[q0*kn.nr:], rows*kn.nr,
 			dw[j0*k:], k, k, 0, nj, modeAccumulate, nil)
-	}
-	if dbias != nil {
-		for j, s := range sums {
-			dbias[j0+j] += s
-		}
 	}
 	scratch.Put(buf)
 }
