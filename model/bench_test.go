@@ -56,11 +56,13 @@ func BenchmarkTrainStep(b *testing.B) {
 				r := newBenchReplica(b, bc.cfg, bc.batch, workers, 1)
 				r.trainStep(b) // warm up
 				b.ResetTimer()
+				cpu0 := processCPU()
 				for b.Loop() {
 					r.trainStep(b)
 				}
 				tokens := float64(b.N * bc.batch * bc.cfg.SeqLen)
 				b.ReportMetric(tokens/b.Elapsed().Seconds(), "tokens/s")
+				reportCPU(b, tokens, cpu0)
 				b.ReportMetric(tokens*bc.cfg.FLOPsPerToken()/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
@@ -77,6 +79,7 @@ func BenchmarkTwoReplicas(b *testing.B) {
 		r.trainStep(b)
 	}
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
 		var wg sync.WaitGroup
 		for _, r := range rs {
@@ -90,4 +93,14 @@ func BenchmarkTwoReplicas(b *testing.B) {
 	}
 	tokens := float64(b.N * len(rs) * bc.batch * bc.cfg.SeqLen)
 	b.ReportMetric(tokens/b.Elapsed().Seconds(), "tokens/s")
+	reportCPU(b, tokens, cpu0)
+}
+
+// reportCPU adds tokens per CPU-second, which a shared, busy machine disturbs
+// far less than wall time: with w busy cores and good scaling the wall rate
+// approaches w times this.
+func reportCPU(b *testing.B, tokens float64, cpu0 int64) {
+	if c := processCPU() - cpu0; cpu0 > 0 && c > 0 {
+		b.ReportMetric(tokens/(float64(c)/1e9), "tokens/cpu-s")
+	}
 }

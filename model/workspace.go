@@ -59,7 +59,7 @@ func workspaceFloats(cfg Config, batch, workers int) (grads, acts, scratch int) 
 // attnScratch is the per-worker scratch of kernel.Attention.
 func attnScratch(cfg Config) int {
 	T, hs := cfg.SeqLen, cfg.Channels/cfg.Heads
-	return 8*T*hs + 2*T*T
+	return 7*T*hs + 2*T*T
 }
 
 // maxWorkspaceFloats caps one workspace at 16 GiB.

@@ -17,8 +17,8 @@ type Attention struct {
 
 // attnScratch is one worker's contiguous copies of a head's operands.
 type attnScratch struct {
-	q, k, v, o, vt, dq, dk, dv []float32 // [t,hs] (vt is [hs,t])
-	s, ds                      []float32 // [t,t]
+	q, k, v, o, dq, dk, dv []float32 // [t,hs]
+	s, ds                  []float32 // [t,t]
 }
 
 // NewAttention sizes the scratch space for batches of up to b rows of length t,
@@ -29,7 +29,7 @@ func NewAttention(b, t, c, nh, workers int) *Attention {
 	hs := c / nh
 	a.scratch = make([]attnScratch, workers)
 	for i := range a.scratch {
-		buf := make([]float32, 8*t*hs+2*t*t)
+		buf := make([]float32, 7*t*hs+2*t*t)
 		next := func(n int) []float32 {
 			s := buf[:n:n]
 			buf = buf[n:]
@@ -37,7 +37,7 @@ func NewAttention(b, t, c, nh, workers int) *Attention {
 		}
 		a.scratch[i] = attnScratch{
 			q: next(t * hs), k: next(t * hs), v: next(t * hs), o: next(t * hs),
-			vt: next(t * hs), dq: next(t * hs), dk: next(t * hs), dv: next(t * hs),
+			dq: next(t * hs), dk: next(t * hs), dv: next(t * hs),
 			s: next(t * t), ds: next(t * t),
 		}
 	}
@@ -108,13 +108,9 @@ func (a *Attention) forwardFast(s *attnScratch, out, att, qkv []float32, bi, h i
 		scaleAVX2(1/sum, row[:ti+1])
 		clear(row[ti+1:])
 	}
-	// out = P·V, with V transposed so that gemm sees it as weights [hs,t].
-	for ti := 0; ti < t; ti++ {
-		for i := 0; i < hs; i++ {
-			s.vt[i*t+ti] = s.v[ti*hs+i]
-		}
-	}
-	gemm.Forward(s.o, p, s.vt, nil, t, t, hs)
+	// O = P·V, which is gemm's input gradient with P as dout and V as weights.
+	clear(s.o)
+	gemm.BackwardInput(s.o, p, s.v, t, hs, t)
 	scatter(out, s.o, bi, t, c, h*hs, hs)
 }
 
