@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -105,4 +106,42 @@ func ExampleForward() {
 	Forward(out, a, w, bias, 2, 3, 2)
 	fmt.Println(out)
 	// Output: [11 25 14 31]
+}
+
+func ExampleBackwardInput() {
+	// da += dout·w for one input of three features and a layer of two outputs.
+	w := []float32{1, 0, 0, 0, 1, 1}
+	dout := []float32{2, 3}
+	da := []float32{1, 1, 1} // gradients accumulate
+	BackwardInput(da, dout, w, 1, 3, 2)
+	fmt.Println(da)
+	// Output: [3 4 4]
+}
+
+func ExampleBackwardWeight() {
+	// dw += doutᵀ·a and dbias += column sums of dout, over two inputs.
+	a := []float32{1, 2, 3, 4, 5, 6}
+	dout := []float32{1, 0, 1, 2}
+	dw := make([]float32, 6)
+	dbias := make([]float32, 2)
+	BackwardWeight(dw, dbias, dout, a, 2, 3, 2)
+	fmt.Println(dw, dbias)
+	// Output: [5 7 9 8 10 12] [2 2]
+}
+
+func ExampleForwardPar() {
+	// The same product on two goroutines: bit-identical to Forward.
+	const m, k, n = 64, 48, 40
+	a, w := make([]float32, m*k), make([]float32, n*k)
+	for i := range a {
+		a[i] = float32(i%7) - 3
+	}
+	for i := range w {
+		w[i] = float32(i%5) / 4
+	}
+	one, two := make([]float32, m*n), make([]float32, m*n)
+	Forward(one, a, w, nil, m, k, n)
+	ForwardPar(2, two, a, w, nil, m, k, n)
+	fmt.Println(slices.Equal(one, two))
+	// Output: true
 }
