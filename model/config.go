@@ -1,26 +1,3 @@
-// Package model is the tiny GPT that every simulated node trains for real.
-//
-// A Model is a GPT-2-style decoder (token and learned position embeddings, L
-// pre-LayerNorm blocks of causal multi-head self-attention and a 4x GELU MLP,
-// a final LayerNorm, and an LM head tied to the token embedding) whose
-// parameters live in one flat []float32 described by a tensor.Layout, so that
-// compressors and aggregators can walk them tensor by tensor.
-//
-// Memory is split for many replicas on one machine: a Model holds only its
-// parameters and an AdamW only its two moments, while activations, gradients
-// and scratch space live in a Workspace that one worker goroutine reuses for
-// whichever replica it is stepping:
-//
-//	ws, _ := model.NewWorkspace(cfg, batch, workers)
-//	loss, _ := m.ForwardBackward(ws, inputs, targets) // gradients in ws.Grads()
-//	opt.Step(m.Params(), ws.Grads(), step)
-//
-// Forward and backward can also be run per range of blocks (ForwardBlocks,
-// BackwardBlocks), with the residual-stream activation at each boundary and
-// its gradient exposed as plain slices, for pipeline-parallel stages.
-//
-// Every result is deterministic: the same seed and inputs give the same bits
-// for any worker count and any GOMAXPROCS.
 package model
 
 import "fmt"

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -111,7 +112,11 @@ func TestWorkersBitIdentical(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // workers, not GOMAXPROCS, decide the split
 	for _, w := range []int{2, 3, 4} {
+		if w == 3 {
+			runtime.GOMAXPROCS(4)
+		}
 		ws := mustWorkspace(t, cfg, 5, w)
 		l, err := m.ForwardBackward(ws, in, tg)
 		if err != nil {
