@@ -1,7 +1,11 @@
 package gemm
 
 import (
+	"bytes"
 	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
@@ -55,5 +59,33 @@ func TestTransposeBlock(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestGeneratedAssemblyIsCurrent regenerates the kernels and compares them
+// with the committed kernels_amd64.s.
+func TestGeneratedAssemblyIsCurrent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the generator")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command:", err)
+	}
+	out := filepath.Join(t.TempDir(), "kernels_amd64.s")
+	cmd := exec.Command(goTool, "run", "./asm/gen.go", "-out", out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run ./asm/gen.go: %v\n%s", err, msg)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("kernels_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("kernels_amd64.s is stale: run go generate in internal/gemm")
 	}
 }
