@@ -11,8 +11,8 @@ import (
 )
 
 // readChunk is how many rows ReadAll decodes at a time. Reading in chunks
-// (rather than trusting the row count in the footer for one allocation)
-// keeps a corrupt footer from asking for an absurd allocation.
+// and appending (rather than trusting the row count in the footer for one
+// allocation) keeps a corrupt footer from asking for an absurd allocation.
 const readChunk = 4096
 
 // ReadAll reads every row of the Parquet file at path into memory.
@@ -50,6 +50,8 @@ func ReadAll[T any](path string) (rows []T, err error) {
 	}
 	r := parquet.NewGenericReader[T](pf)
 	defer r.Close()
+	// Trust the footer's row count for the allocation only up to a bound.
+	rows = make([]T, 0, max(0, min(pf.NumRows(), 1<<20)))
 	buf := make([]T, readChunk)
 	for {
 		n, err := r.Read(buf)
