@@ -87,9 +87,11 @@ func scatter(m, src []float32, bi, t, stride, off, hs int) {
 	}
 }
 
-// The fast path turns one head into small matrix products handled by gemm
-// (which also computes the masked upper triangle; at these sizes that costs
-// less than strided scalar loops) and vectorised softmax rows.
+// The fast path copies one head's operands into contiguous scratch and turns
+// it into small matrix products handled by gemm, plus vectorised softmax rows.
+// gemm also computes the masked upper triangle of the scores (about a quarter
+// of attention's arithmetic is wasted that way); the probabilities there are
+// exactly zero, so the results are those of the causal products.
 func (a *Attention) forwardFast(s *attnScratch, out, att, qkv []float32, bi, h int) {
 	t, c, nh := a.t, a.c, a.nh
 	hs := c / nh
