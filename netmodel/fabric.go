@@ -169,24 +169,29 @@ const (
 )
 
 type flow struct {
-	gen    uint64
-	node   int
-	links  []int32   // finite links crossed (route then reverse)
-	coef   []float64 // load per unit of rate on each link
-	pos    []int32   // position of this flow in each link's flow list
-	weight float64
-	bound  float64 // rate cap, +Inf when none
-	bytes  float64
-	remain float64
-	rate   float64
-	last   float64 // time remain was last brought up to date
-	state  flowState
-	ev     des.ID
-	done   func(end float64)
-	mark   uint32
-	fixed  bool
-	xb     float64
-	next   float64
+	gen   uint64
+	node  int
+	links []int32   // finite links crossed (route then reverse)
+	coef  []float64 // load per unit of rate on each link
+	pos   []int32   // position of this flow in each link's flow list
+	// Backing arrays: a flow between two endpoints crosses four links
+	// (two with cross-traffic), so most flows need no further allocation.
+	linkBuf [4]int32
+	coefBuf [4]float64
+	posBuf  [4]int32
+	weight  float64
+	bound   float64 // rate cap, +Inf when none
+	bytes   float64
+	remain  float64
+	rate    float64
+	last    float64 // time remain was last brought up to date
+	state   flowState
+	ev      des.ID
+	done    func(end float64)
+	mark    uint32
+	fixed   bool
+	xb      float64
+	next    float64
 }
 
 // NewFabric returns an empty fabric scheduling on eng.
@@ -257,6 +262,7 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 	}
 	f.gen++
 	fl := &flow{gen: f.gen, node: spec.Node, bytes: spec.Bytes, remain: spec.Bytes, done: done, bound: math.Inf(1)}
+	fl.links, fl.coef = fl.linkBuf[:0], fl.coefBuf[:0]
 	raw := f.sh.Model == ModelRaw
 	weight := spec.LatencyS
 	for _, l := range spec.Route {
@@ -281,7 +287,10 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 			fl.coef = append(fl.coef, f.sh.CrossTraffic)
 		}
 	}
-	fl.pos = make([]int32, len(fl.links))
+	fl.pos = fl.posBuf[:0]
+	for range fl.links {
+		fl.pos = append(fl.pos, 0)
+	}
 	// A zero weight would let one flow starve all others; latencies below a
 	// microsecond are treated as a microsecond for weighting only.
 	fl.weight = math.Max(weight, 1e-6)
@@ -419,17 +428,27 @@ func (f *Fabric) progress(fl *flow) {
 // setRate brings a flow's progress up to date and moves its completion.
 func (f *Fabric) setRate(fl *flow, r float64) {
 	f.progress(fl)
+	old := fl.rate
+	fl.rate = r
+	if fl.ev.Valid() && r > 0 && r < old {
+		// Slower than planned: the pending completion now fires early and
+		// complete() moves it then. Flows joining a busy link slow every
+		// other flow on it, so this saves most heap updates.
+		return
+	}
 	if fl.ev.Valid() {
 		f.eng.Cancel(fl.ev)
 		f.stats.Reschedules++
 	}
 	fl.ev = des.ID{}
-	fl.rate = r
-	if r <= 0 {
-		return // stalled; cannot happen with positive capacities
+	if r > 0 { // (r = 0 cannot happen with positive capacities)
+		f.schedule(fl)
 	}
-	at := f.eng.Now() + fl.remain/r
-	ev, err := f.eng.Schedule(at, fl.node, func() { f.finish(fl) })
+}
+
+func (f *Fabric) schedule(fl *flow) {
+	at := f.eng.Now() + fl.remain/fl.rate
+	ev, err := f.eng.Schedule(at, fl.node, func() { f.complete(fl) })
 	if err != nil {
 		if f.err == nil {
 			f.err = err
@@ -437,6 +456,19 @@ func (f *Fabric) setRate(fl *flow, r float64) {
 		return
 	}
 	fl.ev = ev
+}
+
+// complete runs at a flow's planned completion. If the flow was slowed
+// since the plan, bytes remain: plan again.
+func (f *Fabric) complete(fl *flow) {
+	fl.ev = des.ID{}
+	f.progress(fl)
+	if fl.remain > 1e-9*fl.bytes {
+		f.stats.Reschedules++
+		f.schedule(fl)
+		return
+	}
+	f.finish(fl)
 }
 
 // solve recomputes the rates of every flow connected to a dirty link.

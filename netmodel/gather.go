@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/locosim/locosim/sim/des"
 )
 
 // ObjectStoreAllGather is Templar's exchange: every node uploads its payload
@@ -100,6 +102,7 @@ type gatherState struct {
 }
 
 type gnode struct {
+	timer   des.ID
 	started bool
 	end     float64 // gather timeout
 	nextRes int
@@ -117,6 +120,7 @@ const (
 )
 
 type gslot struct {
+	timer   des.ID
 	i, j    int
 	t0      float64
 	timeout float64
@@ -205,6 +209,7 @@ func (s *gatherState) publish(j int) {
 			continue // the timeout fires first
 		}
 		sl.state = slotPolling
+		r.eng.Cancel(sl.timer) // the poll decides now
 		r.at(p, sl.i, func() { s.poll(sl) })
 	}
 }
@@ -217,7 +222,7 @@ func (s *gatherState) startGather(i int) {
 	}
 	nd.started = true
 	nd.end = r.eng.Now() + s.cfg.GatherTimeoutS
-	r.at(nd.end, i, func() { s.giveUp(i) })
+	nd.timer = r.at(nd.end, i, func() { s.giveUp(i) })
 	nd.open = 1 // held until every primary slot is open
 	for _, j := range s.primary {
 		s.resolve(i, j)
@@ -235,7 +240,7 @@ func (s *gatherState) resolve(i, j int) {
 	nd.open++
 	if s.pub[j] == pubPending || s.pub[j] == pubLost {
 		s.waiters[j] = append(s.waiters[j], sl)
-		r.at(sl.timeout, i, func() {
+		sl.timer = r.at(sl.timeout, i, func() {
 			if sl.state == slotWaiting || sl.state == slotPolling {
 				s.missing(sl)
 			}
@@ -298,6 +303,7 @@ func (s *gatherState) close(sl *gslot) {
 		return
 	}
 	sl.state = slotClosed
+	s.r.eng.Cancel(sl.timer)
 	s.closeOne(sl.i)
 }
 
@@ -305,6 +311,7 @@ func (s *gatherState) closeOne(i int) {
 	nd := &s.nodes[i]
 	nd.open--
 	if nd.open == 0 && s.r.alive[i] {
+		s.r.eng.Cancel(nd.timer)
 		s.r.finish(i)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/locosim/locosim/record"
 	"github.com/locosim/locosim/sim/des"
@@ -42,6 +43,14 @@ type RoundSpec struct {
 	// before computing (a rejoining node fetching the model); 0 for none.
 	CatchUpBytes []int64
 	Pattern      Pattern
+	// MaxSteps caps a node's inner steps in window mode (0: no cap).
+	MaxSteps int
+	// Payload, if set, is called when node i has finished computing its
+	// steps (and is still up), and returns the bytes it sends, overriding
+	// PayloadBytes. It lets a simulator do the real work of a node whose step
+	// count was only known once the network had run (say, after a catch-up
+	// download in window mode). An error stops the round.
+	Payload func(node, steps int) (int64, error)
 }
 
 // Exchange describes one exchange for Pattern.Run, without compute: each
@@ -133,9 +142,9 @@ type roundRun struct {
 	bytes    []int64
 	has      []bool // node has a payload to contribute
 	res      []NodeResult
-	acts     []Activity
-	alive    []bool // up and not crashed
-	done     []bool // finished its part (or crashed / down)
+	acts     [][]Activity // per node
+	alive    []bool       // up and not crashed
+	done     []bool       // finished its part (or crashed / down)
 	catchup  []bool
 	late     []bool
 	open     int
@@ -161,7 +170,7 @@ type transfer struct {
 func perNode[T any](v []T, n int, key string) ([]T, error) {
 	switch len(v) {
 	case n:
-		return v, nil
+		return slices.Clone(v), nil // the round may fill in values
 	case 1:
 		out := make([]T, n)
 		for i := range out {
@@ -199,7 +208,7 @@ func newRun(net *Network, pat Pattern, round int, start, deadline float64, bytes
 		}
 	}
 	r := &roundRun{net: net, eng: eng, c: net.cluster, n: n, round: round, start: start, deadline: deadline, pat: pat,
-		bytes: bytes, has: make([]bool, n), res: make([]NodeResult, n), alive: make([]bool, n),
+		bytes: bytes, has: make([]bool, n), res: make([]NodeResult, n), alive: make([]bool, n), acts: make([][]Activity, n),
 		done: make([]bool, n), catchup: make([]bool, n), late: make([]bool, n), xfers: make([][]*transfer, n),
 		received: make([][]int, n)}
 	for i := range r.res {
@@ -210,16 +219,17 @@ func newRun(net *Network, pat Pattern, round int, start, deadline float64, bytes
 }
 
 // at schedules fn for this round; pending timers are cancelled at its end.
-func (r *roundRun) at(t float64, node int, fn func()) {
+func (r *roundRun) at(t float64, node int, fn func()) des.ID {
 	if r.err != nil {
-		return
+		return des.ID{}
 	}
 	id, err := r.eng.Schedule(math.Max(t, r.eng.Now()), node, fn)
 	if err != nil {
 		r.err = err
-		return
+		return des.ID{}
 	}
 	r.timers = append(r.timers, id)
+	return id
 }
 
 // send starts a transfer between endpoints. upNode and downNode (−1 for
@@ -284,7 +294,7 @@ func minNaN(a, b float64) float64 {
 }
 
 func (r *roundRun) activity(node int, kind string, start, end float64, bytes int64, peer int) {
-	r.acts = append(r.acts, Activity{Node: node, Kind: kind, StartS: start, EndS: end, Bytes: bytes, Peer: peer})
+	r.acts[node] = append(r.acts[node], Activity{Node: node, Kind: kind, StartS: start, EndS: end, Bytes: bytes, Peer: peer})
 }
 
 // finish marks node i done with the round now.
@@ -370,8 +380,10 @@ func (r *roundRun) result() *RoundResult {
 		}
 		agg = intersect(agg, r.received[i])
 	}
+	total := 0
 	for i := range r.n {
 		slices.Sort(r.received[i])
+		sortActivities(r.acts[i])
 		res := &r.res[i]
 		switch {
 		case res.Status == record.StatusDown || res.Status == record.StatusCrashed:
@@ -395,25 +407,19 @@ func (r *roundRun) result() *RoundResult {
 			if until > from {
 				r.activity(i, record.KindDown, from, until, 0, -1)
 			}
-			continue
+		} else {
+			r.acts[i], res.WaitS = waits(r.acts[i], i, r.start, end)
 		}
-		r.fillWaits(i, end)
+		sortActivities(r.acts[i])
+		total += len(r.acts[i])
 	}
 	for _, a := range agg {
 		r.res[a].InAggregate = true
 	}
-	slices.SortStableFunc(r.acts, func(a, b Activity) int {
-		switch {
-		case a.Node != b.Node:
-			return a.Node - b.Node
-		case a.StartS < b.StartS:
-			return -1
-		case a.StartS > b.StartS:
-			return 1
-		}
-		return 0
-	})
-	out.Activities = r.acts
+	out.Activities = make([]Activity, 0, total)
+	for _, a := range r.acts {
+		out.Activities = append(out.Activities, a...)
+	}
 	out.Received = r.received
 	out.Aggregate = agg
 	if out.Aggregate == nil {
@@ -422,26 +428,60 @@ func (r *roundRun) result() *RoundResult {
 	return out
 }
 
-// fillWaits adds wait activities for the gaps in node i's busy time between
-// the round start and end.
-func (r *roundRun) fillWaits(i int, end float64) {
-	var spans []Interval
-	for _, a := range r.acts {
-		if a.Node == i && a.EndS > a.StartS {
-			spans = append(spans, Interval{a.StartS, a.EndS})
+// waits appends to a node's activities (sorted by start) a wait activity
+// for every gap in its busy time between the round's start and end, and
+// returns the total.
+func waits(acts []Activity, node int, start, end float64) ([]Activity, float64) {
+	t, total := start, 0.0
+	n := len(acts)
+	gap := func(to float64) {
+		if to > t {
+			acts = append(acts, Activity{Node: node, Kind: record.KindWait, StartS: t, EndS: to, Peer: -1})
+			total += to - t
 		}
 	}
-	spans = mergeIntervals(spans)
-	t := r.start
-	wait := 0.0
-	for _, s := range append(spans, Interval{end, end}) {
-		if s.StartS > t {
-			r.activity(i, record.KindWait, t, s.StartS, 0, -1)
-			wait += s.StartS - t
+	for _, a := range acts[:n] {
+		if a.EndS <= a.StartS {
+			continue
 		}
-		t = math.Max(t, s.EndS)
+		gap(a.StartS)
+		t = math.Max(t, a.EndS)
 	}
-	r.res[i].WaitS = wait
+	gap(end)
+	return acts, total
+}
+
+// sortActivities orders activities by node, start, end, then the rest, so
+// that the order is a function of the set alone.
+func sortActivities(a []Activity) {
+	slices.SortFunc(a, func(x, y Activity) int {
+		if x.Node != y.Node {
+			return x.Node - y.Node
+		}
+		if c := cmpFloat(x.StartS, y.StartS); c != 0 {
+			return c
+		}
+		if c := cmpFloat(x.EndS, y.EndS); c != 0 {
+			return c
+		}
+		if x.Kind != y.Kind {
+			return strings.Compare(x.Kind, y.Kind)
+		}
+		if x.Peer != y.Peer {
+			return x.Peer - y.Peer
+		}
+		return int(x.Bytes - y.Bytes)
+	})
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func intersect(a, b []int) []int {
@@ -582,6 +622,9 @@ func RunRound(net *Network, spec RoundSpec) (*RoundResult, error) {
 	if spec.DeadlineS < 0 {
 		return nil, fmt.Errorf("netmodel: deadline %g s is before the round starts", spec.DeadlineS)
 	}
+	if spec.MaxSteps < 0 {
+		return nil, fmt.Errorf("netmodel: MaxSteps must be ≥ 0, got %d", spec.MaxSteps)
+	}
 	r, err := newRun(net, spec.Pattern, spec.Round, spec.StartS, deadline, bytes)
 	if err != nil {
 		return nil, err
@@ -631,7 +674,7 @@ func (r *roundRun) compute(i int, spec RoundSpec, flops float64) {
 	switch spec.Sync {
 	case SyncWindow:
 		limit := spec.StartS + spec.WindowS
-		for {
+		for spec.MaxSteps == 0 || steps < spec.MaxSteps {
 			next := p.ComputeEnd(end, flops)
 			if next > limit {
 				break
@@ -661,6 +704,19 @@ func (r *roundRun) compute(i int, spec RoundSpec, flops float64) {
 	}
 	res.Steps = steps
 	res.ComputeEndS = end
+	if spec.Payload != nil && r.has[i] {
+		b, err := spec.Payload(i, steps)
+		if err == nil && b < 0 {
+			err = fmt.Errorf("netmodel: node %d payload %d bytes is negative", i, b)
+		}
+		if err != nil {
+			if r.err == nil {
+				r.err = err
+			}
+			return
+		}
+		r.bytes[i] = b
+	}
 	if end > now {
 		r.activity(i, record.KindCompute, now, end, 0, -1)
 	}

@@ -470,3 +470,39 @@ func TestRoundSpecErrors(t *testing.T) {
 		t.Error("deadline before the round start accepted")
 	}
 }
+
+func TestRunRoundMaxStepsAndPayloadCallback(t *testing.T) {
+	const n = 3
+	c := flat(n, 100, 100, 5, 5, plain())
+	sizes := []int64{1000, 2000, 3000}
+	var calls []int
+	spec := RoundSpec{Sync: SyncWindow, WindowS: 10, MaxSteps: 4, FlopsPerStep: []float64{1e12},
+		PayloadBytes: []int64{0}, Pattern: TemplarGather(),
+		Payload: func(i, steps int) (int64, error) {
+			calls = append(calls, i)
+			if steps != 4 {
+				t.Errorf("node %d: payload asked for %d steps, want 4", i, steps)
+			}
+			return sizes[i], nil
+		}}
+	res, err := RunRound(netFor(t, c), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, nr := range res.Nodes {
+		if nr.Steps != 4 || nr.BytesUp != sizes[i] {
+			t.Errorf("node %d: %d steps, %d bytes up; want 4 and %d", i, nr.Steps, nr.BytesUp, sizes[i])
+		}
+	}
+	if !slices.Equal(calls, []int{0, 1, 2}) {
+		t.Errorf("payload callback calls %v", calls)
+	}
+	spec.Payload = func(int, int) (int64, error) { return -1, nil }
+	if _, err := RunRound(netFor(t, c), spec); err == nil {
+		t.Error("negative payload from the callback accepted")
+	}
+	spec.MaxSteps = -1
+	if _, err := RunRound(netFor(t, c), spec); err == nil {
+		t.Error("negative MaxSteps accepted")
+	}
+}

@@ -40,7 +40,7 @@ type Event struct {
 type Engine struct {
 	now   float64
 	seq   uint64
-	heap  []*item
+	heap  []entry // 4-ary min-heap; keys are inline so comparisons stay in cache
 	free  []*item
 	fired uint64
 
@@ -53,6 +53,11 @@ type item struct {
 	ev  Event
 	fn  func()
 	idx int // position in the heap, -1 when not queued
+}
+
+type entry struct {
+	ev Event
+	it *item
 }
 
 // ErrPast is returned when an event is scheduled before the current time.
@@ -103,7 +108,7 @@ func (e *Engine) Schedule(at float64, node int, fn func()) (ID, error) {
 	it.ev = Event{Time: at, Node: node, Seq: e.seq}
 	it.fn = fn
 	it.idx = len(e.heap)
-	e.heap = append(e.heap, it)
+	e.heap = append(e.heap, entry{it.ev, it})
 	e.up(it.idx)
 	return ID{it: it, seq: e.seq}, nil
 }
@@ -157,7 +162,7 @@ func (e *Engine) Step() bool {
 	if len(e.heap) == 0 {
 		return false
 	}
-	it := e.heap[0]
+	it := e.heap[0].it
 	last := len(e.heap) - 1
 	e.swap(0, last)
 	e.heap = e.heap[:last]
@@ -204,27 +209,27 @@ func (e *Engine) release(it *item) {
 	e.free = append(e.free, it)
 }
 
-func less(a, b *item) bool {
-	if a.ev.Time != b.ev.Time {
-		return a.ev.Time < b.ev.Time
+func less(a, b *Event) bool {
+	if a.Time != b.Time {
+		return a.Time < b.Time
 	}
-	if a.ev.Node != b.ev.Node {
-		return a.ev.Node < b.ev.Node
+	if a.Node != b.Node {
+		return a.Node < b.Node
 	}
-	return a.ev.Seq < b.ev.Seq
+	return a.Seq < b.Seq
 }
 
 func (e *Engine) swap(i, j int) {
 	h := e.heap
 	h[i], h[j] = h[j], h[i]
-	h[i].idx = i
-	h[j].idx = j
+	h[i].it.idx = i
+	h[j].it.idx = j
 }
 
 func (e *Engine) up(j int) {
-	for {
-		i := (j - 1) / 2
-		if i == j || !less(e.heap[j], e.heap[i]) {
+	for j > 0 {
+		i := (j - 1) / 4
+		if !less(&e.heap[j].ev, &e.heap[i].ev) {
 			break
 		}
 		e.swap(i, j)
@@ -236,19 +241,21 @@ func (e *Engine) down(i0 int) bool {
 	i := i0
 	n := len(e.heap)
 	for {
-		j1 := 2*i + 1
-		if j1 >= n || j1 < 0 {
+		c := 4*i + 1
+		if c >= n {
 			break
 		}
-		j := j1
-		if j2 := j1 + 1; j2 < n && less(e.heap[j2], e.heap[j1]) {
-			j = j2
+		m := c
+		for k := c + 1; k < c+4 && k < n; k++ {
+			if less(&e.heap[k].ev, &e.heap[m].ev) {
+				m = k
+			}
 		}
-		if !less(e.heap[j], e.heap[i]) {
+		if !less(&e.heap[m].ev, &e.heap[i].ev) {
 			break
 		}
-		e.swap(i, j)
-		i = j
+		e.swap(i, m)
+		i = m
 	}
 	return i > i0
 }

@@ -1,0 +1,80 @@
+package netmodel
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/locosim/locosim/sim/des"
+)
+
+// BenchmarkAllGather times one Templar round (G = 20 through the object
+// store) on the default heterogeneous internet, reporting the cost per flow.
+func BenchmarkAllGather(b *testing.B) {
+	for _, n := range []int{72, 1000, 10000} {
+		b.Run(fmt.Sprintf("nodes=%d", n), func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Nodes = n
+			c, err := Build(cfg, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ready := make([]float64, n)
+			for i := range ready {
+				ready[i] = float64(i%7) * 0.25 // staggered finish of compute
+			}
+			g := TemplarGather()
+			flows := 0
+			b.ResetTimer()
+			start, cpu0 := time.Now(), cpuTime()
+			for range b.N {
+				net, err := NewNetwork(c, des.New(), 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := g.Run(net, Exchange{ReadyS: ready, PayloadBytes: []int64{50_000_000}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				flows += res.Transfers
+			}
+			el, cpu := time.Since(start), cpuTime()-cpu0
+			b.ReportMetric(float64(el.Nanoseconds())/float64(flows), "ns/flow")
+			// The machine is shared: CPU time is steadier than wall time.
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(flows), "cpu-ns/flow")
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/round")
+			b.ReportMetric(float64(flows)/float64(b.N), "flows/round")
+		})
+	}
+}
+
+// BenchmarkRing times a ring all-reduce over the default 72 nodes.
+func BenchmarkRing(b *testing.B) {
+	c, err := Build(DefaultConfig(), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ready := make([]float64, c.Len())
+	flows := 0
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		net, _ := NewNetwork(c, des.New(), 1)
+		res, err := RingAllReduce{Order: RingByBandwidth}.Run(net, Exchange{ReadyS: ready, PayloadBytes: []int64{200_000_000}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		flows += res.Transfers
+	}
+	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(flows), "ns/flow")
+}
+
+// cpuTime is the CPU time (user + system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
