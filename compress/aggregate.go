@@ -93,27 +93,31 @@ func (c *codec) Aggregate(dst []float32, ps []*Payload) (Report, error) {
 				out[j] /= n
 			}
 		} else {
-			cnt := grow(s.counts, pl.size)
-			s.counts = cnt
-			clear(cnt)
+			// Sums and counts side by side: one cache line per scattered value.
+			acc := grow(s.acc, pl.size)
+			s.acc = acc
 			for r, p := range ps {
 				t := &p.Tensors[ti]
-				if err := scatter(out, cnt, t.Indices, t.Values, scale(r)); err != nil {
+				if err := scatter(acc, t.Indices, t.Values, scale(r)); err != nil {
+					clear(acc)
 					return rep, fmt.Errorf("compress: aggregate payload %d, tensor %q: %w", r, pl.name, err)
 				}
 			}
-			if c.cfg.Aggregation == MeanContributors {
-				for j, k := range cnt {
-					if k > 1 {
-						out[j] /= float32(k)
-					}
-				}
-			} else {
-				n := float32(len(ps))
-				for j := range out {
-					out[j] /= n
+			// Divide by multiplying with a rounded 1/k: a division per element
+			// costs more than the whole scatter.
+			recip := s.recip[:0]
+			for k := range len(ps) + 1 {
+				switch {
+				case c.cfg.Aggregation == MeanReplicas:
+					recip = append(recip, 1/float32(len(ps)))
+				case k == 0:
+					recip = append(recip, 0)
+				default:
+					recip = append(recip, 1/float32(k))
 				}
 			}
+			s.recip = recip
+			finish(out, acc, recip)
 		}
 		if i := firstNonFinite(out); i >= 0 {
 			if !c.cfg.Robust {
@@ -130,18 +134,33 @@ func (c *codec) Aggregate(dst []float32, ps []*Payload) (Report, error) {
 	return rep, nil
 }
 
-func scatter(out []float32, cnt []uint32, idx []int32, vals []float32, f float32) error {
+// cell is one coordinate's running sum and number of contributions.
+type cell struct {
+	sum float32
+	n   uint32
+}
+
+func scatter(acc []cell, idx []int32, vals []float32, f float32) error {
 	vals = vals[:len(idx)]
-	n := uint(len(out))
-	cnt = cnt[:n]
+	n := uint(len(acc))
 	for i, pos := range idx {
 		if uint(pos) >= n {
 			return fmt.Errorf("index %d out of range", pos)
 		}
-		out[pos] += f * vals[i]
-		cnt[pos]++
+		c := &acc[pos]
+		c.sum += f * vals[i]
+		c.n++
 	}
 	return nil
+}
+
+// finish writes out[j] = sum·recip[n] and zeroes acc for the next use.
+func finish(out []float32, acc []cell, recip []float32) {
+	acc = acc[:len(out)]
+	for j, c := range acc {
+		out[j] = c.sum * recip[min(int(c.n), len(recip)-1)]
+	}
+	clear(acc)
 }
 
 // robustScales sets scales[r] = min(1, median norm / norm of payload r) for

@@ -54,6 +54,9 @@ type Compressor interface {
 	Encode(p *Payload) ([]byte, error)
 	// Decode parses and validates a wire payload; it never panics.
 	Decode(b []byte) (*Payload, error)
+	// DecodeTo is Decode into p, reusing p's slices: a receiver that keeps
+	// one Payload per peer decodes without allocating.
+	DecodeTo(p *Payload, b []byte) error
 	// Aggregate writes into dst (len Layout().Size()) the dense update made
 	// from payloads, added in the order given.
 	Aggregate(dst []float32, payloads []*Payload) (Report, error)
@@ -111,7 +114,8 @@ type scratch struct {
 	loc      []int32
 	blk, tmp []float32
 	coef     []float32
-	counts   []uint32
+	acc      []cell
+	recip    []float32
 }
 
 // New builds the compressor cfg describes for the tensors of layout.
@@ -258,7 +262,7 @@ func (c *codec) compressEF(s *scratch, pl *plan, e, d []float32, rng *rand.Rand,
 		beta = 0
 	}
 	if c.cfg.Kind == Quantize {
-		efUpdate(e, d, beta, alpha, nil)
+		efUpdate(e, d, beta, alpha)
 		t.Values = slices.Clone(e)
 	} else {
 		t.Indices = make([]int32, 0, pl.total)
@@ -267,14 +271,20 @@ func (c *codec) compressEF(s *scratch, pl *plan, e, d []float32, rng *rand.Rand,
 			base, n, k := pl.chunk(ch)
 			keys := grow(s.sel.keys, n)
 			s.sel.keys = keys
-			for r := range pl.h {
-				row := base + r*pl.cols
-				efUpdate(e[row:row+n/pl.h], d[row:row+n/pl.h], beta, alpha, keys[r*pl.w:])
-			}
 			if rng != nil {
+				for r := range pl.h {
+					row := base + r*pl.cols
+					efUpdate(e[row:row+n/pl.h], d[row:row+n/pl.h], beta, alpha)
+				}
 				s.loc = s.sel.randomK(n, k, rng, s.loc[:0])
 			} else {
-				s.loc = s.sel.topK(keys, k, s.loc[:0])
+				clear(s.sel.hist[:])
+				var or uint32
+				for r := range pl.h {
+					row := base + r*pl.cols
+					or |= efKeys(e[row:row+n/pl.h], d[row:row+n/pl.h], beta, alpha, keys[r*pl.w:], &s.sel.hist)
+				}
+				s.loc = s.sel.topKHist(keys, k, or, s.loc[:0])
 			}
 			for _, l := range s.loc {
 				pos := pl.pos(base, int(l))
@@ -297,34 +307,35 @@ func (c *codec) compressEF(s *scratch, pl *plan, e, d []float32, rng *rand.Rand,
 	}
 }
 
-// efUpdate does e ← β·e + α·d and, if keys is not nil, stores the
-// magnitude keys of the new e.
-func efUpdate(e, d []float32, beta, alpha float32, keys []uint32) {
+// efUpdate does e ← β·e + α·d.
+func efUpdate(e, d []float32, beta, alpha float32) {
 	d = d[:len(e)]
-	switch {
-	case keys == nil && beta == 0:
+	if beta == 0 {
 		for i := range e {
 			e[i] = alpha * d[i]
 		}
-	case keys == nil:
-		for i := range e {
-			e[i] = beta*e[i] + alpha*d[i]
-		}
-	case beta == 0:
-		keys = keys[:len(e)]
-		for i := range e {
-			v := alpha * d[i]
-			e[i] = v
-			keys[i] = math.Float32bits(v) & absMask
-		}
-	default:
-		keys = keys[:len(e)]
-		for i := range e {
-			v := beta*e[i] + alpha*d[i]
-			e[i] = v
-			keys[i] = math.Float32bits(v) & absMask
-		}
+		return
 	}
+	for i := range e {
+		e[i] = beta*e[i] + alpha*d[i]
+	}
+}
+
+// efKeys does e ← β·e + α·d, stores the magnitude keys of the new e, adds
+// them to the histogram of keys>>20 and returns their bitwise or.
+func efKeys(e, d []float32, beta, alpha float32, keys []uint32, h *[2048]uint32) uint32 {
+	d = d[:len(e)]
+	keys = keys[:len(e)]
+	var or uint32
+	for i := range e {
+		v := beta*e[i] + alpha*d[i]
+		e[i] = v
+		x := math.Float32bits(v) & absMask
+		keys[i] = x
+		h[x>>20]++
+		or |= x
+	}
+	return or
 }
 
 // compressDeMo is one DeMo step for one tensor:

@@ -63,8 +63,14 @@ func (p *Payload) Dequantize() {
 
 // lut is the table of dequantized values, code -> μ + centroid.
 func (q *QuantStats) lut() []float32 {
-	lut := make([]float32, 1<<q.Bits)
+	var buf [256]float32
+	return slices.Clone(q.lutInto(&buf))
+}
+
+func (q *QuantStats) lutInto(buf *[256]float32) []float32 {
+	lut := buf[:1<<min(max(q.Bits, 0), 8)]
 	for b := range lut {
+		lut[b] = 0
 		if b < len(q.Centroids) {
 			lut[b] = q.Centroids[b] + q.Mean
 		}

@@ -20,13 +20,26 @@ type selector struct {
 	keys  []uint32
 	hist  [2048]uint32
 	hist2 [1024]uint32
-	cand  []int32
-	bits  []uint64
+	cand   []int32
+	bucket []int32
+	bits   []uint64
 }
 
 // topK appends to out the local indices of the k largest keys in ascending
 // order.
 func (s *selector) topK(keys []uint32, k int, out []int32) []int32 {
+	clear(s.hist[:])
+	var or uint32
+	for _, x := range keys {
+		s.hist[x>>20]++ // keys are < 2^31: 2048 buckets of the top 11 bits
+		or |= x
+	}
+	return s.topKHist(keys, k, or, out)
+}
+
+// topKHist is topK once s.hist holds the histogram of keys>>20 and or is
+// the bitwise or of the keys (an upper bound of the largest).
+func (s *selector) topKHist(keys []uint32, k int, or uint32, out []int32) []int32 {
 	n := len(keys)
 	if k >= n {
 		for i := range n {
@@ -35,12 +48,6 @@ func (s *selector) topK(keys []uint32, k int, out []int32) []int32 {
 		return out
 	}
 	h := &s.hist
-	clear(h[:])
-	var or uint32
-	for _, x := range keys {
-		h[x>>20]++ // keys are < 2^31: 2048 buckets of the top 11 bits
-		or |= x
-	}
 	b := int(or >> 20)
 	cum := 0
 	for ; b > 0 && cum+int(h[b]) < k; b-- {
@@ -48,18 +55,24 @@ func (s *selector) topK(keys []uint32, k int, out []int32) []int32 {
 	}
 	need := k - cum
 	lo := uint32(b) << 20
-	if int(h[b]) == need {
-		for i, x := range keys {
-			if x >= lo {
-				out = append(out, int32(i))
-			}
-		}
-		return out
-	}
+	// One pass collects every key in or above the boundary bucket, in index
+	// order; the rest of the work is on these few.
 	cand := s.cand[:0]
 	for i, x := range keys {
-		if x>>20 == uint32(b) {
+		if x >= lo {
 			cand = append(cand, int32(i))
+		}
+	}
+	s.cand = cand
+	if int(h[b]) == need {
+		return append(out, cand...)
+	}
+	// Refine the boundary bucket 10 bits at a time down to one exact key t;
+	// need is then the number of keys equal to t to take.
+	bucket := s.bucket[:0]
+	for _, i := range cand {
+		if keys[i] < lo+1<<20 {
+			bucket = append(bucket, i)
 		}
 	}
 	const mask = 1023
@@ -67,7 +80,7 @@ func (s *selector) topK(keys []uint32, k int, out []int32) []int32 {
 		h2 := &s.hist2
 		clear(h2[:])
 		top := 0
-		for _, i := range cand {
+		for _, i := range bucket {
 			v := int(keys[i] >> shift & mask)
 			h2[v]++
 			top = max(top, v)
@@ -77,21 +90,21 @@ func (s *selector) topK(keys []uint32, k int, out []int32) []int32 {
 			cum += int(h2[bb])
 		}
 		need -= cum
-		next := cand[:0]
-		for _, i := range cand {
+		next := bucket[:0]
+		for _, i := range bucket {
 			if int(keys[i]>>shift&mask) == bb {
 				next = append(next, i)
 			}
 		}
-		cand = next
+		bucket = next
 	}
-	s.cand = cand
-	t := keys[cand[0]] // every remaining candidate has this exact key
-	for i, x := range keys {
-		if x > t {
-			out = append(out, int32(i))
+	s.bucket = bucket
+	t := keys[bucket[0]] // every remaining key equals t
+	for _, i := range cand {
+		if x := keys[i]; x > t {
+			out = append(out, i)
 		} else if x == t && need > 0 {
-			out = append(out, int32(i))
+			out = append(out, i)
 			need--
 		}
 	}

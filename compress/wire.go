@@ -97,64 +97,6 @@ func (w *bitWriter) flush() []byte {
 	return w.buf
 }
 
-type bitReader struct {
-	b   []byte
-	acc uint64
-	n   uint
-}
-
-func (r *bitReader) refill() {
-	for r.n <= 56 && len(r.b) > 0 {
-		r.acc |= uint64(r.b[0]) << r.n
-		r.b = r.b[1:]
-		r.n += 8
-	}
-}
-
-// read returns the next nbits (≤ 32) bits.
-func (r *bitReader) read(nbits uint) (uint64, bool) {
-	if r.n < nbits {
-		r.refill()
-		if r.n < nbits {
-			return 0, false
-		}
-	}
-	v := r.acc & (1<<nbits - 1)
-	r.acc >>= nbits
-	r.n -= nbits
-	return v, true
-}
-
-// unary counts one bits up to the next zero, giving up past limit.
-func (r *bitReader) unary(limit int) (int, bool) {
-	q := 0
-	for {
-		if r.n == 0 {
-			r.refill()
-			if r.n == 0 {
-				return 0, false
-			}
-		}
-		t := uint(bits.TrailingZeros64(^r.acc))
-		if t < r.n {
-			q += int(t)
-			r.acc >>= t + 1
-			r.n -= t + 1
-			return q, q <= limit
-		}
-		q += int(r.n)
-		r.acc, r.n = 0, 0
-		if q > limit {
-			return 0, false
-		}
-	}
-}
-
-// done reports whether only zero padding (less than a byte) is left.
-func (r *bitReader) done() bool {
-	return len(r.b) == 0 && r.n < 8 && r.acc == 0
-}
-
 func (c *codec) wireFlags() (idx, codes byte) {
 	if c.cfg.IndexEncoding == IndexEntropy {
 		idx = 1
@@ -271,8 +213,26 @@ func (pl *plan) localIn(base, pos int) int {
 }
 
 // decodeIndices reads one tensor's index section into idx (len total).
+// The loops keep the bit buffer in local variables: this is the receiver's
+// hot path.
 func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
-	rd := bitReader{b: sec}
+	var acc uint64 // unread bits, LSB first; bits at and above nb are unread stream bits too
+	var nb uint    // number of valid bits in acc
+	p := 0         // next byte of sec to load
+	refill := func() {
+		if p+8 <= len(sec) {
+			acc |= binary.LittleEndian.Uint64(sec[p:]) << nb
+			adv := (63 - nb) >> 3
+			p += int(adv)
+			nb += adv << 3
+			return
+		}
+		for nb <= 56 && p < len(sec) {
+			acc |= uint64(sec[p]) << nb
+			p++
+			nb += 8
+		}
+	}
 	j := 0
 	for ch := range pl.nChunks {
 		base, n, k := pl.chunk(ch)
@@ -284,38 +244,116 @@ func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
 			}
 			continue
 		}
-		width, r := packedWidth(n), riceParam(n, k)
+		offs := pl.offs
+		if offs != nil {
+			offs = offs[:n]
+		}
 		prev := -1
-		for i := range out {
-			var l int
-			if entropy {
-				q, ok := rd.unary(n >> r)
-				if !ok {
-					return fmt.Errorf("chunk %d: bad or truncated Rice code", ch)
-				}
-				low, ok := rd.read(r)
-				if !ok {
+		if !entropy {
+			width := packedWidth(n)
+			mask := uint64(1)<<width - 1
+			i0 := 0
+			if width == 12 && nb%8 == 0 {
+				// Byte-aligned: two indices in every three bytes.
+				q := p - int(nb/8)
+				pairs := k / 2
+				if q+3*pairs > len(sec) {
 					return fmt.Errorf("chunk %d: truncated index section", ch)
 				}
-				l = prev + 1 + q<<r + int(low)
-			} else {
-				v, ok := rd.read(width)
-				if !ok {
-					return fmt.Errorf("chunk %d: truncated index section", ch)
+				src := sec[q : q+3*pairs]
+				for pi := range pairs {
+					b := src[3*pi : 3*pi+3]
+					b0, b1, b2 := int(b[0]), int(b[1]), int(b[2])
+					l0, l1 := b0|(b1&15)<<8, b1>>4|b2<<4
+					if l0 <= prev || l1 <= l0 || l1 >= n {
+						return fmt.Errorf("chunk %d: indices %d, %d not ascending or out of range %d", ch, l0, l1, n)
+					}
+					prev = l1
+					o := out[2*pi : 2*pi+2]
+					if offs != nil {
+						o[0], o[1] = int32(base+int(offs[l0])), int32(base+int(offs[l1]))
+					} else {
+						o[0], o[1] = int32(base+l0), int32(base+l1)
+					}
 				}
-				l = int(v)
-				if l <= prev {
-					return fmt.Errorf("chunk %d: index %d not ascending", ch, l)
+				p, acc, nb, i0 = q+3*pairs, 0, 0, 2*pairs
+			}
+			for i := i0; i < len(out); i++ {
+				if nb < width {
+					refill()
+					if nb < width {
+						return fmt.Errorf("chunk %d: truncated index section", ch)
+					}
+				}
+				l := int(acc & mask)
+				acc >>= width
+				nb -= width
+				if l <= prev || l >= n {
+					if l <= prev {
+						return fmt.Errorf("chunk %d: index %d not ascending", ch, l)
+					}
+					return fmt.Errorf("chunk %d: index %d out of range %d", ch, l, n)
+				}
+				prev = l
+				if offs != nil {
+					out[i] = int32(base + int(offs[l]))
+				} else {
+					out[i] = int32(base + l)
 				}
 			}
+			continue
+		}
+		r := riceParam(n, k)
+		lowMask := uint64(1)<<r - 1
+		limit := n >> r
+		for i := range out {
+			// Unary part: count ones up to a zero.
+			q := 0
+			for {
+				if nb == 0 {
+					refill()
+					if nb == 0 {
+						return fmt.Errorf("chunk %d: truncated Rice code", ch)
+					}
+				}
+				t := uint(bits.TrailingZeros64(^acc))
+				if t < nb {
+					q += int(t)
+					acc >>= t + 1
+					nb -= t + 1
+					break
+				}
+				q += int(nb)
+				acc, nb = 0, 0
+				if q > limit {
+					break
+				}
+			}
+			if q > limit {
+				return fmt.Errorf("chunk %d: Rice code out of range", ch)
+			}
+			if nb < r {
+				refill()
+				if nb < r {
+					return fmt.Errorf("chunk %d: truncated Rice code", ch)
+				}
+			}
+			l := prev + 1 + q<<r + int(acc&lowMask)
+			acc >>= r
+			nb -= r
 			if l >= n {
 				return fmt.Errorf("chunk %d: index %d out of range %d", ch, l, n)
 			}
-			out[i] = int32(pl.pos(base, l))
 			prev = l
+			if offs != nil {
+				out[i] = int32(base + int(offs[l]))
+			} else {
+				out[i] = int32(base + l)
+			}
 		}
 	}
-	if !rd.done() {
+	// Only zero padding, less than a byte of it, may remain.
+	if p != len(sec) || nb >= 8 || acc&(1<<nb-1) != 0 {
 		return errors.New("index section has trailing data")
 	}
 	return nil
@@ -371,80 +409,95 @@ func (d *decoder) bytes(what string, n int) []byte {
 // returns the payload. Any malformed input gives an error, never a panic,
 // and allocation is bounded by the layout's size.
 func (c *codec) Decode(b []byte) (*Payload, error) {
-	p, err := c.decode(b)
-	if err != nil {
-		return nil, fmt.Errorf("compress: decode: %w", err)
+	p := new(Payload)
+	if err := c.DecodeTo(p, b); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
-func (c *codec) decode(b []byte) (*Payload, error) {
+// DecodeTo is Decode into p, reusing its slices where they are large
+// enough: a receiver that keeps one Payload per peer decodes without
+// allocating. On error p holds garbage.
+func (c *codec) DecodeTo(p *Payload, b []byte) error {
+	if err := c.decode(p, b); err != nil {
+		return fmt.Errorf("compress: decode: %w", err)
+	}
+	return nil
+}
+
+func (c *codec) decode(p *Payload, b []byte) error {
 	if len(b) < headerLen {
-		return nil, errors.New("payload shorter than its header")
+		return errors.New("payload shorter than its header")
 	}
 	if [3]byte(b[:3]) != wireMagic {
-		return nil, errors.New("bad magic")
+		return errors.New("bad magic")
 	}
 	if b[3] != wireVersion {
-		return nil, fmt.Errorf("wire version %d, want %d", b[3], wireVersion)
+		return fmt.Errorf("wire version %d, want %d", b[3], wireVersion)
 	}
 	if b[4] != kindCode(c.cfg.Kind) {
-		return nil, fmt.Errorf("kind code %d, want %d (%s)", b[4], kindCode(c.cfg.Kind), c.cfg.Kind)
+		return fmt.Errorf("kind code %d, want %d (%s)", b[4], kindCode(c.cfg.Kind), c.cfg.Kind)
 	}
 	idxEnc, codeLayout, qbits := b[5], b[6], int(b[7])
 	// Peers agree on one format; anything else is rejected, which also
 	// keeps the encoding canonical.
 	if wantIdx, wantCodes := c.wireFlags(); idxEnc != wantIdx || codeLayout != wantCodes {
-		return nil, fmt.Errorf("index encoding %d and code layout %d, want %d and %d (%s, %s)",
+		return fmt.Errorf("index encoding %d and code layout %d, want %d and %d (%s, %s)",
 			idxEnc, codeLayout, wantIdx, wantCodes, c.cfg.IndexEncoding, c.cfg.CodeLayout)
 	}
 	if qbits != c.bits {
-		return nil, fmt.Errorf("quantized to %d bits, want %d", qbits, c.bits)
+		return fmt.Errorf("quantized to %d bits, want %d", qbits, c.bits)
 	}
 	d := &decoder{b: b[headerLen:]}
 	nt := d.uvarint("tensor count", uint64(len(c.plans)))
 	if d.err == nil && int(nt) != len(c.plans) {
-		return nil, fmt.Errorf("%d tensors, layout has %d", nt, len(c.plans))
-	}
-	p := &Payload{Kind: c.cfg.Kind, Tensors: make([]TensorPayload, 0, len(c.plans))}
-	for _, pl := range c.plans {
-		if d.err != nil {
-			break
-		}
-		t, err := c.decodeTensor(d, pl, idxEnc == 1, codeLayout == 1)
-		if err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", pl.name, err)
-		}
-		if d.err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", pl.name, d.err)
-		}
-		p.Tensors = append(p.Tensors, t)
+		return fmt.Errorf("%d tensors, layout has %d", nt, len(c.plans))
 	}
 	if d.err != nil {
-		return nil, d.err
+		return d.err
+	}
+	p.Kind = c.cfg.Kind
+	p.Tensors = reuse(p.Tensors, len(c.plans))
+	for i, pl := range c.plans {
+		err := c.decodeTensor(d, pl, &p.Tensors[i], idxEnc == 1, codeLayout == 1)
+		if err == nil {
+			err = d.err
+		}
+		if err != nil {
+			return fmt.Errorf("tensor %q: %w", pl.name, err)
+		}
 	}
 	if len(d.b) != 0 {
-		return nil, fmt.Errorf("%d trailing bytes", len(d.b))
+		return fmt.Errorf("%d trailing bytes", len(d.b))
 	}
-	return p, nil
+	return nil
 }
 
-func (c *codec) decodeTensor(d *decoder, pl *plan, entropy, byteCodes bool) (TensorPayload, error) {
-	var t TensorPayload
+// reuse returns s resized to n, reallocating only when it is too small.
+func reuse[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+func (c *codec) decodeTensor(d *decoder, pl *plan, t *TensorPayload, entropy, byteCodes bool) error {
+	var lutBuf [256]float32
 	name := d.bytes("name", int(d.uvarint("name length", uint64(len(pl.name)))))
 	if d.err != nil {
-		return t, nil
+		return nil
 	}
 	if string(name) != pl.name {
-		return t, fmt.Errorf("payload names it %q", name)
+		return fmt.Errorf("payload names it %q", name)
 	}
 	rank := int(d.uvarint("rank", uint64(len(pl.shape))))
 	if d.err == nil && rank != len(pl.shape) {
-		return t, fmt.Errorf("rank %d, want %d", rank, len(pl.shape))
+		return fmt.Errorf("rank %d, want %d", rank, len(pl.shape))
 	}
 	for _, want := range pl.shape {
 		if got := d.uvarint("dimension", math.MaxInt32); d.err == nil && int(got) != want {
-			return t, fmt.Errorf("shape differs from %v", pl.shape)
+			return fmt.Errorf("shape differs from %v", pl.shape)
 		}
 	}
 	want := pl.size
@@ -452,16 +505,16 @@ func (c *codec) decodeTensor(d *decoder, pl *plan, entropy, byteCodes bool) (Ten
 		want = pl.total
 	}
 	if got := d.uvarint("value count", uint64(pl.size)); d.err == nil && int(got) != want {
-		return t, fmt.Errorf("%d values, want %d", got, want)
+		return fmt.Errorf("%d values, want %d", got, want)
 	}
 	if d.err != nil {
-		return t, nil
+		return nil
 	}
 	var sec []byte
 	if c.sparse {
 		sec = d.bytes("index section", int(d.uvarint("index section length", uint64(len(d.b)))))
 		if d.err != nil {
-			return t, nil
+			return nil
 		}
 	}
 	// Check the value section's length before allocating anything.
@@ -478,51 +531,60 @@ func (c *codec) decodeTensor(d *decoder, pl *plan, entropy, byteCodes bool) (Ten
 	}
 	vb := d.bytes("values", need)
 	if d.err != nil {
-		return t, nil
+		return nil
 	}
-	t.Name, t.Shape = pl.name, append([]int(nil), pl.shape...)
+	t.Name, t.Shape = pl.name, append(t.Shape[:0], pl.shape...)
+	if !c.sparse {
+		t.Indices = nil
+	}
+	if c.bits == 0 {
+		t.Codes, t.Quant = nil, nil
+	}
 	if c.sparse {
-		t.Indices = make([]int32, want)
+		t.Indices = reuse(t.Indices, want)
 		if err := pl.decodeIndices(sec, t.Indices, entropy); err != nil {
-			return t, err
+			return err
 		}
 	}
-	t.Values = make([]float32, want)
+	t.Values = reuse(t.Values, want)
 	switch {
 	case c.bits > 0:
-		q := &QuantStats{Bits: c.bits, Centroids: make([]float32, 1<<c.bits)}
+		q := t.Quant
+		if q == nil {
+			q = new(QuantStats)
+		}
+		q.Bits, q.Centroids = c.bits, reuse(q.Centroids, 1<<c.bits)
 		f := func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(vb[4*i:])) }
 		q.Mean, q.Std, q.Scale = f(0), f(1), f(2)
 		for i := range q.Centroids {
 			q.Centroids[i] = f(3 + i)
 		}
 		if err := q.check(c.bits); err != nil {
-			return t, err
+			return err
 		}
 		t.Quant = q
 		cb := vb[4*(3+1<<c.bits):]
-		t.Codes = make([]uint8, want)
+		t.Codes = reuse(t.Codes, want)
 		if byteCodes {
 			copy(t.Codes, cb)
 			for i, code := range t.Codes {
 				if int(code)>>c.bits != 0 {
-					return t, fmt.Errorf("code %d is %d, out of range for %d bits", i, code, c.bits)
+					return fmt.Errorf("code %d is %d, out of range for %d bits", i, code, c.bits)
 				}
 			}
-		} else {
-			rd := bitReader{b: cb}
-			for i := range t.Codes {
-				v, _ := rd.read(uint(c.bits)) // length checked above
-				t.Codes[i] = uint8(v)
+		} else if c.bits == 2 {
+			if err := unpack2(t.Codes, t.Values, cb, q.lutInto(&lutBuf)); err != nil {
+				return err
 			}
-			if !rd.done() {
-				return t, errors.New("non-zero padding after the codes")
-			}
+			return nil // the centroids were checked finite
+		} else if err := unpackCodes(t.Codes, cb, c.bits); err != nil {
+			return err
 		}
-		lut := q.lut()
+		lut := q.lutInto(&lutBuf)
 		for i, code := range t.Codes {
 			t.Values[i] = lut[code]
 		}
+		return nil
 	case c.cfg.Kind == BF16:
 		for i := range t.Values {
 			t.Values[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(vb[2*i:])) << 16)
@@ -533,9 +595,66 @@ func (c *codec) decodeTensor(d *decoder, pl *plan, entropy, byteCodes bool) (Ten
 		}
 	}
 	if i := firstNonFinite(t.Values); i >= 0 {
-		return t, fmt.Errorf("value %d is not finite", i)
+		return fmt.Errorf("value %d is not finite", i)
 	}
-	return t, nil
+	return nil
+}
+
+// unpack2 is unpackCodes for 2-bit codes, four to a byte, also writing
+// the dequantized values.
+func unpack2(codes []uint8, vals []float32, b []byte, lut []float32) error {
+	lut = lut[:4]
+	n := len(codes)
+	vals = vals[:n]
+	full := n / 4
+	for i, x := range b[:full] {
+		c, v := codes[4*i:4*i+4], vals[4*i:4*i+4]
+		c[0], c[1], c[2], c[3] = x&3, x>>2&3, x>>4&3, x>>6
+		v[0], v[1], v[2], v[3] = lut[x&3], lut[x>>2&3], lut[x>>4&3], lut[x>>6]
+	}
+	if rest := n - 4*full; rest > 0 {
+		x := b[full]
+		for j := range rest {
+			c := x >> (2 * j) & 3
+			codes[4*full+j], vals[4*full+j] = c, lut[c]
+		}
+		if x>>(2*rest) != 0 {
+			return errors.New("non-zero padding after the codes")
+		}
+	}
+	return nil
+}
+
+// unpackCodes reads len(codes) codes of nbits each, LSB first, from b
+// (whose length the caller checked) and rejects non-zero padding.
+func unpackCodes(codes []uint8, b []byte, nbits int) error {
+	mask := uint64(1)<<nbits - 1
+	var acc uint64
+	var nb int
+	p := 0
+	for i := range codes {
+		if nb < nbits {
+			if p+8 <= len(b) {
+				acc |= binary.LittleEndian.Uint64(b[p:]) << nb
+				adv := (63 - nb) >> 3
+				p += adv
+				nb += adv << 3
+			} else {
+				for nb <= 56 && p < len(b) {
+					acc |= uint64(b[p]) << nb
+					p++
+					nb += 8
+				}
+			}
+		}
+		codes[i] = uint8(acc & mask)
+		acc >>= nbits
+		nb -= nbits
+	}
+	if p != len(b) || nb >= 8 || acc&(1<<nb-1) != 0 {
+		return errors.New("non-zero padding after the codes")
+	}
+	return nil
 }
 
 // Size encodes p and reports its ideal and actual size.

@@ -1,0 +1,89 @@
+package compress
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// The benchmarks use a GPT-shaped tensor set of about 1M parameters and
+// report GB/s of fp32 input (4 bytes per parameter per payload).
+
+// reportGBs reports throughput against wall-clock time (GB/s) and against
+// the CPU time the process used (cpu-GB/s, and cpu-ms/op), which is the
+// steadier figure on a shared machine. cpu0 is cpuSeconds() before the loop.
+func reportGBs(b *testing.B, bytes int, cpu0 float64) {
+	cpu := cpuSeconds() - cpu0
+	b.ReportMetric(float64(bytes)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(bytes)*float64(b.N)/cpu/1e9, "cpu-GB/s")
+		b.ReportMetric(cpu/float64(b.N)*1e3, "cpu-ms/op")
+	}
+}
+
+func BenchmarkCompress(b *testing.B) {
+	l := gptLayout(5)
+	n := l.Size()
+	delta := randn(rand.New(rand.NewPCG(1, 2)), n, 1e-3)
+	for _, name := range []string{
+		"sparseloco", "sparseloco-entropy", "sparseloco-bytecodes", "sparseloco-flat",
+		"sparseloco-fp32", "sparseloco-randomk", "sparseloco-k128",
+		"dense", "bf16", "demo", "topk", "quantize",
+	} {
+		cfg := allConfigs()[name]
+		b.Run(name, func(b *testing.B) {
+			c := mustNew(b, cfg, l)
+			st := c.NewState()
+			b.SetBytes(int64(4 * n))
+			cpu0 := cpuSeconds()
+			for i := 0; b.Loop(); i++ {
+				p, err := c.Compress(st, delta, uint64(i))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Encode(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportGBs(b, 4*n, cpu0)
+		})
+	}
+}
+
+// BenchmarkAggregate decodes 72 SparseLoCo payloads (K = 64) and
+// aggregates them into one dense update.
+func BenchmarkAggregate(b *testing.B) {
+	l := gptLayout(5)
+	n := l.Size()
+	for _, name := range []string{"sparseloco", "sparseloco-entropy", "sparseloco-k128"} {
+		b.Run(name, func(b *testing.B) {
+			c := mustNew(b, allConfigs()[name], l)
+			rng := rand.New(rand.NewPCG(3, 4))
+			const peers = 72
+			wire := make([][]byte, peers)
+			for r := range wire {
+				p, err := c.Compress(c.NewState(), randn(rng, n, 1e-3), 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				wire[r], _ = c.Encode(p)
+			}
+			dst := make([]float32, n)
+			ps := make([]*Payload, peers)
+			b.SetBytes(int64(4 * n * peers))
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				for r, w := range wire {
+					p, err := c.Decode(w)
+					if err != nil {
+						b.Fatal(err)
+					}
+					ps[r] = p
+				}
+				if _, err := c.Aggregate(dst, ps); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportGBs(b, 4*n*peers, cpu0)
+		})
+	}
+}
