@@ -17,9 +17,9 @@ const absMask = 0x7fffffff
 // selector holds the scratch of one selection; it is not safe for
 // concurrent use.
 type selector struct {
-	keys  []uint32
-	hist  [2048]uint32
-	hist2 [1024]uint32
+	keys   []uint32
+	hist   [2048]uint32
+	hist2  [1024]uint32
 	cand   []int32
 	bucket []int32
 	bits   []uint64
