@@ -89,30 +89,43 @@ func scatter(m, src []float32, bi, t, stride, off, hs int) {
 
 // The fast path copies one head's operands into contiguous scratch and turns
 // it into small matrix products handled by gemm, plus vectorised softmax rows.
-// gemm also computes the masked upper triangle of the scores (about a quarter
-// of attention's arithmetic is wasted that way); the probabilities there are
-// exactly zero, so the results are those of the causal products.
+// Query rows go in blocks of attnBlock; a block's products stop at its last
+// key, so most of the masked upper triangle is never computed. Inside a block
+// the masked probabilities are exactly zero, so the results are those of the
+// causal products.
+
+// attnBlock is the number of query rows per block.
+const attnBlock = 32
+
 func (a *Attention) forwardFast(s *attnScratch, out, att, qkv []float32, bi, h int) {
 	t, c, nh := a.t, a.c, a.nh
 	hs := c / nh
 	gather(s.q, qkv, bi, t, 3*c, h*hs, hs)
 	gather(s.k, qkv, bi, t, 3*c, c+h*hs, hs)
 	gather(s.v, qkv, bi, t, 3*c, 2*c+h*hs, hs)
-	gemm.Forward(s.s, s.q, s.k, nil, t, hs, t)
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	p := att[(bi*nh+h)*t*t:][: t*t : t*t]
-	for ti := 0; ti < t; ti++ {
-		row := p[ti*t : ti*t+t]
-		copy(row[:ti+1], s.s[ti*t:ti*t+ti+1])
-		scaleAVX2(scale, row[:ti+1])
-		m := maxAVX2(row[:ti+1])
-		sum := expSubAVX2(row[:ti+1], m)
-		scaleAVX2(1/sum, row[:ti+1])
-		clear(row[ti+1:])
-	}
-	// O = P·V, which is gemm's input gradient with P as dout and V as weights.
 	clear(s.o)
-	gemm.BackwardInput(s.o, p, s.v, t, hs, t)
+	for r0 := 0; r0 < t; r0 += attnBlock {
+		r1 := min(t, r0+attnBlock)
+		rows, kr := r1-r0, r1 // query rows [r0,r1) see keys [0,r1)
+		pr := s.s[:rows*kr]
+		gemm.Forward(pr, s.q[r0*hs:r1*hs], s.k[:kr*hs], nil, rows, hs, kr)
+		for i := 0; i < rows; i++ {
+			ti := r0 + i
+			row := pr[i*kr : i*kr+kr]
+			valid := row[:ti+1]
+			scaleAVX2(scale, valid)
+			m := maxAVX2(valid)
+			sum := expSubAVX2(valid, m)
+			scaleAVX2(1/sum, valid)
+			clear(row[ti+1:])
+			copy(p[ti*t:ti*t+kr], row)
+			clear(p[ti*t+kr : ti*t+t])
+		}
+		// O = P·V, which is gemm's input gradient with P as dout and V as weights.
+		gemm.BackwardInput(s.o[r0*hs:r1*hs], pr, s.v[:kr*hs], rows, hs, kr)
+	}
 	scatter(out, s.o, bi, t, c, h*hs, hs)
 }
 
@@ -124,24 +137,34 @@ func (a *Attention) backwardFast(s *attnScratch, dqkv, dout, att, qkv []float32,
 	gather(s.v, qkv, bi, t, 3*c, 2*c+h*hs, hs)
 	gather(s.o, dout, bi, t, c, h*hs, hs) // s.o holds dO here
 	p := att[(bi*nh+h)*t*t:][: t*t : t*t]
-	// dP = dO·Vᵀ ; dV = Pᵀ·dO
-	gemm.Forward(s.s, s.o, s.v, nil, t, hs, t)
-	clear(s.dv)
-	gemm.BackwardWeight(s.dv, nil, p, s.o, t, hs, t)
 	scale := float32(1 / math.Sqrt(float64(hs)))
-	for ti := 0; ti < t; ti++ {
-		pr := p[ti*t : ti*t+ti+1]
-		dp := s.s[ti*t : ti*t+ti+1]
-		ds := s.ds[ti*t : ti*t+t]
-		dot := dotAVX2(pr, dp)
-		softmaxGradAVX2(ds[:ti+1], pr, dp, dot, scale)
-		clear(ds[ti+1:])
-	}
-	// dQ = dS·K ; dK = dSᵀ·Q
 	clear(s.dq)
-	gemm.BackwardInput(s.dq, s.ds, s.k, t, hs, t)
 	clear(s.dk)
-	gemm.BackwardWeight(s.dk, nil, s.ds, s.q, t, hs, t)
+	clear(s.dv)
+	for r0 := 0; r0 < t; r0 += attnBlock {
+		r1 := min(t, r0+attnBlock)
+		rows, kr := r1-r0, r1
+		pr := s.ds[:rows*kr] // this block's probabilities, contiguous
+		for i := 0; i < rows; i++ {
+			copy(pr[i*kr:i*kr+kr], p[(r0+i)*t:])
+		}
+		// dP = dO·Vᵀ ; dV += Pᵀ·dO
+		ds := s.s[:rows*kr]
+		dO := s.o[r0*hs : r1*hs]
+		gemm.Forward(ds, dO, s.v[:kr*hs], nil, rows, hs, kr)
+		gemm.BackwardWeight(s.dv[:kr*hs], nil, pr, dO, rows, hs, kr)
+		// dS = P∘(dP - rowsum(P∘dP))·scale, in place over dP
+		for i := 0; i < rows; i++ {
+			n := r0 + i + 1
+			prow, drow := pr[i*kr:i*kr+n], ds[i*kr:i*kr+kr]
+			dot := dotAVX2(prow, drow[:n])
+			softmaxGradAVX2(drow[:n], prow, drow[:n], dot, scale)
+			clear(drow[n:])
+		}
+		// dQ = dS·K ; dK += dSᵀ·Q
+		gemm.BackwardInput(s.dq[r0*hs:r1*hs], ds, s.k[:kr*hs], rows, hs, kr)
+		gemm.BackwardWeight(s.dk[:kr*hs], nil, ds, s.q[r0*hs:r1*hs], rows, hs, kr)
+	}
 	scatter(dqkv, s.dq, bi, t, 3*c, h*hs, hs)
 	scatter(dqkv, s.dk, bi, t, 3*c, c+h*hs, hs)
 	scatter(dqkv, s.dv, bi, t, 3*c, 2*c+h*hs, hs)
