@@ -14,7 +14,8 @@
 // package record). Tables whose columns are known only at run time (a sweep
 // summary with one column per grid key) go through WriteTable and
 // ReadTable instead. WriteJSON and WriteFileAtomic give the other files of a
-// run directory the same all-or-nothing behaviour.
+// run directory the same all-or-nothing behaviour, and RunWriter ties them
+// together: one sink that writes a whole run directory, manifest last.
 package trace
 
 import "errors"
