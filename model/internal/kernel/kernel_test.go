@@ -307,7 +307,7 @@ func TestSumSquares(t *testing.T) {
 
 type attnShape struct{ b, t, c, nh int }
 
-var attnShapes = []attnShape{{1, 1, 4, 1}, {2, 5, 6, 2}, {3, 9, 12, 3}, {2, 17, 40, 4}, {1, 64, 128, 4}}
+var attnShapes = []attnShape{{1, 1, 4, 1}, {2, 5, 6, 2}, {3, 9, 12, 3}, {2, 17, 40, 4}, {1, 64, 128, 4}, {2, 70, 24, 3}}
 
 func TestAttentionFastMatchesRef(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
