@@ -64,33 +64,3 @@ func ExampleWriteJSON() {
 	//   "strategy": "sparseloco"
 	// }
 }
-
-func ExampleRunWriter() {
-	dir, _ := os.MkdirTemp("", "sweep")
-	defer os.RemoveAll(dir)
-	runDir := filepath.Join(dir, "density=0.01")
-
-	w, err := trace.CreateRun(runDir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer w.Abort()
-	w.Node(record.Node{Node: 0, Class: "h100"})
-	w.Event(record.Event{Node: 0, Round: 0, Kind: record.KindCompute, StartS: 0, EndS: 12.5})
-	w.Eval(record.Eval{Round: 1, SimTimeS: 14, EvalLoss: 4.1})
-	fmt.Println("complete before Close:", trace.Complete(runDir))
-	if err := w.Close(map[string]any{"seed": 1}); err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("complete after Close:", trace.Complete(runDir))
-
-	run, err := trace.ReadRun(runDir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(len(run.Nodes), "node,", len(run.Events), "event,", len(run.Evals), "eval,", len(run.Rounds), "rounds")
-	// Output:
-	// complete before Close: false
-	// complete after Close: true
-	// 1 node, 1 event, 1 eval, 0 rounds
-}

@@ -14,8 +14,7 @@
 // package record). Tables whose columns are known only at run time (a sweep
 // summary with one column per grid key) go through WriteTable and
 // ReadTable instead. WriteJSON and WriteFileAtomic give the other files of a
-// run directory the same all-or-nothing behaviour, and RunWriter ties them
-// together: one sink that writes a whole run directory, manifest last.
+// run directory the same all-or-nothing behaviour.
 package trace
 
 import "errors"

@@ -2,7 +2,6 @@ package plot
 
 import (
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -66,43 +65,5 @@ func TestUtilization(t *testing.T) {
 	}
 	if _, err := Utilization(ev, 3, 0); err == nil {
 		t.Error("zero span accepted")
-	}
-}
-
-func TestSaveRun(t *testing.T) {
-	dir := t.TempDir()
-	run := Run{
-		Name: "sparseloco", Evals: sampleEvals(), Events: sampleEvents(), EntropyFloor: 1.9,
-		Nodes: []record.Node{{Node: 0, Class: "datacenter"}, {Node: 1, Class: "consumer"}},
-	}
-	names, err := SaveRun(dir, run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"loss_vs_round", "loss_vs_time", "loss_vs_bytes", "timeline", "utilization"}
-	if !slices.Equal(names, want) {
-		t.Errorf("figures %v, want %v", names, want)
-	}
-	for _, n := range want {
-		for _, ext := range Formats {
-			if _, err := os.Stat(dir + "/" + n + "." + ext); err != nil {
-				t.Error(err)
-			}
-		}
-	}
-	svg, _ := os.ReadFile(dir + "/timeline.svg")
-	if !strings.Contains(string(svg), ">1 consumer<") || !strings.Contains(string(svg), "first 3 rounds") {
-		t.Error("timeline lacks node classes or its title")
-	}
-	// No evals or events: nothing to draw, no error.
-	names, err = SaveRun(dir, Run{EntropyFloor: math.NaN()})
-	if err != nil || len(names) != 0 {
-		t.Errorf("empty run: %v, %v", names, err)
-	}
-	// A single node moves no bytes: the bytes figure is left out.
-	one := Run{Evals: []record.Eval{{Round: 0, EvalLoss: 3}, {Round: 1, EvalLoss: 2.5}}, EntropyFloor: math.NaN()}
-	figs, err := one.Figures()
-	if err != nil || len(figs) != 2 {
-		t.Errorf("single node: %d figures, %v", len(figs), err)
 	}
 }
