@@ -239,17 +239,20 @@ func packTransposed(dst, w []float32, n, k, nr, q0, q1 int) {
 
 // packRows packs src [rows,cols] as panels of nr columns: panel q holds, for
 // each row i, the nr floats src[i][q*nr:], zero beyond cols. Panels [q0,q1).
+// It walks src row by row: down a column of panels, the reads would stride
+// by whole rows, which defeats the prefetcher and aliases in cache.
 func packRows(dst, src []float32, rows, cols, nr, q0, q1 int) {
-	for q := q0; q < q1; q++ {
-		panel := dst[q*rows*nr : (q+1)*rows*nr]
-		c0 := q * nr
-		width := min(nr, cols-c0)
-		for i := 0; i < rows; i++ {
-			d := panel[i*nr : i*nr+nr]
-			copy(d, src[i*cols+c0:i*cols+c0+width])
-			if width < nr {
-				clear(d[width:])
+	pstride := rows * nr
+	last := (cols - 1) / nr // the only panel that may be partial
+	for i := 0; i < rows; i++ {
+		row := src[i*cols : (i+1)*cols]
+		for q := q0; q < q1; q++ {
+			d := dst[q*pstride+i*nr : q*pstride+i*nr+nr]
+			if q < last {
+				copy(d, row[q*nr:])
+				continue
 			}
+			clear(d[copy(d, row[q*nr:]):])
 		}
 	}
 }
