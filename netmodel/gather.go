@@ -104,6 +104,11 @@ type gatherState struct {
 type gnode struct {
 	timer   des.ID
 	started bool
+	// Slots waiting for a payload, in order of their timeouts (which never
+	// decrease), behind one timer for the earliest: one event per node
+	// rather than one per slot.
+	waitq   []*gslot
+	wtimer  des.ID
 	end     float64 // gather timeout
 	nextRes int
 	open    int
@@ -120,7 +125,6 @@ const (
 )
 
 type gslot struct {
-	timer   des.ID
 	i, j    int
 	t0      float64
 	timeout float64
@@ -208,8 +212,7 @@ func (s *gatherState) publish(j int) {
 		if p > sl.timeout {
 			continue // the timeout fires first
 		}
-		sl.state = slotPolling
-		r.eng.Cancel(sl.timer) // the poll decides now
+		sl.state = slotPolling // the poll decides, not the timeout
 		r.at(p, sl.i, func() { s.poll(sl) })
 	}
 }
@@ -240,11 +243,10 @@ func (s *gatherState) resolve(i, j int) {
 	nd.open++
 	if s.pub[j] == pubPending || s.pub[j] == pubLost {
 		s.waiters[j] = append(s.waiters[j], sl)
-		sl.timer = r.at(sl.timeout, i, func() {
-			if sl.state == slotWaiting || sl.state == slotPolling {
-				s.missing(sl)
-			}
-		})
+		nd.waitq = append(nd.waitq, sl)
+		if !r.eng.Pending(nd.wtimer) {
+			nd.wtimer = r.at(sl.timeout, i, func() { s.expire(i) })
+		}
 		return
 	}
 	sl.state = slotPolling
@@ -283,6 +285,25 @@ func (s *gatherState) poll(sl *gslot) {
 	})
 }
 
+// expire gives up on the waiting slots of node i whose timeout has come,
+// and re-arms the timer for the next.
+func (s *gatherState) expire(i int) {
+	r := s.r
+	nd := &s.nodes[i]
+	now := r.eng.Now()
+	for len(nd.waitq) > 0 {
+		sl := nd.waitq[0]
+		if sl.state == slotWaiting && sl.timeout > now {
+			nd.wtimer = r.at(sl.timeout, i, func() { s.expire(i) })
+			return
+		}
+		nd.waitq = nd.waitq[1:]
+		if sl.state == slotWaiting {
+			s.missing(sl) // may queue a reserve slot behind
+		}
+	}
+}
+
 // missing: peer j will not come; take the next reserve peer.
 func (s *gatherState) missing(sl *gslot) {
 	r := s.r
@@ -303,7 +324,6 @@ func (s *gatherState) close(sl *gslot) {
 		return
 	}
 	sl.state = slotClosed
-	s.r.eng.Cancel(sl.timer)
 	s.closeOne(sl.i)
 }
 
@@ -312,6 +332,7 @@ func (s *gatherState) closeOne(i int) {
 	nd.open--
 	if nd.open == 0 && s.r.alive[i] {
 		s.r.eng.Cancel(nd.timer)
+		s.r.eng.Cancel(nd.wtimer)
 		s.r.finish(i)
 	}
 }

@@ -41,6 +41,7 @@ type Engine struct {
 	now   float64
 	seq   uint64
 	heap  []entry // 4-ary min-heap; keys are inline so comparisons stay in cache
+	live  int     // queued events not cancelled
 	free  []*item
 	fired uint64
 
@@ -49,10 +50,12 @@ type Engine struct {
 	Trace func(Event)
 }
 
+// An item carries a scheduled callback. Cancelling only clears it: the
+// heap entry stays until it reaches the top and is dropped, which keeps
+// cancellation O(1) and the heap free of back-pointers.
 type item struct {
-	ev  Event
+	seq uint64 // of the event it holds; 0 once fired, cancelled or free
 	fn  func()
-	idx int // position in the heap, -1 when not queued
 }
 
 type entry struct {
@@ -78,7 +81,7 @@ func NewAt(t float64) (*Engine, error) {
 func (e *Engine) Now() float64 { return e.now }
 
 // Len is the number of pending events.
-func (e *Engine) Len() int { return len(e.heap) }
+func (e *Engine) Len() int { return e.live }
 
 // Fired is the number of events run so far.
 func (e *Engine) Fired() uint64 { return e.fired }
@@ -105,11 +108,10 @@ func (e *Engine) Schedule(at float64, node int, fn func()) (ID, error) {
 		it = new(item)
 	}
 	e.seq++
-	it.ev = Event{Time: at, Node: node, Seq: e.seq}
-	it.fn = fn
-	it.idx = len(e.heap)
-	e.heap = append(e.heap, entry{it.ev, it})
-	e.up(it.idx)
+	it.seq, it.fn = e.seq, fn
+	e.heap = append(e.heap, entry{Event{Time: at, Node: node, Seq: e.seq}, it})
+	e.up(len(e.heap) - 1)
+	e.live++
 	return ID{it: it, seq: e.seq}, nil
 }
 
@@ -123,7 +125,7 @@ func (e *Engine) After(delay float64, node int, fn func()) (ID, error) {
 
 // Pending reports whether id is still queued.
 func (e *Engine) Pending(id ID) bool {
-	return id.it != nil && id.it.ev.Seq == id.seq && id.it.idx >= 0
+	return id.it != nil && id.seq != 0 && id.it.seq == id.seq
 }
 
 // Cancel removes a pending event. It reports whether the event was pending;
@@ -132,25 +134,38 @@ func (e *Engine) Cancel(id ID) bool {
 	if !e.Pending(id) {
 		return false
 	}
-	it := id.it
-	i := it.idx
-	last := len(e.heap) - 1
-	if i != last {
-		e.swap(i, last)
-	}
-	e.heap = e.heap[:last]
-	if i != last {
-		if !e.down(i) {
-			e.up(i)
-		}
-	}
-	e.release(it)
+	id.it.seq, id.it.fn = 0, nil
+	e.live--
 	return true
+}
+
+// top drops cancelled entries from the top of the heap and reports whether
+// a live event remains.
+func (e *Engine) top() bool {
+	for len(e.heap) > 0 {
+		h := e.heap[0]
+		if h.it.seq == h.ev.Seq {
+			return true
+		}
+		e.pop()
+		e.release(h.it)
+	}
+	return false
+}
+
+func (e *Engine) pop() {
+	last := len(e.heap) - 1
+	e.heap[0] = e.heap[last]
+	e.heap[last] = entry{}
+	e.heap = e.heap[:last]
+	if last > 0 {
+		e.down(0)
+	}
 }
 
 // Peek returns the next event without running it.
 func (e *Engine) Peek() (Event, bool) {
-	if len(e.heap) == 0 {
+	if !e.top() {
 		return Event{}, false
 	}
 	return e.heap[0].ev, true
@@ -159,22 +174,19 @@ func (e *Engine) Peek() (Event, bool) {
 // Step runs the earliest pending event, advancing the clock to its time. It
 // reports false when nothing is pending.
 func (e *Engine) Step() bool {
-	if len(e.heap) == 0 {
+	if !e.top() {
 		return false
 	}
-	it := e.heap[0].it
-	last := len(e.heap) - 1
-	e.swap(0, last)
-	e.heap = e.heap[:last]
-	if last > 0 {
-		e.down(0)
-	}
-	ev, fn := it.ev, it.fn
-	e.release(it)
-	e.now = ev.Time
+	h := e.heap[0]
+	e.pop()
+	fn := h.it.fn
+	h.it.seq, h.it.fn = 0, nil
+	e.release(h.it)
+	e.live--
+	e.now = h.ev.Time
 	e.fired++
 	if e.Trace != nil {
-		e.Trace(ev)
+		e.Trace(h.ev)
 	}
 	fn()
 	return true
@@ -192,7 +204,7 @@ func (e *Engine) RunUntil(t float64) error {
 	if math.IsNaN(t) {
 		return errors.New("des: RunUntil(NaN)")
 	}
-	for len(e.heap) > 0 && e.heap[0].ev.Time <= t {
+	for e.top() && e.heap[0].ev.Time <= t {
 		e.Step()
 	}
 	if t > e.now && !math.IsInf(t, 1) {
@@ -201,11 +213,8 @@ func (e *Engine) RunUntil(t float64) error {
 	return nil
 }
 
+// release returns an item to the pool once no heap entry refers to it.
 func (e *Engine) release(it *item) {
-	it.idx = -1
-	it.fn = nil
-	// Bump the sequence so stale IDs no longer match once the item is reused.
-	it.ev.Seq = 0
 	e.free = append(e.free, it)
 }
 
@@ -219,27 +228,24 @@ func less(a, b *Event) bool {
 	return a.Seq < b.Seq
 }
 
-func (e *Engine) swap(i, j int) {
-	h := e.heap
-	h[i], h[j] = h[j], h[i]
-	h[i].it.idx = i
-	h[j].it.idx = j
-}
-
 func (e *Engine) up(j int) {
+	h := e.heap
+	x := h[j]
 	for j > 0 {
 		i := (j - 1) / 4
-		if !less(&e.heap[j].ev, &e.heap[i].ev) {
+		if !less(&x.ev, &h[i].ev) {
 			break
 		}
-		e.swap(i, j)
+		h[j] = h[i]
 		j = i
 	}
+	h[j] = x
 }
 
-func (e *Engine) down(i0 int) bool {
-	i := i0
-	n := len(e.heap)
+func (e *Engine) down(i int) {
+	h := e.heap
+	n := len(h)
+	x := h[i]
 	for {
 		c := 4*i + 1
 		if c >= n {
@@ -247,15 +253,15 @@ func (e *Engine) down(i0 int) bool {
 		}
 		m := c
 		for k := c + 1; k < c+4 && k < n; k++ {
-			if less(&e.heap[k].ev, &e.heap[m].ev) {
+			if less(&h[k].ev, &h[m].ev) {
 				m = k
 			}
 		}
-		if !less(&e.heap[m].ev, &e.heap[i].ev) {
+		if !less(&h[m].ev, &x.ev) {
 			break
 		}
-		e.swap(i, m)
+		h[i] = h[m]
 		i = m
 	}
-	return i > i0
+	h[i] = x
 }
