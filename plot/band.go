@@ -58,3 +58,43 @@ func MeanBand(name string, x []float64, repeats [][]float64, level float64) (Ser
 	}
 	return out, nil
 }
+
+// Resample evaluates the piecewise-linear curve through (x, y) at each grid
+// point, so that repeats measured at different x (simulated time, bytes)
+// can be averaged by MeanBand. x must be non-decreasing; grid points
+// outside [x[0], x[len-1]] give NaN (a repeat that has not got there), as do
+// NaN values of y next to the point.
+func Resample(x, y, grid []float64) ([]float64, error) {
+	if len(x) != len(y) {
+		return nil, fmt.Errorf("resample: %d x values but %d y values", len(x), len(y))
+	}
+	for i := 1; i < len(x); i++ {
+		if !(x[i] >= x[i-1]) {
+			return nil, fmt.Errorf("resample: x decreases (or is NaN) at index %d: %v after %v", i, x[i], x[i-1])
+		}
+	}
+	out := make([]float64, len(grid))
+	j := 0
+	for i, g := range grid {
+		out[i] = math.NaN()
+		if len(x) == 0 || math.IsNaN(g) || g < x[0] || g > x[len(x)-1] {
+			continue
+		}
+		// Find the segment [x[k], x[k+1]] holding g; grids are usually
+		// sorted, so start from the last segment found.
+		if j >= len(x) || x[j] > g {
+			j = 0
+		}
+		for j+1 < len(x) && x[j+1] < g {
+			j++
+		}
+		switch {
+		case x[j] == g:
+			out[i] = y[j]
+		case j+1 < len(x):
+			t := (g - x[j]) / (x[j+1] - x[j])
+			out[i] = y[j] + t*(y[j+1]-y[j])
+		}
+	}
+	return out, nil
+}

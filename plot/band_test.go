@@ -63,3 +63,58 @@ func TestMeanBandErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestResample(t *testing.T) {
+	nan := math.NaN()
+	x := []float64{0, 10, 10, 30}
+	y := []float64{4, 2, 3, 1}
+	got, err := Resample(x, y, []float64{-1, 0, 5, 10, 20, 30, 31, 25, nan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// At a repeated x the first value wins; between 10 and 30 the curve
+	// runs from the later point (10, 3).
+	want := []float64{nan, 4, 3, 2, 2, 1, nan, 1.5, nan}
+	for i := range want {
+		if got[i] != want[i] && !(math.IsNaN(got[i]) && math.IsNaN(want[i])) {
+			t.Errorf("point %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	if _, err := Resample([]float64{0, 2, 1}, []float64{1, 2, 3}, nil); err == nil {
+		t.Error("decreasing x accepted")
+	}
+	if _, err := Resample([]float64{0}, nil, nil); err == nil {
+		t.Error("length mismatch accepted")
+	}
+	if got, _ := Resample(nil, nil, []float64{1}); !math.IsNaN(got[0]) {
+		t.Error("empty curve gave a value")
+	}
+}
+
+// TestResampleThenBand: three repeats evaluated at different simulated
+// times, averaged on a common grid.
+func TestResampleThenBand(t *testing.T) {
+	times := [][]float64{{0, 10, 20}, {0, 12, 24}, {0, 8, 16}}
+	grid := []float64{0, 8, 16}
+	var reps [][]float64
+	for _, ts := range times {
+		y := make([]float64, len(ts))
+		for i, s := range ts {
+			y[i] = 5 - s/8 // the same line for every repeat
+		}
+		r, err := Resample(ts, y, grid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reps = append(reps, r)
+	}
+	s, err := MeanBand("loss", grid, reps, 0.95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, g := range grid {
+		if want := 5 - g/8; math.Abs(s.Y[i]-want) > 1e-12 || math.Abs(s.Upper[i]-s.Lower[i]) > 1e-12 {
+			t.Errorf("t=%v: mean %v band [%v, %v], want %v with no width", g, s.Y[i], s.Lower[i], s.Upper[i], want)
+		}
+	}
+}
