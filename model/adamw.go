@@ -81,9 +81,11 @@ func (c AdamWConfig) LearningRate(step int) float64 {
 // AdamW is one replica's optimizer state: the first and second moments of
 // every parameter.
 type AdamW struct {
-	cfg    AdamWConfig
-	layout tensor.Layout
-	m, v   []float32
+	cfg      AdamWConfig
+	layout   tensor.Layout
+	m, v     []float32
+	workers  int
+	partials []float64 // SumSquaresPar scratch
 }
 
 // NewAdamW returns an optimizer with zero moments for parameters described by
@@ -97,8 +99,13 @@ func NewAdamW(cfg AdamWConfig, layout tensor.Layout) (*AdamW, error) {
 		return nil, err
 	}
 	n := layout.Size()
-	return &AdamW{cfg: cfg, layout: layout, m: make([]float32, n), v: make([]float32, n)}, nil
+	return &AdamW{cfg: cfg, layout: layout, m: make([]float32, n), v: make([]float32, n), workers: 1,
+		partials: make([]float64, (n+kernel.SumSquaresChunk-1)/kernel.SumSquaresChunk)}, nil
 }
+
+// SetWorkers lets Step use up to n goroutines (default 1). The result is the
+// same bits for every n.
+func (o *AdamW) SetWorkers(n int) { o.workers = max(1, n) }
 
 // Config returns the optimizer's configuration.
 func (o *AdamW) Config() AdamWConfig { return o.cfg }
@@ -114,8 +121,9 @@ func (o *AdamW) Reset() {
 
 // Clone returns an independent copy of the optimizer state.
 func (o *AdamW) Clone() *AdamW {
-	return &AdamW{cfg: o.cfg, layout: o.layout,
-		m: append([]float32(nil), o.m...), v: append([]float32(nil), o.v...)}
+	return &AdamW{cfg: o.cfg, layout: o.layout, workers: o.workers,
+		m: append([]float32(nil), o.m...), v: append([]float32(nil), o.v...),
+		partials: make([]float64, len(o.partials))}
 }
 
 // StepStats describes one optimizer step.
@@ -136,7 +144,7 @@ func (o *AdamW) Step(params, grads []float32, step int) (StepStats, error) {
 	if step < 0 {
 		return StepStats{}, fmt.Errorf("model: AdamW step %d is negative", step)
 	}
-	norm := math.Sqrt(kernel.SumSquares(grads))
+	norm := math.Sqrt(kernel.SumSquaresPar(o.workers, o.partials, grads))
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return StepStats{GradNorm: norm}, fmt.Errorf("model: gradient norm is %v; step %d skipped", norm, step)
 	}
@@ -156,13 +164,23 @@ func (o *AdamW) Step(params, grads []float32, step int) (StepStats, error) {
 		InvBias2:  float32(1 / (1 - math.Pow(o.cfg.Beta2, t))),
 		GradScale: float32(scale),
 	}
-	for _, s := range o.layout {
-		h.WeightDecay = 0
-		if len(s.Shape) >= 2 {
-			h.WeightDecay = float32(o.cfg.WeightDecay)
+	wd := float32(o.cfg.WeightDecay)
+	// Elementwise, so any split gives the same bits; ranges are cut at
+	// multiples of 64 elements and then by tensor (decay or not).
+	const align = 64
+	kernel.Parallel(o.workers, (n+align-1)/align, func(_, lo, hi int) {
+		lo, hi = lo*align, min(n, hi*align)
+		for _, s := range o.layout {
+			a, b := max(lo, s.Offset), min(hi, s.Offset+s.Size())
+			if a >= b {
+				continue
+			}
+			hp := h
+			if len(s.Shape) >= 2 {
+				hp.WeightDecay = wd
+			}
+			kernel.AdamW(params[a:b], grads[a:b], o.m[a:b], o.v[a:b], hp)
 		}
-		lo, hi := s.Offset, s.Offset+s.Size()
-		kernel.AdamW(params[lo:hi], grads[lo:hi], o.m[lo:hi], o.v[lo:hi], h)
-	}
+	})
 	return st, nil
 }

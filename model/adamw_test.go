@@ -120,3 +120,33 @@ func TestAdamWStep(t *testing.T) {
 		t.Fatal("wrong lengths must be refused")
 	}
 }
+
+func TestAdamWWorkersBitIdentical(t *testing.T) {
+	m := perturbed(t, Config{Layers: 2, Heads: 2, Channels: 24, SeqLen: 8, Vocab: 30}, 5)
+	grads := make([]float32, len(m.Params()))
+	for i := range grads {
+		grads[i] = float32(math.Sin(float64(i))) // norm > 1: clipping on
+	}
+	run := func(workers int) ([]float32, []float32) {
+		p := m.Clone()
+		opt, _ := NewAdamW(DefaultAdamWConfig(), p.Layout())
+		opt.SetWorkers(workers)
+		for step := 0; step < 3; step++ {
+			if _, err := opt.Step(p.Params(), grads, step); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mom, _ := opt.Moments()
+		return p.Params(), mom
+	}
+	p1, m1 := run(1)
+	for _, w := range []int{2, 3, 7} {
+		p, mm := run(w)
+		if i := bitsEqual(p, p1); i >= 0 {
+			t.Fatalf("workers=%d: parameter %d differs", w, i)
+		}
+		if i := bitsEqual(mm, m1); i >= 0 {
+			t.Fatalf("workers=%d: moment %d differs", w, i)
+		}
+	}
+}

@@ -32,7 +32,7 @@ func (m *Model) headBackward(ws *Workspace) []float32 {
 	ws.linearBackward(dlnf, ws.g.wte, nil, dlogits, ws.lnf[:N*C], m.p.wte, N, C, V)
 	dx := ws.dx[L][:N*C]
 	clear(dx)
-	kernel.LayerNormBackward(dx, ws.g.lnfG, ws.g.lnfB, dlnf, ws.x[L][:N*C], m.p.lnfG, ws.lnfMean, ws.lnfRstd, N, C)
+	ws.layerNormBackward(dx, ws.g.lnfG, ws.g.lnfB, dlnf, ws.x[L][:N*C], m.p.lnfG, ws.lnfMean, ws.lnfRstd, N, C)
 	return dx
 }
 
@@ -79,7 +79,7 @@ func (m *Model) blockBackward(ws *Workspace, l int) {
 	dln := ws.dln[:N*C]
 	clear(dln)
 	ws.linearBackward(dln, g.fcW, g.fcB, dbig, a.ln2, p.fcW, N, C, 4*C)
-	kernel.LayerNormBackward(dres, g.ln2G, g.ln2B, dln, a.res2, p.ln2G, a.ln2Mean, a.ln2Rstd, N, C)
+	ws.layerNormBackward(dres, g.ln2G, g.ln2B, dln, a.res2, p.ln2G, a.ln2Mean, a.ln2Rstd, N, C)
 
 	datty := ws.datty[:N*C]
 	clear(datty)
@@ -90,7 +90,7 @@ func (m *Model) blockBackward(ws *Workspace, l int) {
 	ws.linearBackward(dln, g.qkvW, g.qkvB, dqkv, a.ln1, p.qkvW, N, C, 3*C)
 	dx := ws.dx[l][:N*C]
 	copy(dx, dres)
-	kernel.LayerNormBackward(dx, g.ln1G, g.ln1B, dln, ws.x[l][:N*C], p.ln1G, a.ln1Mean, a.ln1Rstd, N, C)
+	ws.layerNormBackward(dx, g.ln1G, g.ln1B, dln, ws.x[l][:N*C], p.ln1G, a.ln1Mean, a.ln1Rstd, N, C)
 }
 
 // EmbedBackward accumulates the embedding gradients (wte, wpe) from dx, the

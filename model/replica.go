@@ -31,6 +31,7 @@ func (r *Replica) TrainStep(ws *Workspace, inputs, targets []int32) (float64, St
 	if err != nil {
 		return 0, StepStats{}, err
 	}
+	r.Opt.SetWorkers(ws.Workers())
 	st, err := r.Opt.Step(r.Model.Params(), ws.Grads(), r.Step)
 	if err != nil {
 		return loss, st, fmt.Errorf("model: replica step %d: %w", r.Step, err)

@@ -33,6 +33,7 @@ type Workspace struct {
 
 	// Backward scratch.
 	dres, dln, datty, dqkv, dbig []float32
+	lnSums                       []float32 // [2N], LayerNormBackwardPar scratch
 
 	attn   *kernel.Attention
 	inputs []int32 // tokens of the current step (for the embedding backward)
@@ -52,7 +53,7 @@ func workspaceFloats(cfg Config, batch, workers int) (grads, acts, scratch int) 
 	grads = cfg.NumParams()
 	perLayer := 2*N + N*C + 2*N + 3*N*C + batch*H*T*T + N*C + N*C + N*C + 4*N*C + 4*N*C
 	acts = (L+1)*N*C + L*perLayer + N*C + 2*N + N*V + N
-	scratch = (L+1)*N*C + 3*N*C + 3*N*C + 4*N*C + workers*attnScratch(cfg)
+	scratch = (L+1)*N*C + 3*N*C + 3*N*C + 4*N*C + 2*N + workers*attnScratch(cfg)
 	return grads, acts, scratch
 }
 
@@ -116,6 +117,7 @@ func NewWorkspace(cfg Config, batch, workers int) (*Workspace, error) {
 	ws.logits, ws.losses = next(N*V), next(N)
 	ws.dres, ws.dln, ws.datty = next(N*C), next(N*C), next(N*C)
 	ws.dqkv, ws.dbig = next(3*N*C), next(4*N*C)
+	ws.lnSums = next(2 * N)
 	if len(buf) != 0 {
 		panic("model: workspace size accounting is off") // keeps Memory honest
 	}
@@ -175,6 +177,11 @@ func (ws *Workspace) split(n, align int, fn func(w, lo, hi int)) {
 	}
 	fn(0, 0, bound(1))
 	wg.Wait()
+}
+
+// layerNormBackward is kernel.LayerNormBackwardPar on the workspace's workers.
+func (ws *Workspace) layerNormBackward(dx, dg, db, dout, x, g, mean, rstd []float32, n, c int) {
+	kernel.LayerNormBackwardPar(ws.workers, ws.lnSums, dx, dg, db, dout, x, g, mean, rstd, n, c)
 }
 
 // linear computes out = a·wᵀ + bias, split over rows on ws.workers

@@ -53,6 +53,51 @@ func LayerNormBackward(dx, dg, db, dout, x, g, mean, rstd []float32, n, c int) {
 	layerNormBackwardRef(dx, dg, db, dout, x, g, mean, rstd, n, c)
 }
 
+// LayerNormBackwardPar is LayerNormBackward on up to workers goroutines:
+// rows are split for dx, columns for dg and db (each still summed over the
+// rows in order), so the result is the same bits for every worker count.
+// sums is scratch of at least 2n floats.
+func LayerNormBackwardPar(workers int, sums, dx, dg, db, dout, x, g, mean, rstd []float32, n, c int) {
+	sums = sums[:2*n]
+	g = g[:c]
+	parallel(workers, n, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			di, xi := dout[i*c:i*c+c], x[i*c:i*c+c]
+			if useFast {
+				sums[2*i], sums[2*i+1] = lnSumsAVX2(di, xi, g, mean[i], rstd[i])
+			} else {
+				sums[2*i], sums[2*i+1] = lnSumsRef(di, xi, g, mean[i], rstd[i])
+			}
+		}
+	})
+	workers = max(1, workers)
+	parallel(workers, workers, func(w, _, _ int) {
+		// Worker w takes its share of the rows of dx ...
+		for i := w * n / workers; i < (w+1)*n/workers; i++ {
+			di, xi, dxi := dout[i*c:i*c+c], x[i*c:i*c+c], dx[i*c:i*c+c]
+			md, mdx := sums[2*i]/float32(c), sums[2*i+1]/float32(c)
+			if useFast {
+				lnGrad2AVX2(dxi, di, xi, g, mean[i], rstd[i], md, mdx)
+			} else {
+				lnDxRef(dxi, di, xi, g, mean[i], rstd[i], md, mdx)
+			}
+		}
+		// ... and of the columns of dg and db, over all rows in order.
+		c0, c1 := w*c/workers, (w+1)*c/workers
+		if c0 == c1 {
+			return
+		}
+		for i := 0; i < n; i++ {
+			di, xi := dout[i*c+c0:i*c+c1], x[i*c+c0:i*c+c1]
+			if useFast {
+				lnGrad1AVX2(di, xi, g[c0:c1], dg[c0:c1], db[c0:c1], mean[i], rstd[i])
+			} else {
+				lnDgDbRef(dg[c0:c1], db[c0:c1], di, xi, mean[i], rstd[i])
+			}
+		}
+	})
+}
+
 // GeluForward writes out = GELU(x) (tanh approximation). out may alias x.
 func GeluForward(out, x []float32) {
 	if useFast {
@@ -143,6 +188,38 @@ func SumSquares(x []float32) float64 {
 	return s
 }
 
+// SumSquaresChunk is the chunk length of SumSquaresPar.
+const SumSquaresChunk = 1024
+
+// SumSquaresPar returns Σ x² as the in-order float64 sum of the sums of
+// consecutive SumSquaresChunk-element chunks, which up to workers goroutines
+// compute; the result is the same bits for every worker count. partials is
+// scratch of at least ceil(len(x)/SumSquaresChunk) values.
+func SumSquaresPar(workers int, partials []float64, x []float32) float64 {
+	nc := (len(x) + SumSquaresChunk - 1) / SumSquaresChunk
+	partials = partials[:nc]
+	parallel(workers, nc, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c := x[i*SumSquaresChunk : min(len(x), (i+1)*SumSquaresChunk)]
+			if useFast {
+				partials[i] = float64(dotAVX2(c, c))
+			} else {
+				partials[i] = sumSquaresRef(c)
+			}
+		}
+	})
+	var s float64
+	for _, p := range partials {
+		s += p
+	}
+	return s
+}
+
+// Parallel runs fn(w, lo, hi) over [0,n) cut into up to workers contiguous
+// ranges, the first on the calling goroutine; w numbers the range. For
+// elementwise kernels, whose results do not depend on the split.
+func Parallel(workers, n int, fn func(w, lo, hi int)) { parallel(workers, n, fn) }
+
 // parallel runs fn(i) for i in [0,n) on up to workers goroutines, each taking
 // a contiguous range of indices.
 func parallel(workers, n int, fn func(w, lo, hi int)) {
@@ -152,13 +229,13 @@ func parallel(workers, n int, fn func(w, lo, hi int)) {
 	}
 	workers = min(workers, n)
 	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		lo, hi := w*n/workers, (w+1)*n/workers
-		wg.Add(1)
+	wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
 		go func() {
 			defer wg.Done()
-			fn(w, lo, hi)
+			fn(w, w*n/workers, (w+1)*n/workers)
 		}()
 	}
+	fn(0, 0, n/workers)
 	wg.Wait()
 }

@@ -185,6 +185,49 @@ func TestLayerNormFastMatchesRef(t *testing.T) {
 	}
 }
 
+func TestLayerNormBackwardPar(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, s := range shapes {
+		for _, accel := range []bool{false, true} {
+			if accel && !cpuHasFast {
+				continue
+			}
+			withAccel(accel, func() {
+				x, g, b, dout := randSlice(r, s.n*s.c, 1), randSlice(r, s.c, 1), randSlice(r, s.c, 1), randSlice(r, s.n*s.c, 1)
+				out, mean, rstd := make([]float32, s.n*s.c), make([]float32, s.n), make([]float32, s.n)
+				LayerNormForward(out, mean, rstd, x, g, b, s.n, s.c)
+				init := randSlice(r, s.n*s.c+2*s.c, 1) // the outputs accumulate
+				run := func(workers int) []float32 {
+					o := append([]float32(nil), init...)
+					dx, dg, db := o[:s.n*s.c], o[s.n*s.c:s.n*s.c+s.c], o[s.n*s.c+s.c:]
+					if workers == 0 {
+						LayerNormBackward(dx, dg, db, dout, x, g, mean, rstd, s.n, s.c)
+					} else {
+						LayerNormBackwardPar(workers, make([]float32, 2*s.n), dx, dg, db, dout, x, g, mean, rstd, s.n, s.c)
+					}
+					return o
+				}
+				serial, one := run(0), run(1)
+				checkClose(t, fmt.Sprintf("par vs serial %v fast=%v", s, accel), one, serial, 1e-5)
+				for _, w := range []int{2, 3, 8} {
+					if i := firstDiff(run(w), one); i >= 0 {
+						t.Fatalf("%v fast=%v workers=%d: element %d differs from workers=1", s, accel, w, i)
+					}
+				}
+			})
+		}
+	}
+}
+
+func firstDiff(a, b []float32) int {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
 func TestGeluFastMatchesRef(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, n := range []int{1, 7, 8, 9, 100, 1027} {

@@ -55,6 +55,33 @@ func layerNormBackwardRef(dx, dg, db, dout, x, g, mean, rstd []float32, n, c int
 	}
 }
 
+// The three parts of layerNormBackwardRef, for LayerNormBackwardPar.
+
+func lnSumsRef(dout, x, g []float32, mu, rs float32) (sd, sdx float32) {
+	var sumD, sumDX float64
+	for j := range x {
+		xhat := (x[j] - mu) * rs
+		dn := dout[j] * g[j]
+		sumD += float64(dn)
+		sumDX += float64(dn * xhat)
+	}
+	return float32(sumD), float32(sumDX)
+}
+
+func lnDxRef(dx, dout, x, g []float32, mu, rs, mD, mDX float32) {
+	for j := range x {
+		xhat := (x[j] - mu) * rs
+		dx[j] += rs * (dout[j]*g[j] - mD - xhat*mDX)
+	}
+}
+
+func lnDgDbRef(dg, db, dout, x []float32, mu, rs float32) {
+	for j := range x {
+		dg[j] += dout[j] * ((x[j] - mu) * rs)
+		db[j] += dout[j]
+	}
+}
+
 func geluForwardRef(out, x []float32) {
 	for i, v := range x {
 		u := geluScale * (float64(v) + 0.044715*float64(v)*float64(v)*float64(v))

@@ -49,3 +49,6 @@ func lnGrad2AVX2(dx, dout, x, g []float32, mu, rs, md, mdx float32)
 
 //go:noescape
 func adamwAVX2Body(p, g, m, v []float32, h *AdamWParams)
+
+//go:noescape
+func lnSumsAVX2(dout, x, g []float32, mu, rs float32) (sd, sdx float32)

@@ -650,3 +650,51 @@ aw8:
 awdone:
 	VZEROUPPER
 	RET
+
+// func lnSumsAVX2(dout, x, g []float32, mu, rs float32) (sd, sdx float32)
+// The two sums of lnGrad1AVX2 without its dg and db updates.
+TEXT ·lnSumsAVX2(SB), NOSPLIT, $0-88
+	MOVQ dout_base+0(FP), SI
+	MOVQ x_base+24(FP), DX
+	MOVQ g_base+48(FP), R8
+	MOVQ dout_len+8(FP), CX
+	VBROADCASTSS mu+72(FP), Y6
+	VBROADCASTSS rs+76(FP), Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+ls8:
+	CMPQ CX, $8
+	JLT  lstail
+	VMOVUPS (DX), Y1
+	VSUBPS Y6, Y1, Y1
+	VMULPS Y7, Y1, Y1
+	VMOVUPS (SI), Y0
+	VMULPS (R8), Y0, Y2
+	VADDPS Y2, Y8, Y8
+	VFMADD231PS Y2, Y1, Y9
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JMP  ls8
+lstail:
+	TESTQ CX, CX
+	JZ    lsdone
+	TAILMASK(CX, Y15)
+	VMASKMOVPS (SI), Y15, Y0
+	VMASKMOVPS (DX), Y15, Y1
+	VMASKMOVPS (R8), Y15, Y5
+	VSUBPS Y6, Y1, Y1
+	VMULPS Y7, Y1, Y1
+	VMULPS Y5, Y0, Y2
+	VADDPS Y2, Y8, Y8
+	VFMADD231PS Y2, Y1, Y9
+lsdone:
+	VMOVAPS Y8, Y0
+	HSUM
+	VMOVSS X0, sd+80(FP)
+	VMOVAPS Y9, Y0
+	HSUM
+	VMOVSS X0, sdx+84(FP)
+	VZEROUPPER
+	RET

@@ -97,3 +97,12 @@ func adamwAVX2Body(p, g, m, v []float32, h *AdamWParams) {
 	n := len(p) &^ 7
 	adamWRef(p[:n], g[:n], m[:n], v[:n], *h)
 }
+
+func lnSumsAVX2(dout, x, g []float32, mu, rs float32) (sd, sdx float32) {
+	for i := range dout {
+		dn := dout[i] * g[i]
+		sd += dn
+		sdx += dn * (x[i] - mu) * rs
+	}
+	return sd, sdx
+}
