@@ -24,6 +24,7 @@ func newBenchReplica(b *testing.B, cfg Config, batch, workers int, seed uint64) 
 	if err != nil {
 		b.Fatal(err)
 	}
+	opt.SetWorkers(workers)
 	n := batch * cfg.SeqLen
 	return &benchReplica{m: m, opt: opt, ws: mustWorkspace(b, cfg, batch, workers),
 		in: randomTokens(seed, n, cfg.Vocab), tgt: randomTokens(seed+1, n, cfg.Vocab)}
