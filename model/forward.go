@@ -219,3 +219,28 @@ func (ws *Workspace) gelu(out, x []float32, n, c int) {
 		kernel.GeluForward(out[lo*c:hi*c], x[lo*c:hi*c])
 	})
 }
+
+// Evaluate returns the mean cross-entropy over any number of whole sequences,
+// running the forward pass in chunks of up to ws.Batch() sequences. Chunks are
+// fixed by the workspace batch, so the result depends only on the inputs and
+// that batch size.
+func (m *Model) Evaluate(ws *Workspace, inputs, targets []int32) (float64, error) {
+	if err := m.checkWorkspace(ws); err != nil {
+		return 0, err
+	}
+	T := m.cfg.SeqLen
+	if len(inputs) != len(targets) || len(inputs) == 0 || len(inputs)%T != 0 {
+		return 0, fmt.Errorf("model: evaluate needs equal numbers of input and target tokens, a positive multiple of %d; got %d and %d",
+			T, len(inputs), len(targets))
+	}
+	var sum float64
+	for lo := 0; lo < len(inputs); lo += ws.batch * T {
+		hi := min(len(inputs), lo+ws.batch*T)
+		l, err := m.Loss(ws, inputs[lo:hi], targets[lo:hi])
+		if err != nil {
+			return 0, err
+		}
+		sum += l * float64(hi-lo)
+	}
+	return sum / float64(len(inputs)), nil
+}

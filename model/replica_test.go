@@ -1,6 +1,9 @@
 package model
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // Two replicas stepped through one shared workspace in turn must end exactly
 // where each would with a workspace of its own.
@@ -34,5 +37,25 @@ func TestReplicasShareWorkspace(t *testing.T) {
 	}
 	if bitsEqual(a.Model.Params(), b.Model.Params()) < 0 {
 		t.Fatal("replicas with different seeds ended equal")
+	}
+}
+
+func TestEvaluateChunks(t *testing.T) {
+	m := perturbed(t, tiny, 51)
+	n := 7 * tiny.SeqLen
+	in, tg := randomTokens(1, n, tiny.Vocab), randomTokens(2, n, tiny.Vocab)
+	whole, err := m.Loss(mustWorkspace(t, tiny, 7, 1), in, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunked, err := m.Evaluate(mustWorkspace(t, tiny, 3, 1), in, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(whole-chunked) > 1e-6*whole {
+		t.Fatalf("chunked %v, whole %v", chunked, whole)
+	}
+	if _, err := m.Evaluate(mustWorkspace(t, tiny, 3, 1), in[:5], tg[:5]); err == nil {
+		t.Fatal("partial sequence accepted")
 	}
 }
