@@ -194,3 +194,11 @@ func TestSmallerBatchThanWorkspace(t *testing.T) {
 		t.Fatalf("loss %v with batch-2 workspace, %v with batch-7", a, b)
 	}
 }
+
+func TestKernels(t *testing.T) {
+	k := Kernels()
+	if !strings.HasPrefix(k, "gemm=") || !strings.Contains(k, " kernels=") {
+		t.Fatalf("Kernels() = %q", k)
+	}
+	t.Log(k)
+}
