@@ -15,6 +15,8 @@
 //	loss, _ := m.ForwardBackward(ws, inputs, targets) // gradients in ws.Grads()
 //	opt.Step(m.Params(), ws.Grads(), step)
 //
+// Replica bundles a Model, its AdamW and its step count for the common case.
+//
 // Forward and backward can also be run per range of blocks (ForwardBlocks,
 // BackwardBlocks), with the residual-stream activation at each boundary and
 // its gradient exposed as plain slices, for pipeline-parallel stages.
