@@ -21,6 +21,7 @@
 // BackwardBlocks), with the residual-stream activation at each boundary and
 // its gradient exposed as plain slices, for pipeline-parallel stages.
 //
-// Every result is deterministic: the same seed and inputs give the same bits
-// for any worker count and any GOMAXPROCS.
+// Every result is deterministic: on a given machine (the kernels in use are
+// named by Kernels) the same seed and inputs give the same bits for any worker
+// count and any GOMAXPROCS.
 package model
