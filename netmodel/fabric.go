@@ -151,7 +151,6 @@ type link struct {
 	// solver scratch
 	rem, sum float64
 	n        int
-	ver      uint32
 }
 
 type slot struct {
@@ -299,6 +298,17 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 	}
 	if f.sh.TCPGammaBytes > 0 && spec.LatencyS > 0 {
 		fl.bound = math.Min(fl.bound, f.sh.TCPGammaBytes/(2*spec.LatencyS))
+	}
+	if !raw {
+		// A bound no lower than what any one of its links could carry never
+		// binds; dropping it keeps the solver's list of bounded flows short.
+		most := math.Inf(1)
+		for k, l := range fl.links {
+			most = math.Min(most, f.links[l].cap/fl.coef[k])
+		}
+		if fl.bound >= most {
+			fl.bound = math.Inf(1)
+		}
 	}
 	f.stats.Flows++
 	id := FlowID{f: fl, gen: fl.gen}
@@ -519,6 +529,11 @@ func (f *Fabric) solve() {
 // unfixed flow i has rate x/w_i; x rises until a link saturates or a flow
 // reaches its bound, which fixes those flows; repeat. The result goes to
 // flow.next.
+//
+// A link's level rem/sum never falls as flows are fixed (each fixed flow
+// took no more than the current level), so the heap of link levels is
+// updated lazily: an entry popped with an out-of-date level is pushed back
+// with the current one, and only an up-to-date minimum saturates.
 func (f *Fabric) maxmin(comp []*flow, links []int32) {
 	for _, l := range links {
 		lk := &f.links[l]
@@ -537,21 +552,20 @@ func (f *Fabric) maxmin(comp []*flow, links []int32) {
 			lk.n++
 		}
 	}
-	slices.SortStableFunc(bounded, func(a, b *flow) int {
+	slices.SortFunc(bounded, func(a, b *flow) int {
 		switch {
 		case a.xb < b.xb:
 			return -1
 		case a.xb > b.xb:
 			return 1
 		}
-		return 0
+		return cmpUint(a.gen, b.gen)
 	})
 	f.bounded = bounded
 	h := f.heap[:0]
 	for _, l := range links {
 		lk := &f.links[l]
-		lk.ver++
-		h = h.push(key{lk.rem / lk.sum, l, lk.ver})
+		h = h.push(key{lk.rem / lk.sum, l})
 	}
 	left := len(comp)
 	bi := 0
@@ -567,26 +581,30 @@ func (f *Fabric) maxmin(comp []*flow, links []int32) {
 			}
 			lk.sum -= fl.coef[k] / fl.weight
 			lk.n--
-			lk.ver++
-			if lk.n > 0 {
-				h = h.push(key{lk.rem / lk.sum, l, lk.ver})
-			}
 		}
 	}
 	for left > 0 {
+		// Bring the heap's top up to date.
 		for len(h) > 0 {
 			top := h[0]
-			if lk := &f.links[top.l]; top.ver == lk.ver && lk.n > 0 {
-				break
+			lk := &f.links[top.l]
+			if lk.n == 0 {
+				h = h.pop()
+				continue
 			}
-			h = h.pop()
+			if x := lk.rem / lk.sum; x > top.x {
+				h = h.pop().push(key{x, top.l})
+				continue
+			}
+			break
 		}
 		for bi < len(bounded) && bounded[bi].fixed {
 			bi++
 		}
 		xl, xf := math.Inf(1), math.Inf(1)
 		if len(h) > 0 {
-			xl = h[0].x
+			lk := &f.links[h[0].l]
+			xl = lk.rem / lk.sum
 		}
 		if bi < len(bounded) {
 			xf = bounded[bi].xb
@@ -615,10 +633,19 @@ func (f *Fabric) maxmin(comp []*flow, links []int32) {
 	f.heap = h[:0]
 }
 
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
 type key struct {
-	x   float64
-	l   int32
-	ver uint32
+	x float64
+	l int32
 }
 
 type keyHeap []key

@@ -1,0 +1,99 @@
+package netmodel
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"hash"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/locosim/locosim/sim/des"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+// scenario runs two rounds of every pattern and sync mode on the default
+// cluster with churn and slowdowns, hashing every event the engine fires and
+// every result.
+func scenario(t *testing.T) string {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Nodes = 30
+	cfg.Churn.MtbfS, cfg.Churn.MeanDowntimeS = 1500, 400
+	cfg.Slowdowns = []SlowdownEntry{{Node: -1, StartS: 100, EndS: 200, Factor: 1.5}, {Node: 7, Factor: 3}}
+	c, err := Build(cfg, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := des.New()
+	h := sha256.New()
+	var buf [8]byte
+	put := func(h hash.Hash, v uint64) {
+		binary.LittleEndian.PutUint64(buf[:], v)
+		h.Write(buf[:])
+	}
+	eng.Trace = func(ev des.Event) {
+		put(h, math.Float64bits(ev.Time))
+		put(h, uint64(ev.Node))
+		put(h, ev.Seq)
+	}
+	net, err := NewNetwork(c, eng, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := TemplarGather()
+	patterns := []Pattern{g, P2PAllGather(g), RingAllReduce{Order: RingByBandwidth, RestartS: 20}, ParameterServer{Server: -1}}
+	syncs := []RoundSpec{
+		{Sync: SyncFixed, InnerSteps: 30},
+		{Sync: SyncWindow, WindowS: 20},
+		{Sync: SyncDeadline, InnerSteps: 30, DeadlineS: 60},
+	}
+	start := 0.0
+	for round := range 8 {
+		spec := syncs[round%3]
+		spec.Round, spec.StartS = round, start
+		spec.Pattern = patterns[round%4]
+		spec.FlopsPerStep = []float64{2e14}
+		spec.PayloadBytes = []int64{30_000_000}
+		res, err := RunRound(net, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(h, "%v|%v|%v|%v|%v\n", res.EndS, res.Nodes, res.Received, res.Aggregate, res.Activities)
+		start = res.EndS + 1
+	}
+	return fmt.Sprintf("%x events=%d end=%.6f", h.Sum(nil), eng.Fired(), start)
+}
+
+func TestDeterminism(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a dozen rounds twice")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(1)
+	a := scenario(t)
+	runtime.GOMAXPROCS(8)
+	b := scenario(t)
+	if a != b {
+		t.Fatalf("GOMAXPROCS changed the run:\n%s\n%s", a, b)
+	}
+	golden := filepath.Join("testdata", "determinism.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(a+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run Determinism -update)", err)
+	}
+	if got := a; got != strings.TrimSpace(string(want)) {
+		t.Errorf("the event sequence changed:\n got %s\nwant %s\nIf the change is intended, run go test ./netmodel -run Determinism -update", got, want)
+	}
+}
