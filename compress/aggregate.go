@@ -75,6 +75,7 @@ func (c *codec) Aggregate(dst []float32, ps []*Payload) (Report, error) {
 			}
 			return rep.Scales[r][ti]
 		}
+		var finite bool
 		if !c.sparse {
 			for r, p := range ps {
 				v := p.Tensors[ti].Values
@@ -92,34 +93,16 @@ func (c *codec) Aggregate(dst []float32, ps []*Payload) (Report, error) {
 			for j := range out {
 				out[j] /= n
 			}
+			finite = firstNonFinite(out) < 0
 		} else {
-			// Sums and counts side by side: one cache line per scattered value.
-			acc := grow(s.acc, pl.size)
-			s.acc = acc
-			for r, p := range ps {
-				t := &p.Tensors[ti]
-				if err := scatter(acc, t.Indices, t.Values, scale(r)); err != nil {
-					clear(acc)
-					return rep, fmt.Errorf("compress: aggregate payload %d, tensor %q: %w", r, pl.name, err)
-				}
+			var err error
+			finite, err = c.aggregateChunks(s, pl, ti, out, ps, scale)
+			if err != nil {
+				return rep, fmt.Errorf("compress: aggregate tensor %q: %w", pl.name, err)
 			}
-			// Divide by multiplying with a rounded 1/k: a division per element
-			// costs more than the whole scatter.
-			recip := s.recip[:0]
-			for k := range len(ps) + 1 {
-				switch {
-				case c.cfg.Aggregation == MeanReplicas:
-					recip = append(recip, 1/float32(len(ps)))
-				case k == 0:
-					recip = append(recip, 0)
-				default:
-					recip = append(recip, 1/float32(k))
-				}
-			}
-			s.recip = recip
-			finish(out, acc, recip)
 		}
-		if i := firstNonFinite(out); i >= 0 {
+		if !finite {
+			i := max(firstNonFinite(out), 0)
 			if !c.cfg.Robust {
 				return rep, fmt.Errorf("compress: aggregate of tensor %q is not finite at element %d", pl.name, i)
 			}
@@ -134,33 +117,87 @@ func (c *codec) Aggregate(dst []float32, ps []*Payload) (Report, error) {
 	return rep, nil
 }
 
-// cell is one coordinate's running sum and number of contributions.
-type cell struct {
-	sum float32
-	n   uint32
+// aggregateChunks sums the payloads chunk by chunk, so that the running
+// sums and counts of one chunk stay in the first-level cache, then writes
+// each chunk's means into out. It reports whether out is finite.
+func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps []*Payload, scale func(int) float32) (bool, error) {
+	// Divide by multiplying with a rounded 1/count: a division per element
+	// would cost more than the whole scatter.
+	recip := s.recip[:0]
+	for k := range len(ps) + 1 {
+		switch {
+		case c.cfg.Aggregation == MeanReplicas:
+			recip = append(recip, 1/float32(len(ps)))
+		case k == 0:
+			recip = append(recip, 0)
+		default:
+			recip = append(recip, 1/float32(k))
+		}
+	}
+	s.recip = recip
+	for r, p := range ps {
+		if n := len(p.Tensors[ti].Indices); n != pl.total {
+			return false, fmt.Errorf("payload %d has %d indices, want %d", r, n, pl.total)
+		}
+	}
+	// A chunk spans (h−1)·cols + w positions from its base.
+	span := (pl.h-1)*pl.cols + pl.w
+	if pl.flat {
+		span = pl.run
+	}
+	sum, cnt := grow(s.sum, span), grow(s.cnt, span)
+	s.sum, s.cnt = sum, cnt
+	var mx uint32
+	for ch := range pl.nChunks {
+		base, n, k := pl.chunk(ch)
+		j0 := ch * pl.k
+		for r, p := range ps {
+			t := &p.Tensors[ti]
+			if err := scatterChunk(sum, cnt, t.Indices[j0:j0+k], t.Values[j0:j0+k], base, scale(r)); err != nil {
+				clear(sum)
+				clear(cnt)
+				return false, fmt.Errorf("payload %d: %w", r, err)
+			}
+		}
+		// Write the chunk's rows, resetting the sums and counts as we go;
+		// the counts must add up, or an index strayed outside its chunk.
+		rowLen := n / pl.h
+		seen := 0
+		for row := range pl.h {
+			d := row * pl.cols
+			o, sm, cn := out[base+d:base+d+rowLen], sum[d:d+rowLen], cnt[d:d+rowLen]
+			for j := range o {
+				v := sm[j] * recip[min(int(cn[j]), len(recip)-1)]
+				o[j] = v
+				mx = max(mx, math.Float32bits(v)&absMask)
+				seen += int(cn[j])
+				sm[j], cn[j] = 0, 0
+			}
+		}
+		if seen != k*len(ps) {
+			clear(sum)
+			clear(cnt)
+			return false, fmt.Errorf("chunk %d: an index lies outside its chunk", ch)
+		}
+	}
+	return mx < 0x7f800000, nil
 }
 
-func scatter(acc []cell, idx []int32, vals []float32, f float32) error {
+// scatterChunk adds f·vals at idx (positions in the tensor) into the
+// running sums and counts of the chunk at base.
+func scatterChunk(sum []float32, cnt []uint16, idx []int32, vals []float32, base int, f float32) error {
 	vals = vals[:len(idx)]
-	n := uint(len(acc))
+	n := uint(len(sum))
+	cnt = cnt[:n]
 	for i, pos := range idx {
-		if uint(pos) >= n {
-			return fmt.Errorf("index %d out of range", pos)
+		d := uint(int(pos) - base)
+		if d >= n {
+			return fmt.Errorf("index %d outside chunk at %d", pos, base)
 		}
-		c := &acc[pos]
-		c.sum += f * vals[i]
-		c.n++
+		sum[d] += f * vals[i]
+		cnt[d]++
 	}
 	return nil
-}
-
-// finish writes out[j] = sum·recip[n] and zeroes acc for the next use.
-func finish(out []float32, acc []cell, recip []float32) {
-	acc = acc[:len(out)]
-	for j, c := range acc {
-		out[j] = c.sum * recip[min(int(c.n), len(recip)-1)]
-	}
-	clear(acc)
 }
 
 // robustScales sets scales[r] = min(1, median norm / norm of payload r) for

@@ -114,7 +114,8 @@ type scratch struct {
 	loc      []int32
 	blk, tmp []float32
 	coef     []float32
-	acc      []cell
+	sum      []float32
+	cnt      []uint16
 	recip    []float32
 }
 

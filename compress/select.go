@@ -57,13 +57,17 @@ func (s *selector) topKHist(keys []uint32, k int, or uint32, out []int32) []int3
 	lo := uint32(b) << 20
 	// One pass collects every key in or above the boundary bucket, in index
 	// order; the rest of the work is on these few.
-	cand := s.cand[:0]
-	for i, x := range keys {
-		if x >= lo {
-			cand = append(cand, int32(i))
-		}
+	// Branch-free: write every index, advance only past the kept ones.
+	if cap(s.cand) < n+1 {
+		s.cand = make([]int32, n+1)
 	}
-	s.cand = cand
+	all := s.cand[:n+1]
+	c := 0
+	for i, x := range keys {
+		all[c] = int32(i)
+		c += int(uint32(int32(lo-1-x)) >> 31) // 1 iff x >= lo (keys and lo are < 2^31)
+	}
+	cand := all[:c]
 	if int(h[b]) == need {
 		return append(out, cand...)
 	}
