@@ -68,8 +68,10 @@ func (m *Model) blockBackward(ws *Workspace, l int) {
 	N, C := ws.rows(), m.cfg.Channels
 	p, g, a := &m.p.blocks[l], &ws.g.blocks[l], &ws.layers[l]
 	dy := ws.dx[l+1][:N*C]
-	dres := ws.dres[:N*C] // gradient at res2: dy plus what flows back through the MLP
-	copy(dres, dy)
+	// dx accumulates the gradient at boundary l: dy through the MLP's residual
+	// (it is then also the gradient at res2), then through attention's.
+	dx := ws.dx[l][:N*C]
+	copy(dx, dy)
 	dbig := ws.dbig[:4*N*C]
 	clear(dbig)
 	ws.linearBackward(dbig, g.mprojW, g.mprojB, dy, a.gelu, p.mprojW, N, 4*C, C)
@@ -79,17 +81,15 @@ func (m *Model) blockBackward(ws *Workspace, l int) {
 	dln := ws.dln[:N*C]
 	clear(dln)
 	ws.linearBackward(dln, g.fcW, g.fcB, dbig, a.ln2, p.fcW, N, C, 4*C)
-	ws.layerNormBackward(dres, g.ln2G, g.ln2B, dln, a.res2, p.ln2G, a.ln2Mean, a.ln2Rstd, N, C)
+	ws.layerNormBackward(dx, g.ln2G, g.ln2B, dln, a.res2, p.ln2G, a.ln2Mean, a.ln2Rstd, N, C)
 
 	datty := ws.datty[:N*C]
 	clear(datty)
-	ws.linearBackward(datty, g.projW, g.projB, dres, a.atty, p.projW, N, C, C)
+	ws.linearBackward(datty, g.projW, g.projB, dx, a.atty, p.projW, N, C, C)
 	dqkv := ws.dqkv[:3*N*C]
 	ws.attn.Backward(dqkv, datty, a.att, a.qkv, ws.b)
 	clear(dln)
 	ws.linearBackward(dln, g.qkvW, g.qkvB, dqkv, a.ln1, p.qkvW, N, C, 3*C)
-	dx := ws.dx[l][:N*C]
-	copy(dx, dres)
 	ws.layerNormBackward(dx, g.ln1G, g.ln1B, dln, ws.x[l][:N*C], p.ln1G, a.ln1Mean, a.ln1Rstd, N, C)
 }
 

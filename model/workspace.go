@@ -32,7 +32,7 @@ type Workspace struct {
 	logits, losses        []float32 // [N,V] (probabilities after the forward pass), [N]
 
 	// Backward scratch.
-	dres, dln, datty, dqkv, dbig []float32
+	dln, datty, dqkv, dbig []float32
 	lnSums                       []float32 // [2N], LayerNormBackwardPar scratch
 
 	attn   *kernel.Attention
@@ -53,7 +53,7 @@ func workspaceFloats(cfg Config, batch, workers int) (grads, acts, scratch int) 
 	grads = cfg.NumParams()
 	perLayer := 2*N + N*C + 2*N + 3*N*C + batch*H*T*T + N*C + N*C + N*C + 4*N*C + 4*N*C
 	acts = (L+1)*N*C + L*perLayer + N*C + 2*N + N*V + N
-	scratch = (L+1)*N*C + 3*N*C + 3*N*C + 4*N*C + 2*N + workers*attnScratch(cfg)
+	scratch = (L+1)*N*C + 2*N*C + 3*N*C + 4*N*C + 2*N + workers*attnScratch(cfg)
 	return grads, acts, scratch
 }
 
@@ -115,7 +115,7 @@ func NewWorkspace(cfg Config, batch, workers int) (*Workspace, error) {
 	}
 	ws.lnf, ws.lnfMean, ws.lnfRstd = next(N*C), next(N), next(N)
 	ws.logits, ws.losses = next(N*V), next(N)
-	ws.dres, ws.dln, ws.datty = next(N*C), next(N*C), next(N*C)
+	ws.dln, ws.datty = next(N*C), next(N*C)
 	ws.dqkv, ws.dbig = next(3*N*C), next(4*N*C)
 	ws.lnSums = next(2 * N)
 	if len(buf) != 0 {
