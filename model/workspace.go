@@ -33,7 +33,7 @@ type Workspace struct {
 
 	// Backward scratch.
 	dln, datty, dqkv, dbig []float32
-	lnSums                       []float32 // [2N], LayerNormBackwardPar scratch
+	lnSums                 []float32 // [2N], LayerNormBackwardPar scratch
 
 	attn   *kernel.Attention
 	inputs []int32 // tokens of the current step (for the embedding backward)
