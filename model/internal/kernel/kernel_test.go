@@ -348,6 +348,34 @@ func TestSumSquares(t *testing.T) {
 	}
 }
 
+func TestSumSquaresPar(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, n := range []int{1, 1023, 1024, 1025, 50_001} {
+		x := randSlice(r, n, 1)
+		var want float64
+		for _, v := range x {
+			want += float64(v) * float64(v)
+		}
+		for _, accel := range []bool{false, true} {
+			if accel && !cpuHasFast {
+				continue
+			}
+			withAccel(accel, func() {
+				partials := make([]float64, (n+SumSquaresChunk-1)/SumSquaresChunk)
+				one := SumSquaresPar(1, partials, x)
+				if math.Abs(one-want) > 1e-5*want {
+					t.Fatalf("n=%d fast=%v: %v, want %v", n, accel, one, want)
+				}
+				for _, w := range []int{2, 3, 16} {
+					if got := SumSquaresPar(w, partials, x); got != one {
+						t.Fatalf("n=%d fast=%v workers=%d: %v, workers=1 gave %v", n, accel, w, got, one)
+					}
+				}
+			})
+		}
+	}
+}
+
 type attnShape struct{ b, t, c, nh int }
 
 var attnShapes = []attnShape{{1, 1, 4, 1}, {2, 5, 6, 2}, {3, 9, 12, 3}, {2, 17, 40, 4}, {1, 64, 128, 4}, {2, 70, 24, 3}}
