@@ -135,11 +135,15 @@ func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps 
 		}
 	}
 	s.recip = recip
+	views := s.views[:0]
 	for r, p := range ps {
-		if n := len(p.Tensors[ti].Indices); n != pl.total {
-			return false, fmt.Errorf("payload %d has %d indices, want %d", r, n, pl.total)
+		t := &p.Tensors[ti]
+		if len(t.Indices) != pl.total || len(t.Values) != pl.total {
+			return false, fmt.Errorf("payload %d has %d indices and %d values, want %d", r, len(t.Indices), len(t.Values), pl.total)
 		}
+		views = append(views, view{t.Indices, t.Values, scale(r)})
 	}
+	s.views = views
 	// A chunk spans (h−1)·cols + w positions from its base.
 	span := (pl.h-1)*pl.cols + pl.w
 	if pl.flat {
@@ -151,9 +155,8 @@ func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps 
 	for ch := range pl.nChunks {
 		base, n, k := pl.chunk(ch)
 		j0 := ch * pl.k
-		for r, p := range ps {
-			t := &p.Tensors[ti]
-			if err := scatterChunk(sum, cnt, t.Indices[j0:j0+k], t.Values[j0:j0+k], base, scale(r)); err != nil {
+		for r, v := range views {
+			if err := scatterChunk(sum, cnt, v.idx[j0:j0+k], v.vals[j0:j0+k], base, v.f); err != nil {
 				clear(sum)
 				clear(cnt)
 				return false, fmt.Errorf("payload %d: %w", r, err)
@@ -181,6 +184,13 @@ func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps 
 		}
 	}
 	return mx < 0x7f800000, nil
+}
+
+// view is one payload's part of one tensor.
+type view struct {
+	idx  []int32
+	vals []float32
+	f    float32
 }
 
 // scatterChunk adds f·vals at idx (positions in the tensor) into the

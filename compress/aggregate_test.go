@@ -177,3 +177,33 @@ func TestAggregateMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregateStrayIndex: an index inside a chunk's span but in another
+// block is caught, not silently added to the wrong mean.
+func TestAggregateStrayIndex(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.QuantBits = 0
+	l := tensor.Pack([]string{"w"}, [][]int{{64, 128}}) // two 64x64 blocks
+	c := mustNew(t, cfg, l)
+	p, _ := c.Compress(c.NewState(), randn(rand.New(rand.NewPCG(1, 1)), l.Size(), 1), 0)
+	bad := p.Clone()
+	// Block 0 holds columns 0..63; position 70 is row 0, column 70: block 1.
+	bad.Tensors[0].Indices[0] = 70
+	slices.Sort(bad.Tensors[0].Indices[:64])
+	if err := c.Validate(bad); err == nil {
+		t.Fatal("Validate accepted an index in the wrong block")
+	}
+	dst := make([]float32, l.Size())
+	if _, err := c.Aggregate(dst, []*Payload{p, bad}); err == nil {
+		t.Fatal("Aggregate accepted an index in the wrong block")
+	}
+	// The scratch is clean again: a good aggregate still works.
+	if _, err := c.Aggregate(dst, []*Payload{p}); err != nil {
+		t.Fatal(err)
+	}
+	for j, pos := range p.Tensors[0].Indices {
+		if dst[pos] != p.Tensors[0].Values[j] {
+			t.Fatalf("after a rejected aggregate, dst[%d] = %v, want %v", pos, dst[pos], p.Tensors[0].Values[j])
+		}
+	}
+}

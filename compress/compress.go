@@ -117,6 +117,7 @@ type scratch struct {
 	sum      []float32
 	cnt      []uint16
 	recip    []float32
+	views    []view
 }
 
 // New builds the compressor cfg describes for the tensors of layout.

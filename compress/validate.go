@@ -96,14 +96,12 @@ func (q *QuantStats) check(bits int) error {
 	if len(q.Centroids) != 1<<bits {
 		return fmt.Errorf("%d centroids, want %d", len(q.Centroids), 1<<bits)
 	}
-	for _, v := range append([]float32{q.Mean, q.Std, q.Scale}, q.Centroids...) {
-		if !finite(float64(v)) {
-			return errors.New("non-finite quantization statistic")
-		}
+	if !finite(float64(q.Mean)) || !finite(float64(q.Std)) || !finite(float64(q.Scale)) {
+		return errors.New("non-finite quantization statistic")
 	}
 	for _, v := range q.Centroids {
-		if !finite(float64(v + q.Mean)) {
-			return errors.New("centroid + mean overflows")
+		if !finite(float64(v)) || !finite(float64(v+q.Mean)) {
+			return errors.New("non-finite quantization centroid")
 		}
 	}
 	if q.Std < 0 || q.Scale <= 0 {

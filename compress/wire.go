@@ -380,7 +380,7 @@ func (d *decoder) uvarint(what string, max uint64) uint64 {
 		d.fail("bad %s", what)
 		return 0
 	}
-	if n != len(binary.AppendUvarint(nil, v)) {
+	if n != (bits.Len64(v|1)+6)/7 { // the shortest encoding of v
 		d.fail("non-canonical %s", what)
 		return 0
 	}

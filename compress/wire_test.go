@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -167,6 +168,38 @@ func TestFuzzCorpus(t *testing.T) {
 				if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
 					t.Fatal(err)
 				}
+			}
+		}
+	}
+}
+
+// TestDecodeToReuses: decoding into a used payload gives the same result
+// as a fresh decode, for every kind, and allocates nothing once warm.
+func TestDecodeToReuses(t *testing.T) {
+	l := oddLayout()
+	for name, cfg := range allConfigs() {
+		c := mustNew(t, cfg, l)
+		rng := rand.New(rand.NewPCG(5, 5))
+		st := c.NewState()
+		var wire [][]byte
+		for round := range 3 {
+			p, _ := c.Compress(st, randn(rng, l.Size(), 1), uint64(round))
+			b, _ := c.Encode(p)
+			wire = append(wire, b)
+		}
+		into := new(Payload)
+		for _, b := range wire {
+			if err := c.DecodeTo(into, b); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			fresh, _ := c.Decode(b)
+			if !reflect.DeepEqual(into, fresh) {
+				t.Fatalf("%s: DecodeTo into a used payload differs from Decode", name)
+			}
+		}
+		if cfg.Kind == SparseLoCo && cfg.QuantBits == 2 {
+			if n := testing.AllocsPerRun(5, func() { c.DecodeTo(into, wire[0]) }); n > 0 {
+				t.Errorf("%s: DecodeTo allocates %v times once warm", name, n)
 			}
 		}
 	}
