@@ -99,6 +99,9 @@ type gatherState struct {
 	pub              []pubState
 	waiters          [][]*gslot
 	nodes            []gnode
+	settled          []bool
+	unsettled        int   // nodes taking part whose payload has not settled
+	barrier          []int // nodes waiting for every payload to settle
 }
 
 type gnode struct {
@@ -138,6 +141,12 @@ func beginGather(r *roundRun, cfg ObjectStoreAllGather, direct bool) {
 	s := &gatherState{r: r, cfg: cfg, direct: direct, pub: make([]pubState, r.n),
 		waiters: make([][]*gslot, r.n), nodes: make([]gnode, r.n)}
 	r.st = s
+	s.settled = make([]bool, r.n)
+	for i := range r.n {
+		if r.alive[i] {
+			s.unsettled++
+		}
+	}
 	if cfg.PeerList != nil || cfg.ReserveList != nil {
 		s.primary, s.reserve = cfg.PeerList, cfg.ReserveList
 		return
@@ -165,27 +174,56 @@ func (s *gatherState) ready(i int) {
 	r := s.r
 	if s.direct {
 		s.publish(i)
-		s.startGather(i)
+		s.gatherWhenDue(i)
 		return
 	}
 	if !r.has[i] {
 		s.publish(i)
-		s.gatherAfterUpload(i)
+		s.gatherWhenDue(i)
 		return
 	}
 	r.send(i, r.c.StoreID(), i, -1, r.bytes[i], func(float64) {
 		s.publish(i)
-		s.gatherAfterUpload(i)
+		s.gatherWhenDue(i)
 	}, nil)
 }
 
-func (s *gatherState) gatherAfterUpload(i int) {
+// gatherWhenDue starts node i's gather once its own payload is out: at the
+// deadline if there is one; otherwise once every node's payload has settled
+// (published or lost), so that without a deadline the round waits for the
+// slowest rather than timing out on it.
+func (s *gatherState) gatherWhenDue(i int) {
 	r := s.r
-	if t := r.deadline; !math.IsInf(t, 1) && t > r.eng.Now() {
-		r.at(t, i, func() { s.startGather(i) })
+	if t := r.deadline; !math.IsInf(t, 1) {
+		if t > r.eng.Now() {
+			r.at(t, i, func() { s.startGather(i) })
+			return
+		}
+		s.startGather(i)
+		return
+	}
+	if s.unsettled > 0 {
+		s.barrier = append(s.barrier, i)
 		return
 	}
 	s.startGather(i)
+}
+
+// settle counts node j's payload as settled and, once all are, releases
+// the nodes waiting to gather.
+func (s *gatherState) settle(j int) {
+	if s.settled[j] {
+		return
+	}
+	s.settled[j] = true
+	s.unsettled--
+	if s.unsettled == 0 {
+		b := s.barrier
+		s.barrier = nil
+		for _, i := range b {
+			s.startGather(i)
+		}
+	}
 }
 
 // publish settles node j's payload now: valid if it has one and it is in
@@ -199,6 +237,7 @@ func (s *gatherState) publish(j int) {
 		s.pub[j] = pubLate
 		r.markLate(j)
 	}
+	defer s.settle(j)
 	ws := s.waiters[j]
 	s.waiters[j] = nil
 	for _, sl := range ws {
@@ -356,6 +395,7 @@ func (s *gatherState) giveUp(i int) {
 func (s *gatherState) crash(i int) {
 	if s.pub[i] == pubPending {
 		s.pub[i] = pubLost
+		s.settle(i)
 	}
 	for _, sl := range s.nodes[i].slots {
 		sl.state = slotClosed

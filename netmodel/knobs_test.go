@@ -195,7 +195,7 @@ func TestEveryExchangeKnobMovesTheRound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	round := func(x ExchangeConfig) string {
+	round := func(x ExchangeConfig, deadlineS float64) string {
 		t.Helper()
 		p, err := x.Build(c.Len())
 		if err != nil {
@@ -205,22 +205,30 @@ func TestEveryExchangeKnobMovesTheRound(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := RunRound(net, RoundSpec{Sync: SyncFixed, InnerSteps: 1, FlopsPerStep: []float64{1e13},
-			PayloadBytes: []int64{20_000_000}, Pattern: p})
+		spec := RoundSpec{Sync: SyncFixed, InnerSteps: 1, FlopsPerStep: []float64{1e13},
+			PayloadBytes: []int64{20_000_000}, Pattern: p}
+		if deadlineS > 0 {
+			spec.Sync, spec.DeadlineS = SyncDeadline, deadlineS
+		}
+		res, err := RunRound(net, spec)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return fmt.Sprintf("%v %v %v", res.EndS, res.Nodes, res.Received)
 	}
-	type xknob struct{ pre, mut func(*ExchangeConfig) }
+	type xknob struct {
+		pre, mut  func(*ExchangeConfig)
+		deadlineS float64 // run in deadline mode (late uploads are polled for)
+	}
 	store := func(x *ExchangeConfig) { x.Pattern, x.Gather.Peers, x.Gather.ReservePeers = PatternStore, 9, 1 }
 	ring := func(x *ExchangeConfig) { x.Pattern = PatternRing }
 	ps := func(x *ExchangeConfig) { x.Pattern = PatternPS }
 	knobs := map[string]xknob{
-		"pattern":                 {mut: func(x *ExchangeConfig) { x.Pattern = PatternP2P }},
-		"gather.peers":            {pre: store, mut: func(x *ExchangeConfig) { x.Gather.Peers = 3 }},
-		"gather.reserve_peers":    {pre: store, mut: func(x *ExchangeConfig) { x.Gather.ReservePeers = 0 }},
-		"gather.retry_s":          {pre: store, mut: func(x *ExchangeConfig) { x.Gather.RetryS = 7 }},
+		"pattern":              {mut: func(x *ExchangeConfig) { x.Pattern = PatternP2P }},
+		"gather.peers":         {pre: store, mut: func(x *ExchangeConfig) { x.Gather.Peers = 3 }},
+		"gather.reserve_peers": {pre: store, mut: func(x *ExchangeConfig) { x.Gather.ReservePeers = 0 }},
+		"gather.retry_s": {pre: func(x *ExchangeConfig) { store(x); x.Gather.Peers, x.Gather.ReservePeers = 5, 5 },
+			mut: func(x *ExchangeConfig) { x.Gather.RetryS = 7 }, deadlineS: 5},
 		"gather.peer_timeout_s":   {pre: store, mut: func(x *ExchangeConfig) { x.Gather.PeerTimeoutS = 20 }},
 		"gather.gather_timeout_s": {pre: store, mut: func(x *ExchangeConfig) { x.Gather.GatherTimeoutS = 30 }},
 		"ring.order":              {pre: ring, mut: func(x *ExchangeConfig) { x.Ring.Order = RingByIndex }},
@@ -240,7 +248,7 @@ func TestEveryExchangeKnobMovesTheRound(t *testing.T) {
 		}
 		b := a
 		kn.mut(&b)
-		if round(a) == round(b) {
+		if round(a, kn.deadlineS) == round(b, kn.deadlineS) {
 			t.Errorf("changing %s did not change the round", k)
 		}
 	}

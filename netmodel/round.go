@@ -413,6 +413,7 @@ func (r *roundRun) result() *RoundResult {
 		sortActivities(r.acts[i])
 		total += len(r.acts[i])
 	}
+	slices.Sort(agg)
 	for _, a := range agg {
 		r.res[a].InAggregate = true
 	}

@@ -395,6 +395,11 @@ func TestRunRoundCatchUpAndFailures(t *testing.T) {
 	if !slices.Equal(res.Aggregate, []int{0, 2}) {
 		t.Errorf("aggregate %v, want [0 2]", res.Aggregate)
 	}
+	for i, got := range res.Received {
+		if !slices.IsSorted(got) {
+			t.Errorf("node %d received %v, not sorted", i, got)
+		}
+	}
 	kinds := map[string]bool{}
 	for _, a := range res.Activities {
 		kinds[a.Kind] = true
@@ -504,5 +509,34 @@ func TestRunRoundMaxStepsAndPayloadCallback(t *testing.T) {
 	spec.MaxSteps = -1
 	if _, err := RunRound(netFor(t, c), spec); err == nil {
 		t.Error("negative MaxSteps accepted")
+	}
+}
+
+func TestNoDeadlineWaitsForTheSlowest(t *testing.T) {
+	// Node 2 needs 200 s to upload, longer than the 90 s peer timeout. With
+	// no deadline the gather waits for every payload to settle, so nobody
+	// drops it; with a deadline it is late and replaced. (In p2p the slow
+	// uplink serves the pulls directly: only the gather timeout bounds them.)
+	const n = 4
+	for _, p := range []Pattern{TemplarGather()} {
+		c := flat(n, 80, 800, 5, 5, plain())
+		c.Nodes[2].BwUpMbps = 0.4 // 10 MB in 200 s
+		res, err := p.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{10_000_000}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.Aggregate, []int{0, 1, 2, 3}) {
+			t.Errorf("%s: aggregate %v, want every node", p.Name(), res.Aggregate)
+		}
+		if res.EndS < 200 {
+			t.Errorf("%s: round ended at %g s, before the slow payload could arrive", p.Name(), res.EndS)
+		}
+		res, err = p.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{10_000_000}, DeadlineS: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(res.Aggregate, 2) || res.Nodes[2].Status != record.StatusLate {
+			t.Errorf("%s with a deadline: aggregate %v, node 2 %s", p.Name(), res.Aggregate, res.Nodes[2].Status)
+		}
 	}
 }

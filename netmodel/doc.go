@@ -1,0 +1,51 @@
+// Package netmodel is the simulated network and compute of locosim: node
+// profiles, links, latency, flow-level bandwidth sharing and the exchange
+// patterns that distributed training uses, all timed on a deterministic
+// discrete-event engine (package sim/des). Sizes are bytes, compute is
+// FLOPs, time is simulated seconds; nothing here knows about models or
+// compressors, and nothing does I/O except reading a node table or latency
+// matrix named in the configuration.
+//
+// # Layers
+//
+//   - Config → Build → Cluster: node classes with shares (or a CSV/YAML
+//     node table), log-normal bandwidths, 2-D latency coordinates plus an
+//     access latency per node (or an explicit matrix), outages from explicit
+//     crash/rejoin events and random churn (exponential up and down times),
+//     slowdown traces. The same Config and seed always build the same
+//     Cluster; each node draws from its own random streams.
+//   - Fabric: links with capacities and flows crossing them. Concurrent
+//     flows share capacity by weighted max-min fairness (CM02) or with
+//     SimGrid's LV08 factors (latency ×13.01, bandwidth ×0.97, weights
+//     latency + 20537/capacity, 5 % cross-traffic from acknowledgements), a
+//     flow's rate is capped by the TCP window (γ/2L), and latency is paid
+//     before a flow joins the sharing. Only the component of flows linked to
+//     a change is solved again, once per instant. "raw" gives every flow
+//     L + S/B, unshared.
+//   - Network: a Cluster on a Fabric, one uplink and one downlink per node
+//     and for the object store (whose links may be unlimited).
+//   - Patterns and rounds: ObjectStoreAllGather (Templar's rules: G gather
+//     peers, a reserve list, polling, per-peer and total timeouts, an upload
+//     deadline), P2PAllGather, RingAllReduce (bandwidth-aware ring order,
+//     rebuilt after a failure) and ParameterServer. Pattern.Run times one
+//     exchange given each node's ready time and payload size; RunRound runs a
+//     whole round (catch-up download, inner steps as each node's speed and
+//     slowdowns allow under the fixed, window or deadline sync mode, then the
+//     exchange) and returns a RoundResult: who received whose payload, per
+//     node phase times, status and bytes, and the activities for a timeline.
+//
+// # Determinism
+//
+// Everything runs on one goroutine in event order; ties break on (time,
+// node, sequence); the solver visits flows and links in an order fixed by
+// the event history. The same inputs give the same events and results at
+// any GOMAXPROCS (TestDeterminism checks a digest of a run).
+//
+// # Reference
+//
+// The closed forms the tests reproduce are in the project's
+// shared/reference/network-models.md: L + S/B for a lone flow, n·S/B for n
+// flows on one link, textbook max-min allocations, 2(p−1)(L + S/(pB)) for a
+// ring all-reduce, SimGrid's documented LV08 example (100 kB over 1 Mbit/s
+// and 10 ms: 0.996079 s).
+package netmodel
