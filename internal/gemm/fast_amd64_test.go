@@ -2,6 +2,7 @@ package gemm
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -87,5 +88,26 @@ func TestGeneratedAssemblyIsCurrent(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Error("kernels_amd64.s is stale: run go generate in internal/gemm")
+	}
+}
+
+// TestSelfCheckCatchesWrongKernels runs the start-up check on kernel sets
+// built from the AVX2 kernel: an exact copy must pass, one that is off by a
+// rounding step in one lane of one tile row must fail.
+func TestSelfCheckCatchesWrongKernels(t *testing.T) {
+	useImpl(t, "avx2") // skips where the CPU has no AVX2
+	same := *avx2Kernel
+	if !selfCheck(&same) {
+		t.Error("selfCheck rejects a copy of the AVX2 kernels")
+	}
+	wrong := *avx2Kernel
+	wrong.run = func(a *float32, rs, cs uintptr, kk int, b *float32, pstride uintptr, c *float32, ldc uintptr, np int, mask uint64, mode int, bias *float32, mr int) {
+		kernAVX2(a, rs, cs, kk, b, pstride, c, ldc, np, mask, mode, bias, mr)
+		if mr == 3 { // only some tiles, as a bug in one kernel variant would
+			*c = math.Nextafter32(*c, float32(math.Inf(1)))
+		}
+	}
+	if selfCheck(&wrong) {
+		t.Error("selfCheck accepts kernels that disagree with AVX2 in a few elements")
 	}
 }
