@@ -540,3 +540,28 @@ func TestNoDeadlineWaitsForTheSlowest(t *testing.T) {
 		}
 	}
 }
+
+func TestAloneMatchesATransfer(t *testing.T) {
+	for _, sh := range []Sharing{Raw(), CM02(), LV08()} {
+		c := flat(3, 40, 400, 7, 3, sh)
+		c.Nodes[1].XMs = 80
+		for _, tc := range []struct{ src, dst int }{{0, 1}, {1, 2}, {2, 3}, {3, 0}} {
+			net := netFor(t, c)
+			var end float64
+			if _, err := net.Transfer(tc.src, tc.dst, 3e6, func(at float64) { end = at }); err != nil {
+				t.Fatal(err)
+			}
+			net.Engine().Run()
+			if want := net.AloneS(tc.src, tc.dst, 3e6); !near(end, want, 1e-9) {
+				t.Errorf("%s %d→%d: transfer took %.9g s, AloneS says %.9g", sh.Model, tc.src, tc.dst, end, want)
+			}
+		}
+	}
+	net := netFor(t, flat(2, 1, 1, 1, 1, plain()))
+	if _, err := net.Transfer(0, 0, 1, func(float64) {}); err == nil {
+		t.Error("transfer to itself accepted")
+	}
+	if _, err := net.Transfer(0, 9, 1, func(float64) {}); err == nil {
+		t.Error("transfer to a missing endpoint accepted")
+	}
+}

@@ -211,3 +211,22 @@ func BenchmarkScheduleStep(b *testing.B) {
 		e.Step()
 	}
 }
+
+func TestLenAndPeekSkipCancelled(t *testing.T) {
+	e := New()
+	a, _ := e.Schedule(1, 0, func() {})
+	e.Schedule(2, 0, func() {})
+	if e.Len() != 2 {
+		t.Fatalf("Len %d, want 2", e.Len())
+	}
+	e.Cancel(a)
+	if e.Len() != 1 || e.Pending(a) {
+		t.Fatalf("after cancel: Len %d, pending %v", e.Len(), e.Pending(a))
+	}
+	if ev, ok := e.Peek(); !ok || ev.Time != 2 {
+		t.Fatalf("Peek %+v %v, want the event at 2", ev, ok)
+	}
+	if !e.Step() || e.Now() != 2 || e.Step() || e.Len() != 0 {
+		t.Fatal("cancelled event ran or the queue is not empty")
+	}
+}
