@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -377,6 +378,31 @@ func TestSelfCheck(t *testing.T) {
 	for _, k := range kernels() {
 		if !selfCheck(k) {
 			t.Errorf("the %s kernels disagree with the AVX2 kernels; Impl() = %q", k.name, Impl())
+		}
+	}
+}
+
+// TestScratchIsReused checks that the packed operands come from reused
+// scratch memory: in steady state a call allocates a few small closures at
+// most, far less than the tens of kilobytes it packs.
+func TestScratchIsReused(t *testing.T) {
+	if len(kernels()) == 0 {
+		t.Skip("no fast path on this CPU")
+	}
+	x := newBenchData(shape{64, 96, 80})
+	for _, workers := range []int{1, 2} {
+		for _, op := range benchOps {
+			op.run(workers, x)
+			var before, after runtime.MemStats
+			const calls = 20
+			runtime.ReadMemStats(&before)
+			for range calls {
+				op.run(workers, x)
+			}
+			runtime.ReadMemStats(&after)
+			if perCall := (after.TotalAlloc - before.TotalAlloc) / calls; perCall > 2048 {
+				t.Errorf("%s with %d workers allocates %d bytes per call", op.name, workers, perCall)
+			}
 		}
 	}
 }
