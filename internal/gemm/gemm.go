@@ -34,7 +34,8 @@
 // ForwardPar, BackwardInputPar and BackwardWeightPar split one product over
 // goroutines: by rows of the output for the first two, by output features
 // for BackwardWeight, never over a reduction. workers <= 1 runs on the
-// calling goroutine with no synchronisation.
+// calling goroutine with no synchronisation, and so do products too small
+// to repay starting another goroutine.
 //
 // # Errors
 //
@@ -93,7 +94,7 @@ func ForwardPar(workers int, out, a, w, bias []float32, m, k, n int) {
 		})
 		return
 	}
-	forwardFast(active, workers, out, a, w, bias, m, k, n)
+	forwardFast(active, capWorkers(workers, m, k, n), out, a, w, bias, m, k, n)
 }
 
 // BackwardInputPar is BackwardInput split over up to workers goroutines by
@@ -109,7 +110,7 @@ func BackwardInputPar(workers int, da, dout, w []float32, m, k, n int) {
 		})
 		return
 	}
-	backwardInputFast(active, workers, da, dout, w, m, k, n)
+	backwardInputFast(active, capWorkers(workers, m, k, n), da, dout, w, m, k, n)
 }
 
 // BackwardWeightPar is BackwardWeight split over up to workers goroutines by
@@ -126,7 +127,20 @@ func BackwardWeightPar(workers int, dw, dbias, dout, a []float32, m, k, n int) {
 		})
 		return
 	}
-	backwardWeightFast(active, workers, dw, dbias, dout, a, m, k, n)
+	backwardWeightFast(active, capWorkers(workers, m, k, n), dw, dbias, dout, a, m, k, n)
+}
+
+// parGrain is the number of multiply-adds (a few microseconds of work) below
+// which another worker costs more to start and join than it saves.
+var parGrain = 1 << 18
+
+// capWorkers limits workers so that each has at least parGrain
+// multiply-adds. Results do not depend on it.
+func capWorkers(workers, m, k, n int) int {
+	if workers <= 1 {
+		return workers
+	}
+	return max(1, min(workers, m*k*n/parGrain))
 }
 
 type operand struct {

@@ -260,6 +260,10 @@ func TestDeterminism(t *testing.T) {
 	for _, name := range impls {
 		t.Run(name, func(t *testing.T) {
 			useImpl(t, name)
+			// Split even these small products between workers.
+			grain := parGrain
+			parGrain = 1
+			t.Cleanup(func() { parGrain = grain })
 			for _, s := range shapes {
 				m, k, n := s.m, s.k, s.n
 				r := rand.New(rand.NewPCG(1, uint64(m+k+n)))
@@ -403,6 +407,21 @@ func TestScratchIsReused(t *testing.T) {
 			if perCall := (after.TotalAlloc - before.TotalAlloc) / calls; perCall > 2048 {
 				t.Errorf("%s with %d workers allocates %d bytes per call", op.name, workers, perCall)
 			}
+		}
+	}
+}
+
+func TestCapWorkers(t *testing.T) {
+	for _, c := range []struct{ workers, m, k, n, want int }{
+		{0, 512, 128, 128, 0},
+		{1, 512, 128, 128, 1},
+		{2, 512, 128, 128, 2},   // 8M multiply-adds
+		{64, 512, 128, 128, 32}, // 256K each
+		{2, 64, 32, 64, 1},      // 128K: not worth a goroutine
+		{7, 1, 1, 1, 1},
+	} {
+		if got := capWorkers(c.workers, c.m, c.k, c.n); got != c.want {
+			t.Errorf("capWorkers(%d, %dx%dx%d) = %d, want %d", c.workers, c.m, c.k, c.n, got, c.want)
 		}
 	}
 }
