@@ -18,10 +18,26 @@
 // aggregate), and two baselines: a top-k over each whole tensor and
 // quantization of every element.
 //
+// What the update means depends on the kind, and the strategy applies it:
+//
+//   - sparseloco, topk, quantize fold the outer learning rate α into the
+//     error feedback (e ← β·e + α·Δ), so the aggregate is in units of α·Δ and
+//     SparseLoCo's outer step is θ ← θ0 − α·update, as in the reference;
+//   - dense and bf16 send Δ itself (α and β do not apply): the update is
+//     mean Δ, on which DiLoCo runs its own outer optimizer;
+//   - demo sends fp32 DCT coefficients and the update is the sign of the
+//     inverse transform of their mean: θ ← θ − lr·update.
+//
+// A round in which a node gathered nothing can zero its state with
+// State.Reset, as production does. Per-peer payloads stay separate values
+// with exported fields, so a validator can compare index sets between
+// peers, and a simulator can make malicious ones (Payload.Scale, Clone,
+// Dequantize) and check them with Validate.
+//
 // compress knows tensors only as a flat []float32 described by a
 // tensor.Layout. Everything is deterministic: random-k draws from the seed
 // it is given, ties in top-k go to the lower index, and aggregation adds
-// payloads in the order given.
+// payloads in the order given; nothing runs on other goroutines.
 package compress
 
 import (

@@ -67,6 +67,12 @@ const (
 const ReferenceChunk = 4096
 
 // Config selects and tunes a compressor. Every field is a configuration key.
+// The sparsification keys (topk_per_chunk, density, chunking, chunk_size,
+// selection, k_rule) apply to sparseloco and topk (topk uses one chunk per
+// tensor, so only K matters); error_decay, outer_lr, error_feedback and the
+// quantization keys to sparseloco, topk and quantize; demo_beta, demo_topk
+// and chunk_size (the DCT block) to demo; the aggregation and wire keys to
+// every kind that has indices or codes.
 type Config struct {
 	// Kind is one of dense, bf16, sparseloco, demo, topk, quantize.
 	Kind Kind `mapstructure:"kind" yaml:"kind"`
