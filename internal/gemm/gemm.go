@@ -8,7 +8,8 @@
 // CPU's features, or to the plain-Go reference in ref.go, which the tests use
 // as the specification. Impl reports which one is active:
 //
-//   - "avx512": AVX-512F kernels, tiles of 8 rows by 32 columns;
+//   - "avx512": AVX-512F kernels, tiles of 8 rows by 32 columns, used only
+//     if at start-up they reproduce the AVX2 kernels' bits on a small problem;
 //   - "avx2": AVX2+FMA kernels, tiles of 6 rows by 16 columns;
 //   - "go": the reference, on other architectures and older CPUs.
 //
