@@ -185,6 +185,7 @@ type flow struct {
 	rate    float64
 	last    float64 // time remain was last brought up to date
 	state   flowState
+	onLinks bool // listed in its links\' flow lists
 	ev      des.ID
 	done    func(end float64)
 	mark    uint32
@@ -339,6 +340,7 @@ func (f *Fabric) join(fl *flow) {
 		f.setRate(fl, fl.bound)
 		return
 	}
+	fl.onLinks = true
 	for k, l := range fl.links {
 		lk := &f.links[l]
 		fl.pos[k] = int32(len(lk.flows))
@@ -361,6 +363,10 @@ func (f *Fabric) markDirty(l int32) {
 
 // leave removes a sharing flow from its links.
 func (f *Fabric) leave(fl *flow) {
+	if !fl.onLinks {
+		return
+	}
+	fl.onLinks = false
 	for k, l := range fl.links {
 		lk := &f.links[l]
 		i := fl.pos[k]

@@ -342,3 +342,16 @@ func TestFabricErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestZeroByteFlow(t *testing.T) {
+	for _, sh := range []Sharing{Raw(), CM02(), LV08()} {
+		eng, f := newFabric(t, sh, 1e6)
+		var a, b float64
+		start(t, f, FlowSpec{Route: []LinkID{0}, Bytes: 0, LatencyS: 0.01}, &a)
+		start(t, f, FlowSpec{Route: []LinkID{0}, Bytes: 0}, &b)
+		eng.Run()
+		if want := 0.01 * f.Sharing().LatencyFactor; a != want || b != 0 {
+			t.Errorf("%s: zero-byte flows ended at %g and %g, want %g and 0", sh.Model, a, b, want)
+		}
+	}
+}

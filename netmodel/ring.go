@@ -369,6 +369,8 @@ func (g ParameterServer) begin(r *roundRun) {
 func (ParameterServer) ready(r *roundRun, i int) {
 	s := r.st.(*psState)
 	if s.failed {
+		r.received[i] = []int{}
+		r.finish(i)
 		return
 	}
 	if s.aggAt {
@@ -416,6 +418,7 @@ func (s *psState) aggregate() {
 		if x != nil && x.live {
 			r.abort(x, true) // rejected: past the deadline
 			r.markLate(i)
+			s.settled[i] = true // it still gets the result
 		}
 	}
 	for i := range r.n {
@@ -481,12 +484,13 @@ func (ParameterServer) crash(r *roundRun, i int) {
 	}
 }
 
-// fail: the server is gone; nobody gets an aggregate this round.
+// fail: the server is gone; nobody gets an aggregate this round. Nodes
+// already exchanging stop now; the others stop when they are ready.
 func (s *psState) fail() {
 	r := s.r
 	s.failed = true
 	for i := range r.n {
-		if r.alive[i] && !r.done[i] {
+		if r.alive[i] && !r.done[i] && (s.settled[i] || s.ups[i] != nil) {
 			for _, x := range r.xfers[i] {
 				r.abort(x, true)
 			}

@@ -370,7 +370,9 @@ func (r *roundRun) result() *RoundResult {
 	var agg []int
 	first := true
 	for i := range r.n {
-		if !r.alive[i] || !r.done[i] {
+		// Nodes that finished their part count, even if they failed later
+		// in the round.
+		if st := r.res[i].Status; !r.done[i] || st == record.StatusCrashed || st == record.StatusDown {
 			continue
 		}
 		if first {

@@ -565,3 +565,63 @@ func TestAloneMatchesATransfer(t *testing.T) {
 		t.Error("transfer to a missing endpoint accepted")
 	}
 }
+
+func TestGatherTimeoutCutsDownloads(t *testing.T) {
+	const n = 3
+	c := flat(n, 80, 80, 5, 5, plain())
+	c.Nodes[0].BwDownMbps = 0.8 // 2 payloads of 1 MB: 20 s
+	g := TemplarGather()
+	g.GatherTimeoutS = 5
+	res, err := g.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{1_000_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nr := res.Nodes[0]
+	gatherStart := 0.010 + 0.1 // upload of 1 MB at 10 MB/s, then the barrier
+	if !near(nr.EndS, gatherStart+5, 1e-9) {
+		t.Errorf("node 0 ended at %.9g, want the gather timeout at %.9g", nr.EndS, gatherStart+5)
+	}
+	if !slices.Equal(res.Received[0], []int{0}) || nr.BytesDown <= 0 || nr.BytesDown >= 2_000_000 {
+		t.Errorf("node 0 received %v with %d bytes down", res.Received[0], nr.BytesDown)
+	}
+	if !slices.Equal(res.Aggregate, []int{0}) {
+		t.Errorf("aggregate %v, want [0] (node 0 holds only its own)", res.Aggregate)
+	}
+}
+
+func TestDeadlinesInRingAndParameterServer(t *testing.T) {
+	const n = 4
+	c := flat(n, 80, 80, 5, 5, plain())
+	ready := []float64{0, 0, 0, 50} // node 3 is ready long after the deadline
+	res, err := RingAllReduce{Order: RingByIndex}.Run(netFor(t, c), Exchange{ReadyS: ready, PayloadBytes: []int64{3_000_000}, DeadlineS: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Nodes[3].Status != record.StatusLate || len(res.Received[3]) != 0 {
+		t.Errorf("ring: late node %+v received %v", res.Nodes[3], res.Received[3])
+	}
+	// Three members start at the deadline: 4 steps of 10 ms + 1 MB/10 MB/s.
+	if want := 10 + 4*(0.010+0.1); !near(res.Nodes[0].EndS, want, 1e-9) {
+		t.Errorf("ring: node 0 ended at %.9g, want %.9g", res.Nodes[0].EndS, want)
+	}
+	if !slices.Equal(res.Received[0], []int{0, 1, 2}) {
+		t.Errorf("ring: node 0 received %v", res.Received[0])
+	}
+
+	c.Nodes[2].BwUpMbps = 0.8 // 3 MB upload takes 30 s
+	res, err = ParameterServer{Server: -1}.Run(netFor(t, c), Exchange{ReadyS: ready, PayloadBytes: []int64{3_000_000}, DeadlineS: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{record.StatusOK, record.StatusOK, record.StatusLate, record.StatusLate} {
+		if res.Nodes[i].Status != want {
+			t.Errorf("ps: node %d status %s, want %s", i, res.Nodes[i].Status, want)
+		}
+		if !slices.Equal(res.Received[i], []int{0, 1}) {
+			t.Errorf("ps: node %d received %v, want [0 1]", i, res.Received[i])
+		}
+	}
+	if up := res.Nodes[2].BytesUp; up <= 0 || up >= 3_000_000 {
+		t.Errorf("ps: the late upload moved %d bytes before it was cut", up)
+	}
+}
