@@ -36,10 +36,12 @@ func TestConfigValidate(t *testing.T) {
 		{"data.synthetic.alphabet", func(c *Config) { c.Synthetic.Alphabet = 1 }},
 		{"data.synthetic.alphabet", func(c *Config) { c.Synthetic.Alphabet = 96 }},
 		{"data.synthetic.order", func(c *Config) { c.Synthetic.Order = 0 }},
-		{"data.synthetic.order", func(c *Config) { c.Synthetic.Order = 6 }}, // 12^6 contexts
+		{"data.synthetic.order", func(c *Config) { c.Synthetic.Order = 6 }}, // 16^6 contexts
 		{"data.synthetic.branching", func(c *Config) { c.Synthetic.Branching = 0 }},
-		{"data.synthetic.branching", func(c *Config) { c.Synthetic.Branching = 13 }},
+		{"data.synthetic.branching", func(c *Config) { c.Synthetic.Branching = 17 }},
 		{"data.synthetic.zipf_exponent", func(c *Config) { c.Synthetic.ZipfExponent = -1 }},
+		{"data.synthetic.hierarchy", func(c *Config) { c.Synthetic.Hierarchy = -1 }},
+		{"data.synthetic.hierarchy", func(c *Config) { c.Synthetic.Hierarchy = 9 }},
 	} {
 		cfg := DefaultConfig()
 		tc.mod(&cfg)
@@ -66,7 +68,7 @@ val_fraction: 0.01
 chunk_tokens: 1048576
 doc_separator: -1
 max_tokens: 1000000
-synthetic: {seed: 5, order: 2, alphabet: 30, branching: 3, zipf_exponent: 1.5}
+synthetic: {seed: 5, order: 2, alphabet: 30, branching: 3, zipf_exponent: 1.5, hierarchy: 0.5}
 `
 	var cfg Config
 	dec := yaml.NewDecoder(strings.NewReader(src))
@@ -78,7 +80,7 @@ synthetic: {seed: 5, order: 2, alphabet: 30, branching: 3, zipf_exponent: 1.5}
 		Kind: KindTokens, Path: "/data/fineweb", Pattern: "train_*.bin", TextColumn: "body",
 		TokenFormat: TokenFormatLLMC, Vocab: 50257, ValFraction: 0.01, ChunkTokens: 1 << 20,
 		DocSeparator: -1, MaxTokens: 1000000,
-		Synthetic: SyntheticConfig{Seed: 5, Order: 2, Alphabet: 30, Branching: 3, ZipfExponent: 1.5},
+		Synthetic: SyntheticConfig{Seed: 5, Order: 2, Alphabet: 30, Branching: 3, ZipfExponent: 1.5, Hierarchy: 0.5},
 	}
 	if cfg != want {
 		t.Errorf("decoded %+v\nwant    %+v", cfg, want)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // symbolOrder lists the 95 printable ASCII bytes in the order the synthetic
@@ -85,7 +86,7 @@ func NewSynthetic(cfg SyntheticConfig, seed uint64) (*Synthetic, error) {
 		k:        cfg.Order,
 		a:        cfg.Alphabet,
 		contexts: contextCount(cfg.Alphabet, cfg.Order),
-		stride:   min(cfg.Alphabet, 2*cfg.Branching-1),
+		stride:   min(cfg.Alphabet, 2*cfg.Branching), // up to 2*Branching-1 drawn, plus the de Bruijn successor
 	}
 	s.buildTransitions()
 	if err := s.solveStationary(); err != nil {
@@ -97,8 +98,21 @@ func NewSynthetic(cfg SyntheticConfig, seed uint64) (*Synthetic, error) {
 }
 
 // buildTransitions draws every context's successors and their weights.
+//
+// The draw is hierarchical, like natural text where the last symbol already
+// says much about the next and longer contexts refine it. A context of j
+// symbols (j = 1..k) draws its successors without replacement from the pool
+// of its (j-1)-symbol suffix, each draw in proportion to the suffix's weight
+// of the symbol raised to the hierarchy exponent, and weights them by a Zipf
+// law over the draw order; level 0 is the whole alphabet, drawn uniformly.
+// Pools shrink geometrically from the alphabet to 1..maxCount successors at
+// level k. So the loss falls in steps as a model learns to use 1, 2, ..., k
+// previous symbols, instead of staying at the unigram entropy until it finds
+// all k at once (a plateau that stalls small transformers at some learning
+// rates).
 func (s *Synthetic) buildTransitions() {
-	n, a, w := s.contexts, s.a, s.stride
+	n, a, k, w := s.contexts, s.a, s.k, s.stride
+	maxCount := min(a, 2*s.cfg.Branching-1)
 	s.count = make([]uint8, n)
 	s.thr = make([]uint32, n*w)
 	s.prob = make([]float64, n*w)
@@ -106,46 +120,90 @@ func (s *Synthetic) buildTransitions() {
 	s.symTok = make([]int32, n*w)
 	s.next = make([]int32, n*w)
 
-	designated := deBruijnSuccessors(a, s.k)
-	rng := splitmix{derive(domainLanguage, s.cfg.Seed, uint64(a), uint64(s.k), uint64(s.cfg.Branching))}
+	designated := deBruijnSuccessors(a, k)
+	rng := splitmix{derive(domainLanguage, s.cfg.Seed)}
+	zipf := make([]float64, a)
+	for r := range zipf {
+		zipf[r] = math.Pow(float64(r+1), -s.cfg.ZipfExponent)
+	}
 
-	// perm is a permutation of the symbols and pos its inverse; partial
-	// Fisher-Yates shuffles over it pick distinct successors without a reset.
-	perm := make([]int, a)
-	pos := make([]int, a)
-	for i := range perm {
-		perm[i], pos[i] = i, i
+	// Level 0: one context holding every symbol, all equally likely to be
+	// drawn, so each last symbol gets its own random successor pool.
+	pool := a
+	parentSym := make([]uint8, a)
+	for i := range parentSym {
+		parentSym[i] = uint8(i)
 	}
-	swap := func(i, j int) {
-		perm[i], perm[j] = perm[j], perm[i]
-		pos[perm[i]], pos[perm[j]] = i, j
+	parentCount := []uint8{uint8(a)}
+	parentWeight := make([]float64, a)
+	for r := range parentWeight {
+		parentWeight[r] = 1
 	}
-	weights := make([]float64, w)
-	for r := range weights {
-		weights[r] = math.Pow(float64(r+1), -s.cfg.ZipfExponent)
+	// Deeper levels draw in proportion to the parent's weight raised to the
+	// hierarchy exponent: 0 ignores the parent's ranking, large values
+	// nearly copy it.
+	inherited := make([]float64, a)
+	for r := range inherited {
+		inherited[r] = math.Pow(zipf[r], s.cfg.Hierarchy)
 	}
-	chosen := make([]int, w)
+	type keyed struct {
+		key float64
+		sym uint8
+	}
+	keys := make([]keyed, 0, a)
+	// draw appends to dst up to m symbols of the parent context's pool,
+	// without replacement, each draw in proportion to its parent weight:
+	// ascending exponential keys E/w (Efraimidis-Spirakis).
+	draw := func(dst []uint8, parent, parentPool, m int) []uint8 {
+		keys = keys[:0]
+		base := parent * parentPool
+		for r := range int(parentCount[parent]) {
+			u := (float64(rng.next()>>11) + 0.5) * 0x1p-53 // (0, 1): the key is positive or +Inf
+			keys = append(keys, keyed{-math.Log(u) / parentWeight[r], parentSym[base+r]})
+		}
+		for i := 1; i < len(keys); i++ { // insertion sort: pools are small
+			for j := i; j > 0 && keys[j].key < keys[j-1].key; j-- {
+				keys[j], keys[j-1] = keys[j-1], keys[j]
+			}
+		}
+		for _, kv := range keys[:min(m, len(keys))] {
+			dst = append(dst, kv.sym)
+		}
+		return dst
+	}
+
+	chosen := make([]uint8, 0, a)
+	levelContexts := 1
+	for j := 1; j < k; j++ {
+		levelContexts *= a
+		size := int(math.Round(float64(a) * math.Pow(float64(maxCount)/float64(a), float64(j)/float64(k))))
+		size = max(maxCount, min(a, size))
+		syms := make([]uint8, levelContexts*size)
+		counts := make([]uint8, levelContexts)
+		for c := range levelContexts {
+			chosen = draw(chosen[:0], c%(levelContexts/a), pool, size)
+			copy(syms[c*size:], chosen)
+			counts[c] = uint8(len(chosen))
+		}
+		parentSym, parentCount, pool, parentWeight = syms, counts, size, inherited
+	}
+
 	for c := range n {
-		cnt := 1 + rng.intn(w)
-		swap(0, pos[designated[c]])
-		for j := 1; j < cnt; j++ {
-			swap(j, j+rng.intn(a-j))
+		chosen = draw(chosen[:0], c%(n/a), pool, 1+rng.intn(maxCount))
+		if d := uint8(designated[c]); !slices.Contains(chosen, d) {
+			chosen = append(chosen, d) // last rank: keeps the chain irreducible
 		}
-		copy(chosen, perm[:cnt])
-		for j := cnt - 1; j > 0; j-- { // random ranks
-			i := rng.intn(j + 1)
-			chosen[i], chosen[j] = chosen[j], chosen[i]
-		}
+		cnt := len(chosen)
 		total := 0.0
 		for r := range cnt {
-			total += weights[r]
+			total += zipf[r]
 		}
 		base := c * w
 		s.count[c] = uint8(cnt)
 		var cum float64
 		prev := uint64(0)
-		for r := range cnt {
-			cum += weights[r]
+		for r, sym := range chosen {
+			cum += zipf[r]
 			t := uint64(1) << 32
 			if r < cnt-1 {
 				t = uint64(math.Floor(cum / total * (1 << 32)))
@@ -157,10 +215,9 @@ func (s *Synthetic) buildTransitions() {
 			}
 			s.prob[base+r] = float64(t-prev) * 0x1p-32
 			prev = t
-			sym := chosen[r]
-			s.symIdx[base+r] = uint8(sym)
+			s.symIdx[base+r] = sym
 			s.symTok[base+r] = int32(s.alphabet[sym])
-			s.next[base+r] = int32((c*a + sym) % n)
+			s.next[base+r] = int32((c*a + int(sym)) % n)
 		}
 	}
 }
@@ -309,8 +366,8 @@ func (s *Synthetic) computeEntropies() {
 
 func (s *Synthetic) computeDigest() {
 	h := sha256.New()
-	fmt.Fprintf(h, "locosim synthetic v1 order=%d alphabet=%d branching=%d zipf=%v seed=%d\n",
-		s.k, s.a, s.cfg.Branching, s.cfg.ZipfExponent, s.cfg.Seed)
+	fmt.Fprintf(h, "locosim synthetic v2 order=%d alphabet=%d branching=%d zipf=%v hierarchy=%v seed=%d\n",
+		s.k, s.a, s.cfg.Branching, s.cfg.ZipfExponent, s.cfg.Hierarchy, s.cfg.Seed)
 	var buf [4]byte
 	for c := range s.contexts {
 		base := c * s.stride

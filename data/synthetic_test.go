@@ -59,8 +59,9 @@ func TestStationaryExact(t *testing.T) {
 		{Seed: 3, Order: 1, Alphabet: 5, Branching: 2, ZipfExponent: 1},
 		{Seed: 4, Order: 2, Alphabet: 3, Branching: 2, ZipfExponent: 0.7},
 		{Seed: 5, Order: 2, Alphabet: 6, Branching: 3, ZipfExponent: 2},
-		{Seed: 6, Order: 3, Alphabet: 4, Branching: 1, ZipfExponent: 1}, // deterministic cycle
+		{Seed: 6, Order: 3, Alphabet: 4, Branching: 1, ZipfExponent: 1, Hierarchy: 8},
 		{Seed: 7, Order: 3, Alphabet: 4, Branching: 4, ZipfExponent: 0},
+		{Seed: 8, Order: 2, Alphabet: 9, Branching: 2, ZipfExponent: 8, Hierarchy: 8}, // tiny probabilities
 	} {
 		s := mustSynthetic(t, cfg, 1)
 		n := s.contexts
@@ -101,14 +102,20 @@ func TestStationaryExact(t *testing.T) {
 		if s.residual > 1e-12 {
 			t.Errorf("%+v: residual |pi P - pi| = %v", cfg, s.residual)
 		}
-		if cfg.Branching == 1 && s.rate != 0 {
-			t.Errorf("%+v: a deterministic chain has entropy rate %v, want 0", cfg, s.rate)
-		}
-		if cfg.Branching == 1 { // the de Bruijn cycle: uniform
-			for c := range n {
-				if math.Abs(s.pi[c]-1/float64(n)) > 1e-12 {
-					t.Fatalf("%+v: pi[%d] = %v on a single cycle, want 1/%d", cfg, c, s.pi[c], n)
-				}
+		// The de Bruijn successor is always possible, and at most one
+		// successor beyond the drawn 1..2*Branching-1.
+		succ := deBruijnSuccessors(cfg.Alphabet, cfg.Order)
+		for c := range n {
+			cnt := int(s.count[c])
+			if cnt < 1 || cnt > min(cfg.Alphabet, 2*cfg.Branching) {
+				t.Fatalf("%+v: context %d has %d successors", cfg, c, cnt)
+			}
+			found := false
+			for r := range cnt {
+				found = found || int(s.symIdx[c*s.stride+r]) == succ[c]
+			}
+			if !found {
+				t.Fatalf("%+v: context %d lacks its de Bruijn successor", cfg, c)
 			}
 		}
 	}
@@ -126,7 +133,7 @@ func TestTrueModelLossMatchesEntropyRate(t *testing.T) {
 	}
 	for _, cfg := range []SyntheticConfig{
 		DefaultConfig().Synthetic,
-		{Seed: 9, Order: 2, Alphabet: 32, Branching: 6, ZipfExponent: 0.5},
+		{Seed: 9, Order: 2, Alphabet: 32, Branching: 6, ZipfExponent: 0.5, Hierarchy: 1},
 		{Seed: 10, Order: 4, Alphabet: 6, Branching: 2, ZipfExponent: 1.5},
 	} {
 		s := mustSynthetic(t, cfg, 1)
@@ -254,7 +261,8 @@ func TestSyntheticKnobsMoveSomething(t *testing.T) {
 		"seed":          func(c *SyntheticConfig) { c.Seed++ },
 		"order":         func(c *SyntheticConfig) { c.Order = 2 },
 		"alphabet":      func(c *SyntheticConfig) { c.Alphabet = 20 },
-		"branching":     func(c *SyntheticConfig) { c.Branching = 3 },
+		"branching":     func(c *SyntheticConfig) { c.Branching = 5 },
+		"hierarchy":     func(c *SyntheticConfig) { c.Hierarchy = 0.5 },
 		"zipf_exponent": func(c *SyntheticConfig) { c.ZipfExponent = 0.5 },
 	} {
 		cfg := base
