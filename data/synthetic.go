@@ -398,6 +398,20 @@ func (s *Synthetic) EntropyRate() (nats float64, ok bool) { return s.rate, true 
 // EntropyRateBits is the entropy rate in bits per token.
 func (s *Synthetic) EntropyRateBits() float64 { return s.rate / math.Ln2 }
 
+// ConditionalEntropies returns, for j = 0..order, the exact entropy in nats
+// of the next symbol given the j previous ones, under the stationary
+// distribution: the unigram entropy first, the entropy rate last. They are
+// the plateaus of a model that has learnt to use j symbols of context.
+func (s *Synthetic) ConditionalEntropies() []float64 {
+	out := make([]float64, s.k+1)
+	out[0] = s.blockH[0]
+	for j := 1; j < s.k; j++ {
+		out[j] = s.blockH[j] - s.blockH[j-1]
+	}
+	out[s.k] = s.rate
+	return out
+}
+
 // Floor is the exact mean over the seqLen targets of a stationary window of
 // the loss of the true model that sees only the window: position i pays
 // H(x[i+1] | x[0..i]), which is the entropy rate once i+1 >= order and the
