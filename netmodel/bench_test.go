@@ -49,25 +49,40 @@ func BenchmarkAllGather(b *testing.B) {
 	}
 }
 
-// BenchmarkRing times a ring all-reduce over the default 72 nodes.
-func BenchmarkRing(b *testing.B) {
+// BenchmarkPatterns times one round of each pattern on the default 72
+// nodes (LV08 sharing, so cross-traffic couples most flows).
+func BenchmarkPatterns(b *testing.B) {
 	c, err := Build(DefaultConfig(), 1)
 	if err != nil {
 		b.Fatal(err)
 	}
 	ready := make([]float64, c.Len())
-	flows := 0
-	b.ResetTimer()
-	start := time.Now()
-	for range b.N {
-		net, _ := NewNetwork(c, des.New(), 1)
-		res, err := RingAllReduce{Order: RingByBandwidth}.Run(net, Exchange{ReadyS: ready, PayloadBytes: []int64{200_000_000}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		flows += res.Transfers
+	g := TemplarGather()
+	for _, p := range []struct {
+		p     Pattern
+		bytes int64
+	}{
+		{g, 50_000_000},
+		{P2PAllGather(g), 50_000_000},
+		{RingAllReduce{Order: RingByBandwidth}, 200_000_000},
+		{ParameterServer{Server: -1}, 200_000_000},
+	} {
+		b.Run(p.p.Name(), func(b *testing.B) {
+			flows := 0
+			start, cpu0 := time.Now(), cpuTime()
+			for range b.N {
+				net, _ := NewNetwork(c, des.New(), 1)
+				res, err := p.p.Run(net, Exchange{ReadyS: ready, PayloadBytes: []int64{p.bytes}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				flows += res.Transfers
+			}
+			b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(flows), "ns/flow")
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(flows), "cpu-ns/flow")
+			b.ReportMetric(float64(flows)/float64(b.N), "flows/round")
+		})
 	}
-	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(flows), "ns/flow")
 }
 
 // cpuTime is the CPU time (user + system) this process has used.

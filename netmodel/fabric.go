@@ -115,7 +115,7 @@ type FabricStats struct {
 	Flows        int // flows started
 	Solves       int // solver passes
 	FlowsVisited int // flows whose rate was recomputed, summed over passes
-	Reschedules  int // completion events moved because a rate changed
+	Reschedules  int // times the engine event for the next completion moved
 }
 
 // Fabric is a flow-level network: links with capacities, flows crossing
@@ -129,6 +129,14 @@ type Fabric struct {
 	eng   *des.Engine
 	sh    Sharing
 	links []link
+
+	// Completions: a heap of sharing flows by planned end, behind a single
+	// engine event for the earliest. Rate changes move flows within it
+	// without touching the engine's queue.
+	due      []*flow
+	wake     des.ID
+	wakeAt   float64
+	wakeNode int
 
 	dirty        []int32 // links whose flow set changed since the last solve
 	solvePending bool
@@ -187,6 +195,8 @@ type flow struct {
 	state   flowState
 	onLinks bool // listed in its links\' flow lists
 	ev      des.ID
+	hidx    int32   // position in the fabric's completion heap, −1 if absent
+	due     float64 // planned completion time
 	done    func(end float64)
 	mark    uint32
 	fixed   bool
@@ -261,7 +271,7 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 		}
 	}
 	f.gen++
-	fl := &flow{gen: f.gen, node: spec.Node, bytes: spec.Bytes, remain: spec.Bytes, done: done, bound: math.Inf(1)}
+	fl := &flow{gen: f.gen, node: spec.Node, bytes: spec.Bytes, remain: spec.Bytes, done: done, bound: math.Inf(1), hidx: -1}
 	fl.links, fl.coef = fl.linkBuf[:0], fl.coefBuf[:0]
 	raw := f.sh.Model == ModelRaw
 	weight := spec.LatencyS
@@ -338,6 +348,7 @@ func (f *Fabric) join(fl *flow) {
 	if f.sh.Model == ModelRaw || len(fl.links) == 0 {
 		// Nothing to share: the rate is the flow's own bound.
 		f.setRate(fl, fl.bound)
+		f.arm()
 		return
 	}
 	fl.onLinks = true
@@ -386,6 +397,7 @@ func (f *Fabric) finish(fl *flow) {
 	fl.state = stateDone
 	fl.ev = des.ID{}
 	fl.remain = 0
+	f.unplan(fl)
 	f.leave(fl)
 	if fl.done != nil {
 		fl.done(f.eng.Now())
@@ -408,7 +420,8 @@ func (f *Fabric) Abort(id FlowID) float64 {
 		f.eng.Cancel(fl.ev)
 	case stateSharing:
 		f.progress(fl)
-		f.eng.Cancel(fl.ev)
+		f.unplan(fl)
+		f.arm()
 		f.leave(fl)
 	}
 	fl.state = stateAborted
@@ -441,50 +454,128 @@ func (f *Fabric) progress(fl *flow) {
 	fl.last = now
 }
 
-// setRate brings a flow's progress up to date and moves its completion.
+// setRate brings a flow's progress up to date and plans its completion at
+// the new rate. Callers arm() once they are done changing rates.
 func (f *Fabric) setRate(fl *flow, r float64) {
 	f.progress(fl)
-	old := fl.rate
 	fl.rate = r
-	if fl.ev.Valid() && r > 0 && r < old {
-		// Slower than planned: the pending completion now fires early and
-		// complete() moves it then. Flows joining a busy link slow every
-		// other flow on it, so this saves most heap updates.
+	if r <= 0 { // cannot happen with positive capacities
+		f.unplan(fl)
 		return
 	}
-	if fl.ev.Valid() {
-		f.eng.Cancel(fl.ev)
-		f.stats.Reschedules++
+	fl.due = f.eng.Now() + fl.remain/r
+	if fl.hidx < 0 {
+		fl.hidx = int32(len(f.due))
+		f.due = append(f.due, fl)
+		f.dueUp(int(fl.hidx))
+		return
 	}
-	fl.ev = des.ID{}
-	if r > 0 { // (r = 0 cannot happen with positive capacities)
-		f.schedule(fl)
+	if i := int(fl.hidx); !f.dueUp(i) {
+		f.dueDown(i)
 	}
 }
 
-func (f *Fabric) schedule(fl *flow) {
-	at := f.eng.Now() + fl.remain/fl.rate
-	ev, err := f.eng.Schedule(at, fl.node, func() { f.complete(fl) })
+// unplan removes a flow from the completion heap.
+func (f *Fabric) unplan(fl *flow) {
+	i := int(fl.hidx)
+	if i < 0 {
+		return
+	}
+	last := len(f.due) - 1
+	f.due[i] = f.due[last]
+	f.due[i].hidx = int32(i)
+	f.due[last] = nil
+	f.due = f.due[:last]
+	fl.hidx = -1
+	if i < last && !f.dueUp(i) {
+		f.dueDown(i)
+	}
+}
+
+// arm keeps one engine event at the earliest planned completion.
+func (f *Fabric) arm() {
+	if len(f.due) == 0 {
+		f.eng.Cancel(f.wake)
+		return
+	}
+	h := f.due[0]
+	if f.eng.Pending(f.wake) {
+		if f.wakeAt == h.due && f.wakeNode == h.node {
+			return
+		}
+		f.eng.Cancel(f.wake)
+		f.stats.Reschedules++
+	}
+	ev, err := f.eng.Schedule(h.due, h.node, f.fire)
 	if err != nil {
 		if f.err == nil {
 			f.err = err
 		}
 		return
 	}
-	fl.ev = ev
+	f.wake, f.wakeAt, f.wakeNode = ev, h.due, h.node
 }
 
-// complete runs at a flow's planned completion. If the flow was slowed
-// since the plan, bytes remain: plan again.
-func (f *Fabric) complete(fl *flow) {
-	fl.ev = des.ID{}
-	f.progress(fl)
-	if fl.remain > 1e-9*fl.bytes {
-		f.stats.Reschedules++
-		f.schedule(fl)
-		return
+// fire completes the earliest flow.
+func (f *Fabric) fire() {
+	f.wake = des.ID{}
+	if len(f.due) > 0 && f.due[0].due <= f.eng.Now() {
+		fl := f.due[0]
+		f.progress(fl)
+		f.finish(fl)
 	}
-	f.finish(fl)
+	f.arm()
+}
+
+func dueLess(a, b *flow) bool {
+	if a.due != b.due {
+		return a.due < b.due
+	}
+	if a.node != b.node {
+		return a.node < b.node
+	}
+	return a.gen < b.gen
+}
+
+func (f *Fabric) dueUp(j int) bool {
+	h := f.due
+	x := h[j]
+	j0 := j
+	for j > 0 {
+		i := (j - 1) / 2
+		if !dueLess(x, h[i]) {
+			break
+		}
+		h[j] = h[i]
+		h[j].hidx = int32(j)
+		j = i
+	}
+	h[j] = x
+	x.hidx = int32(j)
+	return j != j0
+}
+
+func (f *Fabric) dueDown(i int) {
+	h := f.due
+	n := len(h)
+	x := h[i]
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && dueLess(h[c+1], h[c]) {
+			c++
+		}
+		if !dueLess(h[c], x) {
+			break
+		}
+		h[i] = h[c]
+		h[i].hidx = int32(i)
+		i = c
+	}
+	h[i] = x
+	x.hidx = int32(i)
 }
 
 // solve recomputes the rates of every flow connected to a dirty link.
@@ -525,10 +616,11 @@ func (f *Fabric) solve() {
 	f.stats.FlowsVisited += len(comp)
 	f.maxmin(comp, links)
 	for _, fl := range comp {
-		if fl.next != fl.rate || !fl.ev.Valid() {
+		if fl.next != fl.rate || fl.hidx < 0 {
 			f.setRate(fl, fl.next)
 		}
 	}
+	f.arm()
 }
 
 // maxmin runs weighted progressive filling over one component: every
