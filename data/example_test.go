@@ -1,6 +1,7 @@
 package data_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log"
 	"os"
@@ -99,4 +100,44 @@ func ExampleSynthetic_Generate() {
 	// Output:
 	// 1.614 bits/token over " etaoinsrhldcumf"
 	// "lhaelhaltnmlhmdhmcnmrerlhrehheosihltnmhl"
+}
+
+// Token shards in the llm.c layout: a header of 256 little-endian int32
+// (magic 20240520, version 1, token count) followed by uint16 tokens.
+// Without the magic (format "auto"), a file is read as nanoGPT's raw uint16.
+func ExampleOpen_tokens() {
+	dir, err := os.MkdirTemp("", "shards")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	tokens := make([]uint16, 4096)
+	for i := range tokens {
+		tokens[i] = uint16(i % 50257)
+	}
+	shard := make([]byte, 1024+2*len(tokens))
+	binary.LittleEndian.PutUint32(shard[0:], 20240520)
+	binary.LittleEndian.PutUint32(shard[4:], 1)
+	binary.LittleEndian.PutUint32(shard[8:], uint32(len(tokens)))
+	for i, t := range tokens {
+		binary.LittleEndian.PutUint16(shard[1024+2*i:], t)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fineweb_train_000001.bin"), shard, 0o644); err != nil {
+		log.Fatal(err)
+	}
+	cfg := data.DefaultConfig()
+	cfg.Kind = data.KindTokens
+	cfg.Path = dir
+	cfg.Vocab = 50257
+	cfg.ChunkTokens = 256
+	corpus, err := data.Open(cfg, 1)
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := corpus.NodeStream(0, 4, data.Shape{Batch: 2, SeqLen: 8})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(corpus.Vocab(), corpus.TrainTokens(), s.Tokens())
+	// Output: 50257 3840 1024
 }
