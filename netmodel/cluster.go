@@ -111,6 +111,26 @@ func (p *Profile) ComputeEnd(start, flops float64) float64 {
 	return t
 }
 
+// StepsWithin counts the steps of flopsPerStep FLOPs each that complete
+// between from and limit (at most max of them when max > 0), following the
+// node's slowdowns, and returns when the last one ends (from if none does).
+// Steps that cost nothing count once: they cannot fill a window.
+func (p *Profile) StepsWithin(from, limit, flopsPerStep float64, max int) (steps int, end float64) {
+	end = from
+	for max <= 0 || steps < max {
+		next := p.ComputeEnd(end, flopsPerStep)
+		if next > limit {
+			break
+		}
+		end = next
+		steps++
+		if flopsPerStep == 0 {
+			break
+		}
+	}
+	return steps, end
+}
+
 // Cluster is a built configuration: every node's profile, the object store,
 // the latency model and the sharing model.
 type Cluster struct {

@@ -257,3 +257,25 @@ func TestSharingResolve(t *testing.T) {
 		t.Fatalf("maxmin with factors: %+v %v", sh, err)
 	}
 }
+
+func TestStepsWithin(t *testing.T) {
+	// 1 TFLOP/s, half speed in [2, 4): one-TFLOP steps run 0-1, 1-2, 2-4,
+	// 4-5, 5-6, ... 9-10.
+	p := Profile{PeakFlops: 1e12, Utilization: 1, Slowdowns: []Slowdown{{Interval{2, 4}, 2}}}
+	for _, tc := range []struct {
+		from, limit float64
+		max, want   int
+		end         float64
+	}{
+		{0, 1.5, 0, 1, 1},
+		{0, 10, 0, 9, 10},
+		{0, 10, 3, 3, 4},
+		{0, 3.9, 0, 2, 2},
+		{0, 0.5, 0, 0, 0},
+	} {
+		n, end := p.StepsWithin(tc.from, tc.limit, 1e12, tc.max)
+		if n != tc.want || !near(end, tc.end, 1e-12) {
+			t.Errorf("StepsWithin(%g, %g, max %d) = %d, %g; want %d, %g", tc.from, tc.limit, tc.max, n, end, tc.want, tc.end)
+		}
+	}
+}

@@ -677,17 +677,7 @@ func (r *roundRun) compute(i int, spec RoundSpec, flops float64) {
 	switch spec.Sync {
 	case SyncWindow:
 		limit := spec.StartS + spec.WindowS
-		for spec.MaxSteps == 0 || steps < spec.MaxSteps {
-			next := p.ComputeEnd(end, flops)
-			if next > limit {
-				break
-			}
-			end = next
-			steps++
-			if flops == 0 {
-				break // zero-cost steps would never fill the window
-			}
-		}
+		steps, end = p.StepsWithin(now, limit, flops, spec.MaxSteps)
 		ready = math.Max(limit, now)
 		if steps == 0 {
 			// Not one step fits: nothing to contribute this round.
