@@ -72,9 +72,6 @@ func scenario(t *testing.T) string {
 }
 
 func TestDeterminism(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs a dozen rounds twice")
-	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	runtime.GOMAXPROCS(1)
 	a := scenario(t)

@@ -16,7 +16,11 @@ import (
 // PeerTimeoutS and takes the next node of the reserve list instead, and
 // abandons whatever is still missing GatherTimeoutS after it began. Payloads
 // that land after the deadline are rejected. With a deadline, gathering
-// starts once the deadline has passed.
+// starts once the deadline has passed; without one, once every node's
+// payload has landed or its node has failed, so that the round waits for
+// the slowest (a failed node's payload is still waited for, PeerTimeoutS,
+// as Templar's miners cannot tell a failure from a delay). A payload in the
+// store outlives its node: one uploaded before a failure is still gathered.
 type ObjectStoreAllGather struct {
 	Peers          int     // G: payloads each node gathers (0: every node's)
 	Reserve        int     // length of the reserve list
@@ -30,7 +34,9 @@ type ObjectStoreAllGather struct {
 
 // P2PAllGather is the same gather with no store: a node pulls each peer's
 // payload straight from the peer's uplink once the peer is ready. A peer
-// that fails mid-transfer is replaced from the reserve list at once.
+// that fails mid-transfer is replaced from the reserve list at once. The
+// deadline applies to readiness (a peer not ready by then is late); the
+// transfers themselves are bounded only by GatherTimeoutS.
 type P2PAllGather ObjectStoreAllGather
 
 // TemplarGather returns Templar's rules: 20 peers, 10 in reserve, polls every
