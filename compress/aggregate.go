@@ -166,16 +166,20 @@ func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps 
 		// the counts must add up, or an index strayed outside its chunk.
 		rowLen := n / pl.h
 		seen := 0
+		top := len(recip) - 1
 		for row := range pl.h {
 			d := row * pl.cols
 			o, sm, cn := out[base+d:base+d+rowLen], sum[d:d+rowLen], cnt[d:d+rowLen]
-			for j := range o {
-				v := sm[j] * recip[min(int(cn[j]), len(recip)-1)]
+			sm = sm[:len(cn)]
+			o = o[:len(cn)]
+			for j, k := range cn {
+				v := sm[j] * recip[min(int(k), top)]
 				o[j] = v
-				mx = max(mx, math.Float32bits(v)&absMask)
-				seen += int(cn[j])
-				sm[j], cn[j] = 0, 0
+				mx |= math.Float32bits(v) // a superset of the non-finite test; checked below
+				seen += int(k)
 			}
+			clear(sm)
+			clear(cn)
 		}
 		if seen != k*len(ps) {
 			clear(sum)
@@ -183,7 +187,7 @@ func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps 
 			return false, fmt.Errorf("chunk %d: an index lies outside its chunk", ch)
 		}
 	}
-	return mx < 0x7f800000, nil
+	return mx&0x7f800000 != 0x7f800000 || firstNonFinite(out) < 0, nil
 }
 
 // view is one payload's part of one tensor.

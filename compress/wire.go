@@ -261,20 +261,35 @@ func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
 					return fmt.Errorf("chunk %d: truncated index section", ch)
 				}
 				src := sec[q : q+3*pairs]
-				for pi := range pairs {
-					b := src[3*pi : 3*pi+3]
-					b0, b1, b2 := int(b[0]), int(b[1]), int(b[2])
-					l0, l1 := b0|(b1&15)<<8, b1>>4|b2<<4
-					if l0 <= prev || l1 <= l0 || l1 >= n {
+				o := out[:2*pairs]
+				// Four indices per 64-bit load while 8 bytes remain, then pairs.
+				for len(src) >= 8 && len(o) >= 4 {
+					x := binary.LittleEndian.Uint64(src)
+					l0, l1, l2, l3 := int(x&0xfff), int(x>>12&0xfff), int(x>>24&0xfff), int(x>>36&0xfff)
+					// All five differences are negative iff the indices ascend in range.
+					if (prev-l0)&(l0-l1)&(l1-l2)&(l2-l3)&(l3-n) >= 0 {
+						return fmt.Errorf("chunk %d: indices %d..%d not ascending or out of range %d", ch, l0, l3, n)
+					}
+					prev = l3
+					if offs != nil {
+						o[0], o[1], o[2], o[3] = int32(base+int(offs[l0])), int32(base+int(offs[l1])), int32(base+int(offs[l2])), int32(base+int(offs[l3]))
+					} else {
+						o[0], o[1], o[2], o[3] = int32(base+l0), int32(base+l1), int32(base+l2), int32(base+l3)
+					}
+					o, src = o[4:], src[6:]
+				}
+				for len(src) >= 3 && len(o) >= 2 {
+					l0, l1 := int(src[0])|int(src[1]&15)<<8, int(src[1])>>4|int(src[2])<<4
+					if (prev-l0)&(l0-l1)&(l1-n) >= 0 {
 						return fmt.Errorf("chunk %d: indices %d, %d not ascending or out of range %d", ch, l0, l1, n)
 					}
 					prev = l1
-					o := out[2*pi : 2*pi+2]
 					if offs != nil {
 						o[0], o[1] = int32(base+int(offs[l0])), int32(base+int(offs[l1]))
 					} else {
 						o[0], o[1] = int32(base+l0), int32(base+l1)
 					}
+					o, src = o[2:], src[3:]
 				}
 				p, acc, nb, i0 = q+3*pairs, 0, 0, 2*pairs
 			}
@@ -600,6 +615,14 @@ func (c *codec) decodeTensor(d *decoder, pl *plan, t *TensorPayload, entropy, by
 	return nil
 }
 
+// spread2[x] holds the four 2-bit codes of byte x in four bytes.
+var spread2 = func() (t [256]uint32) {
+	for x := range t {
+		t[x] = uint32(x&3) | uint32(x>>2&3)<<8 | uint32(x>>4&3)<<16 | uint32(x>>6)<<24
+	}
+	return t
+}()
+
 // unpack2 is unpackCodes for 2-bit codes, four to a byte, also writing
 // the dequantized values.
 func unpack2(codes []uint8, vals []float32, b []byte, lut []float32) error {
@@ -607,10 +630,11 @@ func unpack2(codes []uint8, vals []float32, b []byte, lut []float32) error {
 	n := len(codes)
 	vals = vals[:n]
 	full := n / 4
-	for i, x := range b[:full] {
-		c, v := codes[4*i:4*i+4], vals[4*i:4*i+4]
-		c[0], c[1], c[2], c[3] = x&3, x>>2&3, x>>4&3, x>>6
+	c, v := codes[:4*full], vals[:4*full]
+	for _, x := range b[:full] {
+		binary.LittleEndian.PutUint32(c, spread2[x])
 		v[0], v[1], v[2], v[3] = lut[x&3], lut[x>>2&3], lut[x>>4&3], lut[x>>6]
+		c, v = c[4:], v[4:]
 	}
 	if rest := n - 4*full; rest > 0 {
 		x := b[full]
