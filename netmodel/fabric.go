@@ -143,6 +143,7 @@ type Fabric struct {
 	epoch        uint32
 	gen          uint64
 	stats        FabricStats
+	active       int
 	err          error
 
 	// solver scratch
@@ -220,6 +221,9 @@ func (f *Fabric) Sharing() Sharing { return f.sh }
 
 // Engine returns the engine the fabric schedules on.
 func (f *Fabric) Engine() *des.Engine { return f.eng }
+
+// ActiveFlows is the number of flows started and not yet ended or aborted.
+func (f *Fabric) ActiveFlows() int { return f.active }
 
 // Stats returns the solver counters.
 func (f *Fabric) Stats() FabricStats { return f.stats }
@@ -322,6 +326,7 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 		}
 	}
 	f.stats.Flows++
+	f.active++
 	id := FlowID{f: fl, gen: fl.gen}
 	lat := spec.LatencyS * f.sh.LatencyFactor
 	if lat > 0 {
@@ -394,6 +399,7 @@ func (f *Fabric) leave(fl *flow) {
 }
 
 func (f *Fabric) finish(fl *flow) {
+	f.active--
 	fl.state = stateDone
 	fl.ev = des.ID{}
 	fl.remain = 0
@@ -424,6 +430,7 @@ func (f *Fabric) Abort(id FlowID) float64 {
 		f.arm()
 		f.leave(fl)
 	}
+	f.active--
 	fl.state = stateAborted
 	fl.ev = des.ID{}
 	return fl.bytes - fl.remain

@@ -216,6 +216,9 @@ func TestAbort(t *testing.T) {
 	if f.Abort(a) != got || f.Active(a) {
 		t.Fatal("second abort changed state")
 	}
+	if f.ActiveFlows() != 0 {
+		t.Fatalf("%d flows still active", f.ActiveFlows())
+	}
 	// Aborting during the latency phase cancels the join.
 	eng, f = newFabric(t, CM02(), 1e6)
 	c := start(t, f, FlowSpec{Route: []LinkID{0}, Bytes: 1, LatencyS: 1}, &ea)

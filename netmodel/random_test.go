@@ -71,6 +71,9 @@ func TestRandomRounds(t *testing.T) {
 				t.Logf("trial %d round %d: %s %s nodes=%d end=%g", trial, round, x.Pattern, spec.Sync, cfg.Nodes, res.EndS)
 			}
 			checkRound(t, trial, res, c)
+			if n := net.Fabric().ActiveFlows(); n != 0 {
+				t.Fatalf("trial %d round %d: %d flows still active after the round", trial, round, n)
+			}
 			start = res.EndS + rng.Float64()*20
 		}
 	}

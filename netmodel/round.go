@@ -355,6 +355,13 @@ func (r *roundRun) drive() (*RoundResult, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	// Every node is done, so no transfer should be left; if one were, it
+	// must not spill into the next round.
+	for _, xs := range r.xfers {
+		for _, x := range xs {
+			r.abort(x, true)
+		}
+	}
 	return r.result(), nil
 }
 
