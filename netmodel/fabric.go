@@ -12,7 +12,8 @@ import (
 // Model names a bandwidth-sharing model.
 const (
 	// ModelRaw gives every flow latency + size/bandwidth of its slowest link,
-	// as if it were alone: no sharing, no factors.
+	// as if it were alone: no sharing, no factors (the TCP window still caps
+	// the rate when one is set).
 	ModelRaw = "raw"
 	// ModelMaxMin is CM02: weighted max-min fairness over the links a flow
 	// crosses, weights growing with the path latency, and a TCP window bound.
@@ -269,9 +270,11 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 	if math.IsNaN(spec.MaxRate) || spec.MaxRate < 0 {
 		return FlowID{}, fmt.Errorf("netmodel: flow rate cap %g bytes/s is invalid", spec.MaxRate)
 	}
-	for _, l := range slices.Concat(spec.Route, spec.Reverse) {
-		if l < 0 || int(l) >= len(f.links) {
-			return FlowID{}, fmt.Errorf("netmodel: unknown link %d", l)
+	for _, ls := range [2][]LinkID{spec.Route, spec.Reverse} {
+		for _, l := range ls {
+			if l < 0 || int(l) >= len(f.links) {
+				return FlowID{}, fmt.Errorf("netmodel: unknown link %d", l)
+			}
 		}
 	}
 	f.gen++
@@ -657,15 +660,9 @@ func (f *Fabric) maxmin(comp []*flow, links []int32) {
 			lk.n++
 		}
 	}
-	slices.SortFunc(bounded, func(a, b *flow) int {
-		switch {
-		case a.xb < b.xb:
-			return -1
-		case a.xb > b.xb:
-			return 1
-		}
-		return cmpUint(a.gen, b.gen)
-	})
+	if len(bounded) > 1 {
+		slices.SortFunc(bounded, cmpBound)
+	}
 	f.bounded = bounded
 	h := f.heap[:0]
 	for _, l := range links {
@@ -674,20 +671,6 @@ func (f *Fabric) maxmin(comp []*flow, links []int32) {
 	}
 	left := len(comp)
 	bi := 0
-	fix := func(fl *flow, r float64) {
-		fl.fixed = true
-		fl.next = r
-		left--
-		for k, l := range fl.links {
-			lk := &f.links[l]
-			lk.rem -= fl.coef[k] * r
-			if lk.rem < 0 {
-				lk.rem = 0
-			}
-			lk.sum -= fl.coef[k] / fl.weight
-			lk.n--
-		}
-	}
 	for left > 0 {
 		// Bring the heap's top up to date.
 		for len(h) > 0 {
@@ -698,7 +681,7 @@ func (f *Fabric) maxmin(comp []*flow, links []int32) {
 				continue
 			}
 			if x := lk.rem / lk.sum; x > top.x {
-				h = h.pop().push(key{x, top.l})
+				h.replaceTop(key{x, top.l})
 				continue
 			}
 			break
@@ -719,23 +702,52 @@ func (f *Fabric) maxmin(comp []*flow, links []int32) {
 			// Cannot happen: every comp flow crosses a finite link.
 			for _, fl := range comp {
 				if !fl.fixed {
-					fix(fl, math.Inf(1))
+					f.fix(fl, math.Inf(1))
+					left--
 				}
 			}
 		case xf <= xl:
 			fl := bounded[bi]
-			fix(fl, fl.bound)
+			f.fix(fl, fl.bound)
+			left--
 		default:
 			l := h[0].l
 			h = h.pop()
 			for _, s := range f.links[l].flows {
 				if !s.f.fixed {
-					fix(s.f, xl/s.f.weight)
+					f.fix(s.f, xl/s.f.weight)
+					left--
 				}
 			}
 		}
 	}
 	f.heap = h[:0]
+}
+
+// fix sets a flow's rate and takes its load off its links.
+func (f *Fabric) fix(fl *flow, r float64) {
+	fl.fixed = true
+	fl.next = r
+	for k, l := range fl.links {
+		lk := &f.links[l]
+		c := fl.coef[k]
+		lk.rem -= c * r
+		if lk.rem < 0 {
+			lk.rem = 0
+		}
+		lk.sum -= c / fl.weight
+		lk.n--
+	}
+}
+
+func cmpBound(a, b *flow) int {
+	switch {
+	case a.xb < b.xb:
+		return -1
+	case a.xb > b.xb:
+		return 1
+	}
+	return cmpUint(a.gen, b.gen)
 }
 
 func cmpUint(a, b uint64) int {
@@ -774,6 +786,27 @@ func (h keyHeap) push(k key) keyHeap {
 		j = i
 	}
 	return h
+}
+
+// replaceTop gives the top entry a new (larger) key and restores order.
+func (h keyHeap) replaceTop(k key) {
+	n := len(h)
+	i := 0
+	for {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if j+1 < n && h[j+1].less(h[j]) {
+			j++
+		}
+		if !h[j].less(k) {
+			break
+		}
+		h[i] = h[j]
+		i = j
+	}
+	h[i] = k
 }
 
 func (h keyHeap) pop() keyHeap {
