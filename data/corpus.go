@@ -29,6 +29,8 @@ type Corpus interface {
 	// Digest is a hex SHA-256 of the corpus content and the configuration
 	// that shapes it, for the run manifest.
 	Digest() string
+	// String describes the corpus in one line for logs.
+	String() string
 }
 
 // Stream is one node's deterministic sequence of training batches. A stream

@@ -95,9 +95,11 @@ func ExampleBytes() {
 
 func ExampleSynthetic_Generate() {
 	lang, _ := data.NewSynthetic(data.DefaultConfig().Synthetic, 0)
+	fmt.Println(lang)
 	fmt.Printf("%.3f bits/token over %q\n", lang.EntropyRateBits(), lang.Alphabet())
 	fmt.Printf("%q\n", lang.Generate(40, 1))
 	// Output:
+	// synthetic order 3 over 16 symbols (4096 contexts), entropy rate 1.1191 nats (1.6145 bits) per token
 	// 1.614 bits/token over " etaoinsrhldcumf"
 	// "lhaelhaltnmlhmdhmcnmrerlhrehheosihltnmhl"
 }

@@ -236,6 +236,11 @@ func (f *finiteCorpus) EntropyRate() (float64, bool)     { return 0, false }
 func (f *finiteCorpus) Floor(seqLen int) (float64, bool) { return 0, false }
 func (f *finiteCorpus) Digest() string                   { return f.digest }
 
+func (f *finiteCorpus) String() string {
+	return fmt.Sprintf("%s corpus %s: %d tokens in %d chunks of %d (%d held out), vocab %d",
+		f.cfg.Kind, f.cfg.Path, f.n, len(f.train)+len(f.val), f.cfg.ChunkTokens, len(f.val), f.vocab)
+}
+
 func (f *finiteCorpus) TrainTokens() int64 {
 	var n int64
 	for _, i := range f.train {

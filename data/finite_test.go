@@ -499,6 +499,9 @@ func TestTokensCorpus(t *testing.T) {
 	if f.Vocab() != 50257 || f.n != 20000 {
 		t.Fatalf("vocab %d, %d tokens", f.Vocab(), f.n)
 	}
+	if d := f.String(); !strings.Contains(d, "tokens corpus") || !strings.Contains(d, "20000 tokens in 40 chunks of 512 (2 held out)") {
+		t.Errorf("String() = %q", d)
+	}
 	checkStreamContract(t, f, 8, Shape{Batch: 4, SeqLen: 64})
 	// Batches are windows of the shards: consecutive token ids here.
 	s, _ := f.NodeStream(2, 8, Shape{Batch: 4, SeqLen: 64})

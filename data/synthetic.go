@@ -427,6 +427,12 @@ func (s *Synthetic) Floor(seqLen int) (nats float64, ok bool) {
 	return (s.blockH[s.k-1] - h1 + float64(seqLen-s.k+1)*s.rate) / float64(seqLen), true
 }
 
+// String describes the language in one line.
+func (s *Synthetic) String() string {
+	return fmt.Sprintf("synthetic order %d over %d symbols (%d contexts), entropy rate %.4f nats (%.4f bits) per token",
+		s.k, s.a, s.contexts, s.rate, s.EntropyRateBits())
+}
+
 // TrainTokens is -1: every node's stream is an unbounded sample path.
 func (s *Synthetic) TrainTokens() int64 { return -1 }
 
