@@ -69,30 +69,35 @@ func BenchmarkBaselineSum(b *testing.B) {
 
 var sink float32
 
-// BenchmarkAggregate decodes 72 SparseLoCo payloads (K = 64) and
-// aggregates them into one dense update.
+// BenchmarkAggregate decodes 72 payloads (K = 64 per 4096) and aggregates
+// them into one dense update ("decode+aggregate"), or only aggregates
+// already decoded ones ("aggregate"), as a simulator that decodes each
+// payload once for all receivers would.
 func BenchmarkAggregate(b *testing.B) {
 	l := gptLayout(5)
 	n := l.Size()
-	for _, name := range []string{"sparseloco", "sparseloco-entropy", "sparseloco-k128"} {
-		b.Run(name, func(b *testing.B) {
-			c := mustNew(b, allConfigs()[name], l)
-			rng := rand.New(rand.NewPCG(3, 4))
-			const peers = 72
-			wire := make([][]byte, peers)
-			for r := range wire {
-				p, err := c.Compress(c.NewState(), randn(rng, n, 1e-3), 0)
-				if err != nil {
-					b.Fatal(err)
-				}
-				wire[r], _ = c.Encode(p)
+	for _, name := range []string{"sparseloco", "sparseloco-entropy", "sparseloco-k128", "demo"} {
+		c := mustNew(b, allConfigs()[name], l)
+		rng := rand.New(rand.NewPCG(3, 4))
+		const peers = 72
+		wire := make([][]byte, peers)
+		for r := range wire {
+			p, err := c.Compress(c.NewState(), randn(rng, n, 1e-3), 0)
+			if err != nil {
+				b.Fatal(err)
 			}
-			dst := make([]float32, n)
-			// A receiver keeps one payload per peer and decodes into it.
-			ps := make([]*Payload, peers)
-			for r := range ps {
-				ps[r] = new(Payload)
+			wire[r], _ = c.Encode(p)
+		}
+		dst := make([]float32, n)
+		// A receiver keeps one payload per peer and decodes into it.
+		ps := make([]*Payload, peers)
+		for r := range ps {
+			ps[r] = new(Payload)
+			if err := c.DecodeTo(ps[r], wire[r]); err != nil {
+				b.Fatal(err)
 			}
+		}
+		b.Run(name+"/decode+aggregate", func(b *testing.B) {
 			b.SetBytes(int64(4 * n * peers))
 			cpu0 := cpuSeconds()
 			for b.Loop() {
@@ -101,6 +106,16 @@ func BenchmarkAggregate(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
+				if _, err := c.Aggregate(dst, ps); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportGBs(b, 4*n*peers, cpu0)
+		})
+		b.Run(name+"/aggregate", func(b *testing.B) {
+			b.SetBytes(int64(4 * n * peers))
+			cpu0 := cpuSeconds()
+			for b.Loop() {
 				if _, err := c.Aggregate(dst, ps); err != nil {
 					b.Fatal(err)
 				}

@@ -15,6 +15,7 @@ import (
 //	index encoding byte (0 packed12, 1 entropy)
 //	code layout byte (0 packed, 1 byte)
 //	quant bits byte (0: values are floats)
+//	(kind and these three must match the receiver's configuration)
 //	uvarint tensor count, then per tensor, in layout order:
 //	  uvarint name length, name; uvarint rank, uvarint dims
 //	  uvarint value count
