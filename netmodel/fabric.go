@@ -117,6 +117,7 @@ type FabricStats struct {
 	Solves       int // solver passes
 	FlowsVisited int // flows whose rate was recomputed, summed over passes
 	Reschedules  int // times the engine event for the next completion moved
+	LocalSolves  int // passes that solved only the flows on changed links
 }
 
 // Fabric is a flow-level network: links with capacities, flows crossing
@@ -140,6 +141,7 @@ type Fabric struct {
 	wakeNode int
 
 	dirty        []int32 // links whose flow set changed since the last solve
+	joined       []*flow // flows that joined since the last solve
 	solvePending bool
 	epoch        uint32
 	gen          uint64
@@ -158,9 +160,16 @@ type link struct {
 	cap   float64 // bytes/s after the bandwidth factor; +Inf: unlimited
 	flows []slot
 	mark  uint32
+	// load is Σ coef·rate over the link's flows, kept up to date as rates
+	// change and recomputed exactly by every full solve.
+	load float64
 	// solver scratch
 	rem, sum float64
 	n        int
+	shared   bool // carries flows outside the local pass
+	// expand: the link was saturated when its flow set changed, so its
+	// flows may all have to move.
+	expand bool
 }
 
 type slot struct {
@@ -360,13 +369,19 @@ func (f *Fabric) join(fl *flow) {
 		return
 	}
 	fl.onLinks = true
+	f.joined = append(f.joined, fl)
 	for k, l := range fl.links {
 		lk := &f.links[l]
 		fl.pos[k] = int32(len(lk.flows))
 		lk.flows = append(lk.flows, slot{fl, int32(k)})
+		if lk.saturated() {
+			lk.expand = true
+		}
 		f.markDirty(l)
 	}
 }
+
+func (lk *link) saturated() bool { return lk.cap-lk.load <= slackMargin*lk.cap }
 
 func (f *Fabric) markDirty(l int32) {
 	f.dirty = append(f.dirty, l)
@@ -388,6 +403,10 @@ func (f *Fabric) leave(fl *flow) {
 	fl.onLinks = false
 	for k, l := range fl.links {
 		lk := &f.links[l]
+		if lk.saturated() {
+			lk.expand = true
+		}
+		lk.load -= fl.coef[k] * fl.rate
 		i := fl.pos[k]
 		last := int32(len(lk.flows) - 1)
 		if i != last {
@@ -588,9 +607,133 @@ func (f *Fabric) dueDown(i int) {
 	x.hidx = int32(i)
 }
 
-// solve recomputes the rates of every flow connected to a dirty link.
+// localSolve enables the local pass of solve; tests turn it off to compare.
+var localSolve = true
+
+// checkLocal, when set (by tests), runs after every accepted local pass.
+var checkLocal func(f *Fabric)
+
+// slackMargin is the relative spare capacity below which a link counts as
+// saturated when deciding whether a local solution stands.
+const slackMargin = 1e-9
+
+// solve recomputes rates after flows joined or left dirty links. It first
+// tries a local pass: only the flows on dirty links are solved, against
+// what the other flows leave of the links they share. The local solution is
+// the global max-min one if every shared link is unsaturated both before
+// and after (then no other flow is bottlenecked there, and no local flow
+// is either). Otherwise the whole connected component is solved again.
 func (f *Fabric) solve() {
 	f.solvePending = false
+	if !(localSolve && f.solveLocal()) {
+		f.solveComponent()
+	} else if checkLocal != nil {
+		checkLocal(f)
+	}
+	for _, l := range f.dirty {
+		f.links[l].expand = false
+	}
+	f.dirty = f.dirty[:0]
+	clear(f.joined)
+	f.joined = f.joined[:0]
+	f.arm()
+}
+
+func (f *Fabric) solveLocal() bool {
+	f.epoch++
+	ep := f.epoch
+	comp := f.compFlows[:0]
+	links := f.compLinks[:0]
+	// Local flows: those that just joined, and all flows of links that were
+	// saturated when they changed. A link with spare capacity is nobody's
+	// bottleneck, so a flow leaving it moves no one.
+	for _, fl := range f.joined {
+		if fl.onLinks && fl.mark != ep {
+			fl.mark = ep
+			comp = append(comp, fl)
+		}
+	}
+	for _, l := range f.dirty {
+		if !f.links[l].expand {
+			continue
+		}
+		for _, s := range f.links[l].flows {
+			if fl := s.f; fl.mark != ep {
+				fl.mark = ep
+				comp = append(comp, fl)
+			}
+		}
+	}
+	for _, fl := range comp {
+		for _, l := range fl.links {
+			if lk := &f.links[l]; lk.mark != ep {
+				lk.mark = ep
+				lk.n = 0
+				links = append(links, l)
+			}
+		}
+	}
+	f.compFlows, f.compLinks = comp, links
+	if len(comp) == 0 {
+		return true
+	}
+	for _, fl := range comp {
+		for _, l := range fl.links {
+			f.links[l].n++
+		}
+	}
+	for _, l := range links {
+		lk := &f.links[l]
+		lk.rem = lk.cap
+		lk.shared = len(lk.flows) != lk.n
+		if !lk.shared {
+			continue
+		}
+		if lk.saturated() {
+			return false // flows outside may be bottlenecked here
+		}
+		lk.rem = lk.cap - lk.load
+	}
+	for _, fl := range comp {
+		for k, l := range fl.links {
+			if lk := &f.links[l]; lk.shared {
+				lk.rem += fl.coef[k] * fl.rate
+			}
+		}
+	}
+	f.maxmin(comp, links, true)
+	// Check that the shared links keep spare capacity under the new rates.
+	for _, l := range links {
+		lk := &f.links[l]
+		lk.sum = lk.load
+	}
+	for _, fl := range comp {
+		for k, l := range fl.links {
+			f.links[l].sum += fl.coef[k] * (fl.next - fl.rate)
+		}
+	}
+	for _, l := range links {
+		lk := &f.links[l]
+		if lk.shared && lk.cap-lk.sum <= slackMargin*lk.cap {
+			return false
+		}
+	}
+	f.stats.Solves++
+	f.stats.LocalSolves++
+	f.stats.FlowsVisited += len(comp)
+	for _, fl := range comp {
+		if fl.next != fl.rate || fl.hidx < 0 {
+			for k, l := range fl.links {
+				f.links[l].load += fl.coef[k] * (fl.next - fl.rate)
+			}
+			f.setRate(fl, fl.next)
+		}
+	}
+	return true
+}
+
+// solveComponent recomputes every flow connected to a dirty link.
+func (f *Fabric) solveComponent() {
 	f.epoch++
 	ep := f.epoch
 	comp := f.compFlows[:0]
@@ -601,7 +744,6 @@ func (f *Fabric) solve() {
 			links = append(links, l)
 		}
 	}
-	f.dirty = f.dirty[:0]
 	for q := 0; q < len(links); q++ {
 		for _, s := range f.links[links[q]].flows {
 			fl := s.f
@@ -619,18 +761,23 @@ func (f *Fabric) solve() {
 		}
 	}
 	f.compFlows, f.compLinks = comp, links
+	for _, l := range links {
+		f.links[l].load = 0
+	}
 	if len(comp) == 0 {
 		return
 	}
 	f.stats.Solves++
 	f.stats.FlowsVisited += len(comp)
-	f.maxmin(comp, links)
+	f.maxmin(comp, links, false)
 	for _, fl := range comp {
 		if fl.next != fl.rate || fl.hidx < 0 {
 			f.setRate(fl, fl.next)
 		}
+		for k, l := range fl.links {
+			f.links[l].load += fl.coef[k] * fl.rate
+		}
 	}
-	f.arm()
 }
 
 // maxmin runs weighted progressive filling over one component: every
@@ -642,10 +789,14 @@ func (f *Fabric) solve() {
 // took no more than the current level), so the heap of link levels is
 // updated lazily: an entry popped with an out-of-date level is pushed back
 // with the current one, and only an up-to-date minimum saturates.
-func (f *Fabric) maxmin(comp []*flow, links []int32) {
+func (f *Fabric) maxmin(comp []*flow, links []int32, presetRem bool) {
+	ep := f.epoch // comp's flows carry this mark; others on its links are fixed
 	for _, l := range links {
 		lk := &f.links[l]
-		lk.rem, lk.sum, lk.n = lk.cap, 0, 0
+		if !presetRem {
+			lk.rem = lk.cap
+		}
+		lk.sum, lk.n = 0, 0
 	}
 	bounded := f.bounded[:0]
 	for _, fl := range comp {
@@ -714,7 +865,7 @@ func (f *Fabric) maxmin(comp []*flow, links []int32) {
 			l := h[0].l
 			h = h.pop()
 			for _, s := range f.links[l].flows {
-				if !s.f.fixed {
+				if s.f.mark == ep && !s.f.fixed {
 					f.fix(s.f, xl/s.f.weight)
 					left--
 				}

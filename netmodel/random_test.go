@@ -134,3 +134,126 @@ func checkRound(t *testing.T, trial int, res *RoundResult, c *Cluster) {
 		}
 	}
 }
+
+// TestLocalSolveMatchesFull runs random rounds with and without the local
+// solver pass: the results must agree (to rounding).
+func TestLocalSolveMatchesFull(t *testing.T) {
+	defer func() { localSolve = true }()
+	trials := 60
+	if testing.Short() {
+		trials = 15
+	}
+	totalLocal, totalSolves := 0, 0
+	for trial := range trials {
+		rng := rand.New(rand.NewPCG(uint64(trial), 99))
+		cfg := DefaultConfig()
+		cfg.Nodes = 3 + rng.IntN(20)
+		cfg.Sharing.Model = []string{ModelMaxMin, ModelLV08}[rng.IntN(2)]
+		if rng.IntN(2) == 0 {
+			cfg.Store.BwUpMbps, cfg.Store.BwDownMbps = 200+rng.Float64()*5000, 200+rng.Float64()*5000
+		}
+		c, err := Build(cfg, uint64(trial))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := DefaultExchangeConfig()
+		x.Pattern = []string{PatternStore, PatternP2P, PatternRing, PatternPS}[rng.IntN(4)]
+		x.Gather.Peers = 1 + rng.IntN(cfg.Nodes)
+		pat, _ := x.Build(cfg.Nodes)
+		ready := make([]float64, cfg.Nodes)
+		for i := range ready {
+			ready[i] = rng.Float64() * 5
+		}
+		payload := []int64{1_000_000 + int64(rng.IntN(1_000_000))}
+		var res [2]*RoundResult
+		for k, on := range []bool{false, true} {
+			localSolve = on
+			net, _ := NewNetwork(c, des.New(), 1)
+			r, err := pat.Run(net, Exchange{ReadyS: ready, PayloadBytes: payload})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res[k] = r
+			if on {
+				totalLocal += net.Fabric().Stats().LocalSolves
+				totalSolves += net.Fabric().Stats().Solves
+			}
+		}
+		a, b := res[0], res[1]
+		if !near(a.EndS, b.EndS, 1e-9) || len(a.Activities) != len(b.Activities) {
+			t.Fatalf("trial %d (%s, %s): full solve ends %.12g with %d activities, local %.12g with %d",
+				trial, x.Pattern, cfg.Sharing.Model, a.EndS, len(a.Activities), b.EndS, len(b.Activities))
+		}
+		for i := range a.Activities {
+			p, q := a.Activities[i], b.Activities[i]
+			if p.Node != q.Node || p.Kind != q.Kind || !near(p.StartS, q.StartS, 1e-9) || !near(p.EndS, q.EndS, 1e-9) {
+				t.Fatalf("trial %d (%s): activity %d differs: %+v vs %+v", trial, x.Pattern, i, p, q)
+			}
+		}
+		if !slices.Equal(a.Aggregate, b.Aggregate) {
+			t.Fatalf("trial %d: aggregates differ", trial)
+		}
+	}
+	if totalLocal == 0 {
+		t.Fatal("the local pass never applied: the comparison checked nothing")
+	}
+	t.Logf("%d of %d solver passes were local", totalLocal, totalSolves)
+}
+
+// TestLocalPassesAreExact re-solves the whole component after every
+// accepted local pass and checks that no rate moves.
+func TestLocalPassesAreExact(t *testing.T) {
+	defer func() { checkLocal = nil }()
+	checked := 0
+	checkLocal = func(f *Fabric) {
+		// Everything connected to what the local pass touched.
+		for _, fl := range f.compFlows {
+			for _, l := range fl.links {
+				f.dirty = append(f.dirty, l)
+			}
+		}
+		comp := slices.Clone(f.compFlows)
+		before := make([]float64, len(comp))
+		for i, fl := range comp {
+			before[i] = fl.rate
+		}
+		f.solveComponent()
+		for i, fl := range comp {
+			if !near(before[i], fl.rate, 1e-9) {
+				t.Fatalf("t=%g: local pass gave flow %d rate %g, the full solve %g", f.eng.Now(), fl.gen, before[i], fl.rate)
+			}
+		}
+		checked++
+	}
+	trials := 40
+	if testing.Short() {
+		trials = 10
+	}
+	for trial := range trials {
+		rng := rand.New(rand.NewPCG(uint64(trial), 7))
+		cfg := DefaultConfig()
+		cfg.Nodes = 3 + rng.IntN(25)
+		cfg.Sharing.Model = []string{ModelMaxMin, ModelLV08}[rng.IntN(2)]
+		cfg.Store.BwUpMbps, cfg.Store.BwDownMbps = 500+rng.Float64()*20000, 500+rng.Float64()*20000
+		c, err := Build(cfg, uint64(trial))
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := DefaultExchangeConfig()
+		x.Pattern = []string{PatternStore, PatternP2P, PatternRing, PatternPS}[rng.IntN(4)]
+		x.Gather.Peers = 1 + rng.IntN(cfg.Nodes)
+		pat, _ := x.Build(cfg.Nodes)
+		ready := make([]float64, cfg.Nodes)
+		for i := range ready {
+			ready[i] = rng.Float64() * 5
+		}
+		net, _ := NewNetwork(c, des.New(), 1)
+		if _, err := pat.Run(net, Exchange{ReadyS: ready, PayloadBytes: []int64{1_000_000 + int64(rng.IntN(3_000_000))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no local pass to check")
+	}
+	t.Logf("%d local passes checked", checked)
+}
