@@ -246,11 +246,13 @@ func (c *codec) Compress(st *State, delta []float32, seed uint64) (*Payload, err
 }
 
 func firstNonFinite(x []float32) int {
-	var mx uint32
+	// The or of all bit patterns has an all-ones exponent whenever some
+	// value does (and sometimes when none does): a cheap filter.
+	var or uint32
 	for _, v := range x {
-		mx = max(mx, math.Float32bits(v)&absMask)
+		or |= math.Float32bits(v)
 	}
-	if mx < 0x7f800000 {
+	if or&0x7f800000 != 0x7f800000 {
 		return -1
 	}
 	for i, v := range x {

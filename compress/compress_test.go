@@ -596,3 +596,11 @@ func TestConcurrentCompress(t *testing.T) {
 		}
 	}
 }
+
+func TestRoundMagic(t *testing.T) {
+	for _, x := range []float32{-1, -0.5, 0, 0.49999997, 0.5, 1.5, 2.5, 3.5, 2.4999998, 254.5, 255.5, 256} {
+		if got, want := (x+roundMagic)-roundMagic, float32(math.RoundToEven(float64(x))); got != want {
+			t.Errorf("round(%v) = %v, want %v", x, got, want)
+		}
+	}
+}

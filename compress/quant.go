@@ -1,6 +1,13 @@
 package compress
 
-import "math"
+import (
+	"math"
+	"slices"
+)
+
+// roundMagic is 1.5·2^23: x + roundMagic − roundMagic rounds a float32 of
+// magnitude below 2^22 to the nearest integer, ties to even.
+const roundMagic float32 = 12582912
 
 // quantize replaces vals by their quantized values and returns the codes and
 // statistics, as the reference does for one tensor:
@@ -43,13 +50,20 @@ func quantize(vals []float32, bits int, rangeSigmas float64, codes []uint8) ([]u
 	top := float32(nb - 1)
 	var sums [256]float64
 	var counts [256]int
-	inv := scale // divide, as the reference does, rather than multiply by 1/s
-	for _, v := range vals {
+	codes = slices.Grow(codes, n)[:n]
+	for i, v := range vals {
 		c := v - mu
-		x := float32(math.RoundToEven(float64(c/inv + offset)))
-		x = max(0, min(top, x))
-		b := uint8(x)
-		codes = append(codes, b)
+		// Divide, as the reference does; clamp, then round half to even by
+		// adding and subtracting 1.5·2^23 (exact for |x| < 2^22). Plain
+		// comparisons: Go's float min and max also order NaNs and zeros.
+		x := c/scale + offset
+		if x < 0 {
+			x = 0
+		} else if x > top {
+			x = top
+		}
+		b := uint8((x + roundMagic) - roundMagic)
+		codes[i] = b
 		sums[b] += float64(c)
 		counts[b]++
 	}

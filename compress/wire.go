@@ -142,6 +142,8 @@ func (c *codec) Encode(p *Payload) ([]byte, error) {
 			}
 			if codeLayout == 1 {
 				b = append(b, t.Codes...)
+			} else if c.bits == 2 {
+				b = pack2(b, t.Codes)
 			} else {
 				w = bitWriter{buf: b}
 				for _, code := range t.Codes {
@@ -614,6 +616,23 @@ func (c *codec) decodeTensor(d *decoder, pl *plan, t *TensorPayload, entropy, by
 		return fmt.Errorf("value %d is not finite", i)
 	}
 	return nil
+}
+
+// pack2 appends 2-bit codes (each < 4), four to a byte, LSB first.
+func pack2(b []byte, codes []uint8) []byte {
+	full := len(codes) / 4
+	for i := range full {
+		c := codes[4*i : 4*i+4 : 4*i+4]
+		b = append(b, c[0]|c[1]<<2|c[2]<<4|c[3]<<6)
+	}
+	if rest := codes[4*full:]; len(rest) > 0 {
+		var x byte
+		for j, c := range rest {
+			x |= c << (2 * j)
+		}
+		b = append(b, x)
+	}
+	return b
 }
 
 // spread2[x] holds the four 2-bit codes of byte x in four bytes.
