@@ -49,6 +49,37 @@ func BenchmarkAllGather(b *testing.B) {
 	}
 }
 
+// BenchmarkSharedStore is BenchmarkAllGather at 1,000 nodes through a store
+// with finite links: 100 Gbit/s is a bottleneck that couples every transfer
+// (each change re-solves them all); 3 Tbit/s has spare capacity, so changes
+// stay local.
+func BenchmarkSharedStore(b *testing.B) {
+	for _, gbps := range []float64{100, 3000} {
+		b.Run(fmt.Sprintf("gbps=%g", gbps), func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Nodes = 1000
+			cfg.Store.BwUpMbps, cfg.Store.BwDownMbps = gbps*1000, gbps*1000
+			c, err := Build(cfg, 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ready := make([]float64, cfg.Nodes)
+			flows := 0
+			start, cpu0 := time.Now(), cpuTime()
+			for range b.N {
+				net, _ := NewNetwork(c, des.New(), 1)
+				res, err := TemplarGather().Run(net, Exchange{ReadyS: ready, PayloadBytes: []int64{50_000_000}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				flows += res.Transfers
+			}
+			b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(flows), "ns/flow")
+			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(flows), "cpu-ns/flow")
+		})
+	}
+}
+
 // BenchmarkPatterns times one round of each pattern on the default 72
 // nodes (LV08 sharing, so cross-traffic couples most flows).
 func BenchmarkPatterns(b *testing.B) {

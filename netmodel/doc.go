@@ -19,9 +19,9 @@
 //     SimGrid's LV08 factors (latency ×13.01, bandwidth ×0.97, weights
 //     latency + 20537/capacity, 5 % cross-traffic from acknowledgements), a
 //     flow's rate is capped by the TCP window (γ/2L), and latency is paid
-//     before a flow joins the sharing. Only the component of flows linked to
-//     a change is solved again, once per instant. "raw" gives every flow
-//     L + S/B, unshared.
+//     before a flow joins the sharing. A change re-solves only the flows it
+//     can move (checked; otherwise the connected component), once per
+//     instant. "raw" gives every flow L + S/B, unshared.
 //   - Network: a Cluster on a Fabric, one uplink and one downlink per node
 //     and for the object store (whose links may be unlimited).
 //   - Patterns and rounds: ObjectStoreAllGather (Templar's rules: G gather

@@ -124,9 +124,13 @@ type FabricStats struct {
 // sets of links, and a solver that shares capacity among the flows that are
 // past their latency phase. It schedules flow completions on a des.Engine.
 //
-// When a flow joins or leaves, only the connected component of flows that
-// share links with it (transitively) is solved again, once per instant no
-// matter how many flows changed at that instant.
+// Rates are recomputed once per instant at which flows joined or left, no
+// matter how many did. A local pass solves only the flows that joined and
+// those on links that were saturated when they changed, holding the rest
+// fixed; its answer stands when every link it shares with other flows keeps
+// spare capacity (then the weighted max-min conditions hold everywhere).
+// Otherwise the whole connected component of flows sharing links with the
+// change is solved again.
 type Fabric struct {
 	eng   *des.Engine
 	sh    Sharing
