@@ -166,20 +166,11 @@ func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps 
 		// the counts must add up, or an index strayed outside its chunk.
 		rowLen := n / pl.h
 		seen := 0
-		top := len(recip) - 1
 		for row := range pl.h {
 			d := row * pl.cols
-			o, sm, cn := out[base+d:base+d+rowLen], sum[d:d+rowLen], cnt[d:d+rowLen]
-			sm = sm[:len(cn)]
-			o = o[:len(cn)]
-			for j, k := range cn {
-				v := sm[j] * recip[min(int(k), top)]
-				o[j] = v
-				mx |= math.Float32bits(v) // a superset of the non-finite test; checked below
-				seen += int(k)
-			}
-			clear(sm)
-			clear(cn)
+			or, n := finishRow(out[base+d:base+d+rowLen], sum[d:d+rowLen], cnt[d:d+rowLen], recip)
+			mx |= or
+			seen += n
 		}
 		if seen != k*len(ps) {
 			clear(sum)
@@ -188,6 +179,24 @@ func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps 
 		}
 	}
 	return mx&0x7f800000 != 0x7f800000 || firstNonFinite(out) < 0, nil
+}
+
+// finishRow writes o[j] = sum[j]·recip[cnt[j]], zeroes sum and cnt, and
+// returns the or of the outputs' bits (a superset of the non-finite test)
+// and the total count. A leaf function, so its loop lives in registers.
+func finishRow(o, sum []float32, cnt []uint16, recip []float32) (or uint32, seen int) {
+	sum = sum[:len(cnt)]
+	o = o[:len(cnt)]
+	top := len(recip) - 1
+	for j, k := range cnt {
+		v := sum[j] * recip[min(int(k), top)]
+		o[j] = v
+		or |= math.Float32bits(v)
+		seen += int(k)
+	}
+	clear(sum)
+	clear(cnt)
+	return or, seen
 }
 
 // view is one payload's part of one tensor.

@@ -342,7 +342,10 @@ func efUpdate(e, d []float32, beta, alpha float32) {
 }
 
 // efKeys does e ← β·e + α·d, stores the magnitude keys of the new e, adds
-// them to the histogram of keys>>20 and returns their bitwise or.
+// them to the histogram of keys>>20 and returns their bitwise or. Not
+// inlined: inside compressEF its loop would spill registers.
+//
+//go:noinline
 func efKeys(e, d []float32, beta, alpha float32, keys []uint32, h *[2048]uint32) uint32 {
 	d = d[:len(e)]
 	keys = keys[:len(e)]

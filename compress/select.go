@@ -61,13 +61,7 @@ func (s *selector) topKHist(keys []uint32, k int, or uint32, out []int32) []int3
 	if cap(s.cand) < n+1 {
 		s.cand = make([]int32, n+1)
 	}
-	all := s.cand[:n+1]
-	c := 0
-	for i, x := range keys {
-		all[c] = int32(i)
-		c += int(uint32(int32(lo-1-x)) >> 31) // 1 iff x >= lo (keys and lo are < 2^31)
-	}
-	cand := all[:c]
+	cand := s.cand[:atLeast(keys, lo, s.cand[:n+1])]
 	if int(h[b]) == need {
 		return append(out, cand...)
 	}
@@ -113,6 +107,19 @@ func (s *selector) topKHist(keys []uint32, k int, or uint32, out []int32) []int3
 		}
 	}
 	return out
+}
+
+// atLeast writes to all (len(keys)+1 long) the indices of the keys >= lo,
+// in order, and returns how many there are. Branch-free: it writes every
+// index and advances only past the kept ones.
+func atLeast(keys []uint32, lo uint32, all []int32) int {
+	all = all[:len(keys)+1]
+	c := 0
+	for i, x := range keys {
+		all[c] = int32(i)
+		c += int(uint32(int32(lo-1-x)) >> 31) // 1 iff x >= lo (keys and lo are < 2^31)
+	}
+	return c
 }
 
 // randomK appends k distinct indices of [0, n) drawn uniformly, ascending.
