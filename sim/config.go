@@ -1,10 +1,13 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 
+	"github.com/locosim/locosim/compress"
 	"github.com/locosim/locosim/data"
 	"github.com/locosim/locosim/model"
+	"github.com/locosim/locosim/netmodel"
 )
 
 // Config is one run's complete configuration: what every node trains, on
@@ -17,6 +20,99 @@ type Config struct {
 	Model model.Config `mapstructure:"model" yaml:"model"`
 	Data  data.Config  `mapstructure:"data" yaml:"data"`
 	Train TrainConfig  `mapstructure:"train" yaml:"train"`
+
+	Strategy StrategyConfig `mapstructure:"strategy" yaml:"strategy"`
+	Sync     SyncConfig     `mapstructure:"sync" yaml:"sync"`
+	// Cluster is the simulated nodes and their network.
+	Cluster netmodel.Config `mapstructure:"cluster" yaml:"cluster"`
+	// Exchange is how payloads travel; pattern "auto" picks the strategy's
+	// natural one (ring all-reduce for dense payloads, all-gather through the
+	// object store for sparse ones).
+	Exchange   netmodel.ExchangeConfig `mapstructure:"exchange" yaml:"exchange"`
+	Faults     FaultConfig             `mapstructure:"faults" yaml:"faults"`
+	Projection ProjectionConfig        `mapstructure:"projection" yaml:"projection"`
+}
+
+// Strategy kinds.
+const (
+	DDP        = "ddp"
+	DiLoCo     = "diloco"
+	SparseLoCo = "sparseloco"
+	DeMo       = "demo"
+)
+
+// StrategyConfig selects the training algorithm and its outer loop.
+type StrategyConfig struct {
+	// Kind is ddp, diloco, sparseloco or demo.
+	Kind string `mapstructure:"kind" yaml:"kind"`
+	// Density is the share of each chunk a sparse compressor sends
+	// (K/4096); 0 keeps strategy.compressor.topk_per_chunk.
+	Density float64 `mapstructure:"density" yaml:"density"`
+	// OuterLR is α, the outer step size (DiLoCo, SparseLoCo; SparseLoCo also
+	// folds it into its error feedback, as the reference code does).
+	OuterLR float64 `mapstructure:"outer_lr" yaml:"outer_lr"`
+	// OuterMomentum is DiLoCo's outer momentum μ.
+	OuterMomentum float64 `mapstructure:"outer_momentum" yaml:"outer_momentum"`
+	// Nesterov selects Nesterov momentum for DiLoCo's outer step; false with
+	// outer_momentum 0 is plain outer SGD.
+	Nesterov bool `mapstructure:"nesterov" yaml:"nesterov"`
+	// Compressor is what nodes send. Its kind "auto" is the strategy's own:
+	// dense for ddp and diloco, sparseloco, demo.
+	Compressor compress.Config `mapstructure:"compressor" yaml:"compressor"`
+}
+
+// Sync modes.
+const (
+	SyncFixed    = netmodel.SyncFixed
+	SyncWindow   = netmodel.SyncWindow
+	SyncDeadline = netmodel.SyncDeadline
+)
+
+// SyncConfig sets when a round ends.
+type SyncConfig struct {
+	// Mode is fixed (everyone does H steps, the round waits for the
+	// slowest), window (each node does as many steps as fit in window_s, at
+	// most max_steps) or deadline (H steps; payloads that land later than
+	// deadline_s after the round start miss it).
+	Mode      string  `mapstructure:"mode" yaml:"mode"`
+	WindowS   float64 `mapstructure:"window_s" yaml:"window_s"`
+	DeadlineS float64 `mapstructure:"deadline_s" yaml:"deadline_s"`
+	// MaxSteps caps the inner steps of a node in window mode, where it is
+	// required (a fast node would otherwise train without bound).
+	MaxSteps int `mapstructure:"max_steps" yaml:"max_steps"`
+}
+
+// Attacks a malicious node can mount on its payload.
+const (
+	AttackScale    = "scale"
+	AttackSignFlip = "signflip"
+	AttackRandom   = "random"
+)
+
+// FaultConfig makes some nodes dishonest. Crashes and churn are the
+// cluster's (cluster.churn).
+type FaultConfig struct {
+	// MaliciousShare is the fraction of nodes (drawn from the seed) that
+	// tamper with every payload they send.
+	MaliciousShare float64 `mapstructure:"malicious_share" yaml:"malicious_share"`
+	// Attack is scale (multiply by attack_scale), signflip (negate and
+	// multiply by attack_scale) or random (values replaced by noise with
+	// attack_scale times the honest payload's RMS).
+	Attack      string  `mapstructure:"attack" yaml:"attack"`
+	AttackScale float64 `mapstructure:"attack_scale" yaml:"attack_scale"`
+}
+
+// ProjectionConfig lets the simulated clock answer for a bigger model than
+// the one really trained: compute time and payload bytes are scaled to it.
+type ProjectionConfig struct {
+	// Params is the projected model's parameter count (0: the trained model).
+	Params float64 `mapstructure:"params" yaml:"params"`
+	// TokensPerStep is one node's tokens per inner step (0: the trained
+	// batch, batch_size·seq_len).
+	TokensPerStep float64 `mapstructure:"tokens_per_step" yaml:"tokens_per_step"`
+	// FlopsPerToken is the training cost per token (0: 6·params, or the
+	// trained model's count including attention when params is 0).
+	FlopsPerToken float64 `mapstructure:"flops_per_token" yaml:"flops_per_token"`
 }
 
 // TrainConfig sets the inner loop every replica runs and how often the
@@ -56,7 +152,66 @@ func DefaultConfig() Config {
 			EvalEvery:   1,
 			EvalBatches: 4,
 		},
+		Strategy: StrategyConfig{
+			Kind: SparseLoCo, OuterLR: 1, OuterMomentum: 0.9, Nesterov: true,
+			Compressor: autoCompressor(),
+		},
+		Sync:     SyncConfig{Mode: SyncFixed},
+		Cluster:  netmodel.DefaultConfig(),
+		Exchange: autoExchange(),
+		Faults:   FaultConfig{Attack: AttackSignFlip, AttackScale: 10},
 	}
+}
+
+// Auto is the value of compressor.kind and exchange.pattern that lets the
+// strategy choose.
+const Auto = "auto"
+
+func autoCompressor() compress.Config {
+	c := compress.DefaultConfig()
+	c.Kind = Auto
+	return c
+}
+
+func autoExchange() netmodel.ExchangeConfig {
+	e := netmodel.DefaultExchangeConfig()
+	e.Pattern = Auto
+	return e
+}
+
+// compressorConfig is the compressor the strategy really uses.
+func (c Config) compressorConfig() compress.Config {
+	cc := c.Strategy.Compressor
+	if cc.Kind == Auto {
+		switch c.Strategy.Kind {
+		case DDP, DiLoCo:
+			cc.Kind = compress.Dense
+		case SparseLoCo:
+			cc.Kind = compress.SparseLoCo
+		case DeMo:
+			cc.Kind = compress.DeMo
+		}
+	}
+	if c.Strategy.Density > 0 {
+		cc.Density = c.Strategy.Density
+	}
+	if cc.Kind == compress.SparseLoCo {
+		cc.OuterLR = c.Strategy.OuterLR
+	}
+	return cc
+}
+
+// exchangeConfig is the exchange pattern really used.
+func (c Config) exchangeConfig() netmodel.ExchangeConfig {
+	e := c.Exchange
+	if e.Pattern == Auto {
+		if k := c.compressorConfig().Kind; k == compress.Dense || k == compress.BF16 {
+			e.Pattern = netmodel.PatternRing
+		} else {
+			e.Pattern = netmodel.PatternStore
+		}
+	}
+	return e
 }
 
 // Validate checks every section and the constraints between them.
@@ -72,6 +227,102 @@ func (c Config) Validate() error {
 	}
 	if v := c.Data.Vocab; v != 0 && v != c.Model.Vocab {
 		return fmt.Errorf("data.vocab (%d) differs from model.vocab (%d)", v, c.Model.Vocab)
+	}
+	return nil
+}
+
+// ValidateRun checks what a multi-node run needs beyond Validate.
+func (c Config) ValidateRun() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	s := c.Strategy
+	switch s.Kind {
+	case DDP, DiLoCo, SparseLoCo, DeMo:
+	default:
+		return fmt.Errorf("strategy.kind %q: want ddp, diloco, sparseloco or demo", s.Kind)
+	}
+	if s.Compressor.Density != 0 {
+		return errors.New("strategy.compressor.density: set strategy.density instead")
+	}
+	if s.Compressor.OuterLR != compress.DefaultConfig().OuterLR {
+		return errors.New("strategy.compressor.outer_lr: set strategy.outer_lr instead (SparseLoCo uses one α for its error feedback and its step)")
+	}
+	if !(s.Density >= 0 && s.Density <= 1) {
+		return fmt.Errorf("strategy.density %v: want a share between 0 and 1", s.Density)
+	}
+	if !(s.OuterLR > 0) {
+		return fmt.Errorf("strategy.outer_lr %v: want > 0", s.OuterLR)
+	}
+	if !(s.OuterMomentum >= 0 && s.OuterMomentum < 1) {
+		return fmt.Errorf("strategy.outer_momentum %v: want 0 <= μ < 1", s.OuterMomentum)
+	}
+	cc := c.compressorConfig()
+	if err := cc.Validate(); err != nil {
+		return fmt.Errorf("strategy.compressor: %w", err)
+	}
+	switch {
+	case s.Kind == DeMo && cc.Kind != compress.DeMo:
+		return fmt.Errorf("strategy.compressor.kind %q: demo needs the demo compressor", cc.Kind)
+	case s.Kind != DeMo && cc.Kind == compress.DeMo:
+		return fmt.Errorf("strategy.compressor.kind demo: only strategy.kind demo can use it")
+	case s.Kind == DDP && cc.Kind != compress.Dense && cc.Kind != compress.BF16:
+		return fmt.Errorf("strategy.compressor.kind %q: ddp averages dense gradients (dense or bf16)", cc.Kind)
+	}
+	switch c.Sync.Mode {
+	case SyncFixed:
+		if c.Sync.WindowS != 0 || c.Sync.DeadlineS != 0 {
+			return errors.New("sync.mode fixed takes no sync.window_s or sync.deadline_s")
+		}
+	case SyncWindow:
+		if s.Kind == DDP || s.Kind == DeMo {
+			return fmt.Errorf("sync.mode window: %s synchronises after every step; use fixed or deadline", s.Kind)
+		}
+		if !(c.Sync.WindowS > 0) {
+			return fmt.Errorf("sync.window_s %v: window mode needs a positive window", c.Sync.WindowS)
+		}
+		if c.Sync.MaxSteps < 1 {
+			return fmt.Errorf("sync.max_steps %d: window mode needs a cap on a node's inner steps (say 2×train.inner_steps)", c.Sync.MaxSteps)
+		}
+		if c.Sync.DeadlineS != 0 && c.Sync.DeadlineS <= c.Sync.WindowS {
+			return fmt.Errorf("sync.deadline_s %v: must be after the %v s window", c.Sync.DeadlineS, c.Sync.WindowS)
+		}
+	case SyncDeadline:
+		if !(c.Sync.DeadlineS > 0) {
+			return fmt.Errorf("sync.deadline_s %v: deadline mode needs a positive deadline", c.Sync.DeadlineS)
+		}
+	default:
+		return fmt.Errorf("sync.mode %q: want fixed, window or deadline", c.Sync.Mode)
+	}
+	if c.Sync.MaxSteps < 0 {
+		return fmt.Errorf("sync.max_steps %d: want >= 0", c.Sync.MaxSteps)
+	}
+	if err := c.Cluster.Validate(); err != nil {
+		return err
+	}
+	if err := c.exchangeConfig().Validate(); err != nil {
+		return err
+	}
+	f := c.Faults
+	if !(f.MaliciousShare >= 0 && f.MaliciousShare <= 1) {
+		return fmt.Errorf("faults.malicious_share %v: want a share between 0 and 1", f.MaliciousShare)
+	}
+	switch f.Attack {
+	case AttackScale, AttackSignFlip, AttackRandom:
+	default:
+		return fmt.Errorf("faults.attack %q: want scale, signflip or random", f.Attack)
+	}
+	if !(f.AttackScale > 0) {
+		return fmt.Errorf("faults.attack_scale %v: want > 0", f.AttackScale)
+	}
+	p := c.Projection
+	for _, x := range []struct {
+		key string
+		v   float64
+	}{{"params", p.Params}, {"tokens_per_step", p.TokensPerStep}, {"flops_per_token", p.FlopsPerToken}} {
+		if !(x.v >= 0) {
+			return fmt.Errorf("projection.%s %v: want >= 0 (0: the trained model's)", x.key, x.v)
+		}
 	}
 	return nil
 }
@@ -93,6 +344,10 @@ func (t TrainConfig) validate() error {
 	}
 	if err := t.Optimizer.Validate(); err != nil {
 		return fmt.Errorf("train.optimizer: %w", err)
+	}
+	if total := t.InnerSteps * t.OuterRounds; t.Optimizer.TotalSteps == 0 && t.Optimizer.WarmupSteps > total {
+		return fmt.Errorf("train.optimizer.warmup_steps (%d) exceeds the run's %d inner steps (train.inner_steps × train.outer_rounds)",
+			t.Optimizer.WarmupSteps, total)
 	}
 	return nil
 }

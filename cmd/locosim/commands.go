@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -66,10 +65,14 @@ func newRunCmd() *cobra.Command {
 		Short: "One simulated training run of many nodes",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := resolve(f); err != nil {
+			cfg, err := resolve(f)
+			if err != nil {
 				return err
 			}
-			return errors.New("the multi-node simulator is not assembled yet; `locosim train` trains one replica")
+			if out == "" {
+				out = defaultOut("run")
+			}
+			return run(cmd.Context(), cfg, out, cmd.ErrOrStderr(), cmd.OutOrStdout())
 		},
 	}
 	f.register(cmd)
@@ -180,6 +183,84 @@ func train(ctx context.Context, cfg sim.Config, out string, logw, stdout io.Writ
 	tab.Row("tokens", last.Tokens)
 	tab.Row("tokens/s", tokensPerS)
 	tab.Row("wall: training (s)", trainWall.Seconds())
+	tab.Row("wall: writing (s)", writing.Seconds())
+	tab.Row("run directory", out)
+	return tab.Write(stdout)
+}
+
+func run(ctx context.Context, cfg sim.Config, out string, logw, stdout io.Writer) error {
+	start := time.Now()
+	r, err := sim.NewRun(cfg, sim.Options{Now: time.Now})
+	if err != nil {
+		return err
+	}
+	n := r.Cluster().Len()
+	fmt.Fprintf(logw, "locosim run: %s on %d nodes, %d parameters per replica, sync %s\n",
+		cfg.Strategy.Kind, n, cfg.Model.NumParams(), cfg.Sync.Mode)
+	w, err := rundir.Create(out)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	_, total := r.Rounds()
+	bar := progress.New(logw, total, "run")
+	setup := time.Since(start)
+	t0 := time.Now()
+	last, err := r.Run(ctx, w, func(e record.Eval) {
+		bar.Update(int(e.Round), "loss", e.EvalLoss, "sim_time_s", e.SimTimeS)
+	})
+	bar.Finish()
+	if err != nil {
+		return err
+	}
+	wall := time.Since(t0)
+
+	up, down, tokens := r.Totals()
+	m := rundir.NewManifest("run", cfg.Seed, cfg)
+	m.CorpusDigest = r.Corpus().Digest()
+	m.SetFloor(r.Floor())
+	m.SetFinal("eval_loss", last.EvalLoss)
+	m.SetFinal("excess_loss", last.ExcessLoss)
+	m.SetFinal("train_loss", last.TrainLoss)
+	m.SetFinal("sim_time_s", last.SimTimeS)
+	m.SetFinal("bytes_total", float64(up+down))
+	m.SetFinal("bytes_up", float64(up))
+	m.SetFinal("bytes_down", float64(down))
+	m.SetFinal("tokens", float64(tokens))
+	m.SetFinal("rounds", float64(last.Round))
+	m.SetFinal("compute_utilization", r.ComputeUtilization())
+	m.SetFinal("round_time_s", last.SimTimeS/math.Max(float64(last.Round), 1))
+	m.Info["nodes"] = n
+	m.Info["params"] = cfg.Model.NumParams()
+	tm := r.Timing
+	training := tm.Training()
+	m.Timing["setup"] = setup.Seconds()
+	m.Timing["run"] = wall.Seconds()
+	m.Timing["training"] = training
+	m.Timing["compression"] = tm.CompressCPU
+	m.Timing["network_simulation"] = tm.Network
+	m.Timing["aggregation"] = tm.Aggregate
+	m.Timing["evaluation"] = tm.Eval
+	t1 := time.Now()
+	if err := w.Close(m); err != nil {
+		return err
+	}
+	if _, err := rundir.Plot(out); err != nil {
+		return err
+	}
+	writing := time.Since(t1)
+
+	tab := progress.NewTable("metric", "value")
+	tab.Row("eval loss (nats)", last.EvalLoss)
+	if !math.IsNaN(last.ExcessLoss) {
+		tab.Row("excess over floor", last.ExcessLoss)
+	}
+	tab.Row("rounds", last.Round)
+	tab.Row("simulated time (s)", last.SimTimeS)
+	tab.Row("bytes moved", up+down)
+	tab.Row("compute utilisation", r.ComputeUtilization())
+	tab.Row("wall: total (s)", time.Since(start).Seconds())
+	tab.Row("wall: training share", training/wall.Seconds())
 	tab.Row("wall: writing (s)", writing.Seconds())
 	tab.Row("run directory", out)
 	return tab.Write(stdout)

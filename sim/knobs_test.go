@@ -1,0 +1,138 @@
+package sim
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/locosim/locosim/config"
+)
+
+// fingerprint summarises everything a run emits.
+func fingerprint(t *testing.T, cfg Config) string {
+	t.Helper()
+	r, err := NewRun(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := &Memory{}
+	if _, err := r.Run(context.Background(), mem, nil); err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%v|%v|%v|%v|%v", mem.Evals, mem.Rounds, mem.Events, mem.Nodes, r.global.Params())
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
+func resolveTiny(t *testing.T, sets ...string) Config {
+	t.Helper()
+	cfg, err := config.Resolve(tinyRun(), config.Source{Sets: sets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// knobs lists, per strategy, a new value for every key the strategy reads
+// outside the cluster and exchange sections (package netmodel's own knob
+// test covers those); each must change what the run emits.
+var knobs = map[string][]string{
+	"common": {
+		"seed=2",
+		"model.layers=2", "model.heads=4", "model.channels=64", "model.seq_len=8",
+		"data.synthetic.seed=5", "data.synthetic.order=2", "data.synthetic.alphabet=20",
+		"data.synthetic.branching=2", "data.synthetic.zipf_exponent=2",
+		"train.batch_size=3", "train.inner_steps=3", "train.outer_rounds=1",
+		"train.optimizer.lr=0.003", "train.optimizer.beta1=0.8", "train.optimizer.beta2=0.9",
+		"train.optimizer.eps=0.01", "train.optimizer.weight_decay=0.5", "train.optimizer.grad_clip=0.1",
+		"train.optimizer.warmup_steps=5", "train.optimizer.min_lr_frac=0.5", "train.optimizer.total_steps=20",
+		"train.eval_every=2", "train.eval_batches=3",
+		"sync.mode=deadline,sync.deadline_s=1e9|sync.deadline_s=1e-9",
+		"sync.mode=window,sync.window_s=1e3,sync.max_steps=4|sync.max_steps=1",
+		"sync.mode=window,sync.window_s=1e3,sync.max_steps=4|sync.window_s=1e-12",
+		"sync.mode=window,sync.window_s=1e3,sync.max_steps=4|sync.mode=fixed,sync.window_s=0",
+		"faults.malicious_share=0.5",
+		"projection.params=1e9", "projection.tokens_per_step=1e6", "projection.flops_per_token=1e12",
+		"cluster.nodes=5", "exchange.pattern=ps",
+	},
+	SparseLoCo: {
+		"strategy.density=0.5", "strategy.outer_lr=0.5",
+		"strategy.compressor.topk_per_chunk=64", "strategy.compressor.chunking=flat",
+		"strategy.compressor.chunk_size=256", "strategy.compressor.error_decay=0.5",
+		"strategy.compressor.quant_bits=4", "strategy.compressor.quant_range_sigmas=2",
+		"strategy.compressor.selection=randomk", "strategy.compressor.error_feedback=false",
+		"strategy.compressor.aggregation=replicas", "strategy.compressor.robust=true",
+		"strategy.compressor.k_rule=templar", "strategy.compressor.index_encoding=entropy",
+		"strategy.compressor.code_layout=byte", "strategy.compressor.kind=topk",
+		"faults.malicious_share=0.5|faults.attack=scale", "faults.malicious_share=0.5|faults.attack=random",
+		"faults.malicious_share=0.5|faults.attack_scale=3",
+	},
+	DiLoCo: {
+		"strategy.outer_lr=0.5", "strategy.outer_momentum=0.5", "strategy.nesterov=false",
+		"strategy.compressor.kind=bf16",
+	},
+	DDP: {"strategy.compressor.kind=bf16"},
+	// DeMo has no AdamW: of the optimizer it reads only lr, weight_decay
+	// and the schedule.
+	DeMo: {
+		"strategy.compressor.demo_beta=0.9", "strategy.compressor.demo_topk=8",
+	},
+}
+
+var demoIgnores = map[string]bool{
+	"train.optimizer.beta1=0.8": true, "train.optimizer.beta2=0.9": true,
+	"train.optimizer.eps=0.01": true, "train.optimizer.grad_clip=0.1": true,
+}
+
+func TestEveryKnobMovesTheResult(t *testing.T) {
+	if testing.Short() {
+		t.Skip("many small runs")
+	}
+	for _, kind := range []string{SparseLoCo, DiLoCo, DDP, DeMo} {
+		base := []string{"strategy.kind=" + kind, "train.inner_steps=2", "cluster.nodes=4"}
+		if kind == DDP || kind == DeMo {
+			base = append(base, "train.outer_rounds=2")
+		}
+		ref := fingerprint(t, resolveTiny(t, base...))
+		for _, set := range append(append([]string{}, knobs["common"]...), knobs[kind]...) {
+			if kind == DeMo && demoIgnores[set] {
+				continue
+			}
+			if (kind == DDP || kind == DeMo) && strings.Contains(set, "sync.mode=window") {
+				continue // rejected: they synchronise every step
+			}
+			t.Run(kind+"/"+set, func(t *testing.T) {
+				// "a,b|c,d": a and b apply to both runs, c and d to the second.
+				var ctx []string
+				if c, v, ok := strings.Cut(set, "|"); ok {
+					ctx, set = strings.Split(c, ","), v
+				}
+				extra := func(sets []string) []string {
+					if strings.HasPrefix(set, "train.optimizer.warmup_steps") {
+						sets = append(sets, "train.outer_rounds=3")
+					}
+					return sets
+				}
+				want := ref
+				if ctx != nil {
+					want = fingerprint(t, resolveTiny(t, append(append([]string{}, base...), ctx...)...))
+				}
+				sets := extra(append(append(append([]string{}, base...), ctx...), strings.Split(set, ",")...))
+				if got := fingerprint(t, resolveTiny(t, sets...)); got == want {
+					t.Errorf("%s changed nothing", set)
+				}
+			})
+		}
+	}
+}
+
+// Workers change speed, never results.
+func TestWorkersDoNotChangeResults(t *testing.T) {
+	a := fingerprint(t, resolveTiny(t, "train.workers=1"))
+	b := fingerprint(t, resolveTiny(t, "train.workers=3"))
+	if a != b {
+		t.Fatal("train.workers changed the result")
+	}
+}

@@ -1,0 +1,617 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/locosim/locosim/compress"
+	"github.com/locosim/locosim/data"
+	"github.com/locosim/locosim/model"
+	"github.com/locosim/locosim/netmodel"
+	"github.com/locosim/locosim/record"
+	"github.com/locosim/locosim/sim/des"
+)
+
+// Run is one simulated training run of many nodes: every node really trains
+// its own replica on its own data, its pseudo-gradient is really compressed
+// and encoded, and the network simulator decides how long everything takes
+// and whose payloads reach the aggregate. Drive it round by round with Step,
+// or to the end with Run.
+//
+// The nodes share one global model θ: after each round every node that took
+// part applies the same aggregate (the payloads every finishing node holds),
+// and a node that was down or crashed downloads θ before it computes again.
+type Run struct {
+	cfg    Config
+	corpus data.Corpus
+	comp   compress.Compressor
+	strat  strategy
+
+	eng     *des.Engine
+	net     *netmodel.Network
+	pattern netmodel.Pattern
+	cluster *netmodel.Cluster
+
+	global  *model.Model
+	nodes   []*node
+	workers []*worker
+	evalWS  *model.Workspace
+	evals   []*data.Batch
+	floor   float64
+
+	// Simulated-time scaling (projection).
+	flopsPerStep float64
+	bytesScale   float64
+	modelBytes   int64
+
+	round, rounds  int // communication rounds done and planned
+	stepsPerRound  int // inner steps per communication round (H, or 1)
+	evalEvery      int // rounds between evaluations
+	globalStep     int // inner steps of the reference model
+	clock          float64
+	bytesUp        int64
+	bytesDown      int64
+	tokens         int64
+	computeS       float64 // simulated compute time summed over nodes
+	lastEval       record.Eval
+	lastTrainLoss  float64
+	lastAggregated int
+
+	// Timing, in wall-clock seconds, when Options.Now is set.
+	now    func() time.Time
+	Timing Timing
+}
+
+// Timing is where a run's wall-clock time went.
+type Timing struct {
+	Workers     int     // goroutines training nodes
+	Local       float64 // training and compressing, all nodes (parallel)
+	CompressCPU float64 // compress+encode CPU time summed over nodes
+	Network     float64 // the discrete-event network simulation
+	Aggregate   float64 // decoding, aggregating and applying payloads
+	Eval        float64 // evaluating the global model
+}
+
+// Training estimates the wall time spent training: the parallel local phase
+// less its share of compression.
+func (t Timing) Training() float64 {
+	return t.Local - t.CompressCPU/float64(max(t.Workers, 1))
+}
+
+// Options are a run's non-deterministic inputs: none of them changes a result.
+type Options struct {
+	// Now, if set, is used to measure where wall-clock time goes.
+	Now func() time.Time
+}
+
+type node struct {
+	id        int
+	opt       *model.AdamW // nil for DDP (one shared optimizer) and DeMo
+	cst       *compress.State
+	stream    data.Stream
+	malicious bool
+	stale     bool // was down or crashed: must download θ first
+
+	// This round's work.
+	trained   bool
+	steps     int
+	lossSum   float64
+	wire      []byte
+	size      compress.Size
+	compressT float64
+}
+
+type worker struct {
+	m     *model.Model
+	ws    *model.Workspace
+	batch *data.Batch
+	delta []float32
+}
+
+// NewRun builds the cluster, the replicas' states and the network.
+func NewRun(cfg Config, opts Options) (*Run, error) {
+	if err := cfg.ValidateRun(); err != nil {
+		return nil, err
+	}
+	corpus, err := data.Open(cfg.Data, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if corpus.Vocab() > cfg.Model.Vocab {
+		return nil, fmt.Errorf("corpus vocabulary %d exceeds model.vocab %d", corpus.Vocab(), cfg.Model.Vocab)
+	}
+	cluster, err := netmodel.Build(cfg.Cluster, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	eng := des.New()
+	net, err := netmodel.NewNetwork(cluster, eng, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	pattern, err := cfg.exchangeConfig().Build(cluster.Len())
+	if err != nil {
+		return nil, err
+	}
+	global, err := model.New(cfg.Model, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := compress.New(cfg.compressorConfig(), global.Layout())
+	if err != nil {
+		return nil, err
+	}
+	r := &Run{cfg: cfg, corpus: corpus, comp: comp, eng: eng, net: net, pattern: pattern, cluster: cluster,
+		global: global, now: opts.Now, lastTrainLoss: math.NaN()}
+
+	n := cluster.Len()
+	H := cfg.Train.InnerSteps
+	switch cfg.Strategy.Kind {
+	case DDP, DeMo:
+		r.stepsPerRound, r.rounds, r.evalEvery = 1, cfg.Train.OuterRounds*H, cfg.Train.EvalEvery*H
+	default:
+		r.stepsPerRound, r.rounds, r.evalEvery = H, cfg.Train.OuterRounds, cfg.Train.EvalEvery
+	}
+	opt := cfg.Train.schedule(cfg.Train.OuterRounds * H)
+	if r.strat, err = newStrategy(r, opt); err != nil {
+		return nil, err
+	}
+
+	shape := data.Shape{Batch: cfg.Train.BatchSize, SeqLen: cfg.Model.SeqLen}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d616c6963696f75)) // "maliciou"
+	bad := pickMalicious(rng, n, cfg.Faults.MaliciousShare)
+	for i := range n {
+		st, err := corpus.NodeStream(i, n, shape)
+		if err != nil {
+			return nil, err
+		}
+		nd := &node{id: i, cst: comp.NewState(), stream: st, malicious: bad[i]}
+		if r.strat.perNodeOptimizer() {
+			if nd.opt, err = model.NewAdamW(opt, global.Layout()); err != nil {
+				return nil, err
+			}
+		}
+		r.nodes = append(r.nodes, nd)
+	}
+	workers := cfg.Train.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	for range min(workers, n) {
+		ws, err := model.NewWorkspace(cfg.Model, cfg.Train.BatchSize, 1)
+		if err != nil {
+			return nil, err
+		}
+		r.workers = append(r.workers, &worker{m: global.Clone(), ws: ws, batch: data.NewBatch(shape),
+			delta: make([]float32, len(global.Params()))})
+	}
+	r.Timing.Workers = len(r.workers)
+	if r.evalWS, err = model.NewWorkspace(cfg.Model, cfg.Train.BatchSize, workers); err != nil {
+		return nil, err
+	}
+	if r.evals, err = corpus.EvalBatches(cfg.Train.EvalBatches, shape); err != nil {
+		return nil, err
+	}
+	floor, ok := corpus.Floor(cfg.Model.SeqLen)
+	if !ok {
+		floor = math.NaN()
+	}
+	r.floor = floor
+
+	// Projection: the clock may answer for a bigger model than the one trained.
+	p := cfg.Projection
+	params := float64(cfg.Model.NumParams())
+	fpt := cfg.Model.FLOPsPerToken()
+	if p.Params > 0 {
+		r.bytesScale = p.Params / params
+		params = p.Params
+		fpt = 6 * p.Params
+	} else {
+		r.bytesScale = 1
+	}
+	if p.FlopsPerToken > 0 {
+		fpt = p.FlopsPerToken
+	}
+	tps := float64(shape.Tokens())
+	if p.TokensPerStep > 0 {
+		tps = p.TokensPerStep
+	}
+	r.flopsPerStep = fpt * tps
+	r.modelBytes = int64(math.Ceil(params * 4))
+	return r, nil
+}
+
+// pickMalicious marks round(share·n) nodes, drawn without replacement.
+func pickMalicious(rng *rand.Rand, n int, share float64) []bool {
+	bad := make([]bool, n)
+	k := int(math.Round(share * float64(n)))
+	for _, i := range rng.Perm(n)[:k] {
+		bad[i] = true
+	}
+	return bad
+}
+
+// Config is the run's configuration.
+func (r *Run) Config() Config { return r.cfg }
+
+// Corpus is the data the nodes train on.
+func (r *Run) Corpus() data.Corpus { return r.corpus }
+
+// Cluster is the simulated cluster.
+func (r *Run) Cluster() *netmodel.Cluster { return r.cluster }
+
+// Model is the global model θ.
+func (r *Run) Model() *model.Model { return r.global }
+
+// Floor is the corpus's lowest achievable eval loss, or NaN.
+func (r *Run) Floor() float64 { return r.floor }
+
+// Rounds returns the communication rounds done and planned.
+func (r *Run) Rounds() (done, total int) { return r.round, r.rounds }
+
+// Done reports whether every round has run.
+func (r *Run) Done() bool { return r.round >= r.rounds }
+
+// SimTimeS is the simulated time so far.
+func (r *Run) SimTimeS() float64 { return r.clock }
+
+// Last is the latest evaluation.
+func (r *Run) Last() record.Eval { return r.lastEval }
+
+// ComputeUtilization is the share of node-time spent computing so far.
+func (r *Run) ComputeUtilization() float64 {
+	if r.clock <= 0 {
+		return math.NaN()
+	}
+	return r.computeS / (r.clock * float64(len(r.nodes)))
+}
+
+// Totals returns bytes uploaded, bytes downloaded and tokens trained so far.
+func (r *Run) Totals() (up, down, tokens int64) { return r.bytesUp, r.bytesDown, r.tokens }
+
+// Nodes emits one record per node profile.
+func (r *Run) Nodes(sink Sink) error {
+	for i, p := range r.cluster.Nodes {
+		err := sink.Node(record.Node{
+			Node: int64(i), Class: p.Class, Flops: p.PeakFlops, Utilization: p.Utilization,
+			BwUpMbps: p.BwUpMbps, BwDownMbps: p.BwDownMbps, LatencyMs: p.AccessLatencyMs,
+			XMs: p.XMs, YMs: p.YMs, DataShard: int64(r.nodes[i].stream.Node()),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Run) since(t time.Time) float64 {
+	if r.now == nil {
+		return 0
+	}
+	return r.now().Sub(t).Seconds()
+}
+
+func (r *Run) start() time.Time {
+	if r.now == nil {
+		return time.Time{}
+	}
+	return r.now()
+}
+
+// Evaluate emits an evaluation of the global model now.
+func (r *Run) Evaluate(sink Sink) (record.Eval, error) {
+	t := r.start()
+	loss, err := evalLoss(r.global, r.evalWS, r.evals)
+	r.Timing.Eval += r.since(t)
+	if err != nil {
+		return record.Eval{}, err
+	}
+	e := record.Eval{
+		Round: int64(r.round), Step: int64(r.globalStep), SimTimeS: r.clock, Tokens: r.tokens,
+		BytesTotal: r.bytesUp + r.bytesDown, BytesUp: r.bytesUp, BytesDown: r.bytesDown,
+		EvalLoss: loss, ExcessLoss: record.ExcessOver(loss, r.floor), TrainLoss: r.lastTrainLoss,
+		LR: r.strat.lr(r.globalStep),
+	}
+	r.lastEval = e
+	return e, sink.Eval(e)
+}
+
+// Run evaluates, then runs every round, evaluating every eval_every rounds
+// and after the last. onRound, if set, sees each evaluation.
+func (r *Run) Run(ctx context.Context, sink Sink, onEval func(record.Eval)) (record.Eval, error) {
+	if r.round == 0 {
+		if err := r.Nodes(sink); err != nil {
+			return record.Eval{}, err
+		}
+		e, err := r.Evaluate(sink)
+		if err != nil {
+			return e, err
+		}
+		if onEval != nil {
+			onEval(e)
+		}
+	}
+	for !r.Done() {
+		if err := ctx.Err(); err != nil {
+			return r.lastEval, err
+		}
+		if err := r.Step(sink); err != nil {
+			return r.lastEval, err
+		}
+		if r.round%r.evalEvery == 0 || r.Done() {
+			e, err := r.Evaluate(sink)
+			if err != nil {
+				return e, err
+			}
+			if onEval != nil {
+				onEval(e)
+			}
+		}
+	}
+	return r.lastEval, nil
+}
+
+// predictSteps is the inner steps node i will do this round if it computes
+// from the round start, or -1 when that cannot be known before the network
+// runs (a node that must first download the model in window mode).
+func (r *Run) predictSteps(i int, start float64) int {
+	p := &r.cluster.Nodes[i]
+	if !p.UpAt(start) {
+		return 0
+	}
+	if r.cfg.Sync.Mode != SyncWindow {
+		return r.stepsPerRound
+	}
+	if r.nodes[i].stale {
+		return -1
+	}
+	steps, _ := p.StepsWithin(start, start+r.cfg.Sync.WindowS, r.flopsPerStep, r.cfg.Sync.MaxSteps)
+	return steps
+}
+
+// Step runs one communication round.
+func (r *Run) Step(sink Sink) error {
+	if r.Done() {
+		return errors.New("sim: every round has run")
+	}
+	start := r.clock
+	for _, n := range r.nodes {
+		n.trained, n.steps, n.lossSum, n.wire, n.compressT = false, 0, 0, nil, 0
+	}
+	// Train, in parallel, every node whose steps are known in advance.
+	t := r.start()
+	plan := make([]int, len(r.nodes))
+	var todo []int
+	for i := range r.nodes {
+		plan[i] = r.predictSteps(i, start)
+		if plan[i] > 0 {
+			todo = append(todo, i)
+		}
+	}
+	if err := r.parallel(todo, func(w *worker, i int) error { return r.local(w, r.nodes[i], plan[i]) }); err != nil {
+		return err
+	}
+	r.Timing.Local += r.since(t)
+	defer func() {
+		for _, n := range r.nodes {
+			r.Timing.CompressCPU += n.compressT
+		}
+	}()
+
+	t = r.start()
+	var syncT float64
+	catchUp := make([]int64, len(r.nodes))
+	for i, n := range r.nodes {
+		if n.stale {
+			catchUp[i] = r.modelBytes
+		}
+	}
+	spec := netmodel.RoundSpec{
+		Round: r.round, StartS: start, Sync: r.cfg.Sync.Mode, InnerSteps: r.stepsPerRound,
+		WindowS: r.cfg.Sync.WindowS, DeadlineS: r.cfg.Sync.DeadlineS, MaxSteps: r.cfg.Sync.MaxSteps,
+		FlopsPerStep: []float64{r.flopsPerStep}, PayloadBytes: []int64{0}, CatchUpBytes: catchUp,
+		Pattern: r.pattern,
+		Payload: func(i, steps int) (int64, error) {
+			n := r.nodes[i]
+			if !n.trained || n.steps != steps {
+				// Not predictable in advance: train now, on this goroutine.
+				t0 := r.start()
+				if err := r.local(r.workers[0], n, steps); err != nil {
+					return 0, err
+				}
+				syncT += r.since(t0)
+			}
+			return r.projectBytes(len(n.wire)), nil
+		},
+	}
+	if r.cfg.Sync.Mode == SyncFixed || r.cfg.Sync.Mode == SyncDeadline {
+		spec.WindowS = 0
+	}
+	if r.cfg.Sync.Mode == SyncFixed {
+		spec.DeadlineS = 0
+	}
+	res, err := netmodel.RunRound(r.net, spec)
+	if err != nil {
+		return fmt.Errorf("round %d: %w", r.round, err)
+	}
+	r.Timing.Network += r.since(t) - syncT
+	r.Timing.Local += syncT
+
+	// Aggregate what every finishing node holds, in node order.
+	t = r.start()
+	var payloads []*compress.Payload
+	for _, j := range res.Aggregate {
+		p, err := r.comp.Decode(r.nodes[j].wire)
+		if err != nil {
+			return fmt.Errorf("round %d: node %d payload: %w", r.round, j, err)
+		}
+		payloads = append(payloads, p)
+	}
+	r.lastAggregated = len(payloads)
+	if len(payloads) > 0 {
+		if err := r.strat.apply(payloads, r.globalStep); err != nil {
+			return fmt.Errorf("round %d: %w", r.round, err)
+		}
+	}
+	r.Timing.Aggregate += r.since(t)
+
+	// Account and record.
+	var lossSum float64
+	var lossN int
+	for i, nr := range res.Nodes {
+		n := r.nodes[i]
+		r.bytesUp += nr.BytesUp
+		r.bytesDown += nr.BytesDown
+		r.computeS += nr.ComputeEndS - nr.ComputeStartS
+		trainLoss := math.NaN()
+		if nr.Steps > 0 && n.steps == nr.Steps {
+			r.tokens += int64(nr.Steps) * int64(r.cfg.Train.BatchSize*r.cfg.Model.SeqLen)
+			trainLoss = n.lossSum / float64(n.steps)
+			lossSum += n.lossSum
+			lossN += n.steps
+		}
+		switch nr.Status {
+		case record.StatusDown, record.StatusCrashed:
+			if !n.stale {
+				n.stale = true
+				r.strat.reset(n) // what a crash loses
+			}
+		default:
+			n.stale = false
+		}
+		var payloadBytes int64
+		var ideal float64
+		if n.wire != nil && nr.Steps > 0 {
+			payloadBytes = r.projectBytes(len(n.wire))
+			ideal = n.size.IdealBits * r.bytesScale
+		}
+		if err := sink.Round(record.Round{
+			Round: int64(r.round), Node: int64(i), InnerSteps: int64(nr.Steps),
+			PayloadBytes: payloadBytes, PayloadIdealBits: ideal,
+			UploadStartS: nr.UploadStartS, UploadEndS: nr.UploadEndS,
+			DownloadStartS: nr.DownloadStartS, DownloadEndS: nr.DownloadEndS,
+			ComputeS: nr.ComputeEndS - nr.ComputeStartS, WaitS: nr.WaitS,
+			Status: nr.Status, InAggregate: nr.InAggregate, TrainLoss: trainLoss,
+		}); err != nil {
+			return err
+		}
+	}
+	for _, a := range res.Activities {
+		if err := sink.Event(record.Event{Node: int64(a.Node), Round: int64(r.round), Kind: a.Kind,
+			StartS: a.StartS, EndS: a.EndS, Bytes: a.Bytes}); err != nil {
+			return err
+		}
+	}
+	if lossN > 0 {
+		r.lastTrainLoss = lossSum / float64(lossN)
+	}
+	r.globalStep += r.stepsPerRound
+	r.clock = math.Max(res.EndS, start)
+	r.round++
+	return nil
+}
+
+func (r *Run) projectBytes(n int) int64 {
+	return int64(math.Ceil(float64(n) * r.bytesScale))
+}
+
+// parallel runs fn for every node in todo on the workers; each node is
+// handled by one worker, and the results do not depend on which.
+func (r *Run) parallel(todo []int, fn func(w *worker, i int) error) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	errs := make([]error, len(todo))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for _, w := range r.workers {
+		wg.Add(1)
+		go func(w *worker) {
+			defer wg.Done()
+			for k := range next {
+				errs[k] = fn(w, todo[k])
+			}
+		}(w)
+	}
+	for k := range todo {
+		next <- k
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// local does node n's work for this round on worker w: steps inner steps from
+// θ, then the payload, encoded.
+func (r *Run) local(w *worker, n *node, steps int) error {
+	if err := w.m.CopyParamsFrom(r.global); err != nil {
+		return err
+	}
+	n.steps, n.lossSum = steps, 0
+	delta, err := r.strat.local(w, n, steps)
+	if err != nil {
+		return fmt.Errorf("node %d: %w", n.id, err)
+	}
+	var t time.Time
+	if r.now != nil {
+		t = r.now()
+	}
+	p, err := r.comp.Compress(n.cst, delta, compress.DeriveSeed(r.cfg.Seed, n.id, r.round))
+	if err != nil {
+		return fmt.Errorf("node %d: %w", n.id, err)
+	}
+	if n.malicious {
+		r.attack(p, n.id)
+	}
+	if n.size, err = r.comp.Size(p); err != nil {
+		return fmt.Errorf("node %d: %w", n.id, err)
+	}
+	if n.wire, err = r.comp.Encode(p); err != nil {
+		return fmt.Errorf("node %d: %w", n.id, err)
+	}
+	if r.now != nil {
+		n.compressT = r.now().Sub(t).Seconds()
+	}
+	n.trained = true
+	return nil
+}
+
+// attack tampers with a payload as faults.attack says.
+func (r *Run) attack(p *compress.Payload, node int) {
+	f := r.cfg.Faults
+	switch f.Attack {
+	case AttackScale:
+		p.Scale(float32(f.AttackScale))
+	case AttackSignFlip:
+		p.Scale(float32(-f.AttackScale))
+	case AttackRandom:
+		// Noise of the honest payload's shape and size: random codes under
+		// inflated statistics, or random values of the
+		// honest RMS, then scaled by attack_scale.
+		rng := rand.New(rand.NewPCG(compress.DeriveSeed(r.cfg.Seed, node, r.round), 0x72616e646f6d))
+		for t := range p.Tensors {
+			tp := &p.Tensors[t]
+			if tp.Quant != nil {
+				for k := range tp.Codes {
+					tp.Codes[k] = uint8(rng.IntN(1 << tp.Quant.Bits))
+				}
+				continue
+			}
+			var ss float64
+			for _, x := range tp.Values {
+				ss += float64(x) * float64(x)
+			}
+			rms := math.Sqrt(ss / float64(max(len(tp.Values), 1)))
+			for k := range tp.Values {
+				tp.Values[k] = float32(rng.NormFloat64() * rms)
+			}
+		}
+		p.Scale(float32(f.AttackScale))
+	}
+}

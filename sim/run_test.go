@@ -1,0 +1,230 @@
+package sim
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/locosim/locosim/compress"
+	"github.com/locosim/locosim/data"
+	"github.com/locosim/locosim/netmodel"
+)
+
+// tinyRun is a configuration small enough to run many times in a test.
+func tinyRun() Config {
+	c := DefaultConfig()
+	c.Model.Layers, c.Model.Channels, c.Model.Heads, c.Model.SeqLen = 1, 32, 2, 16
+	c.Train.BatchSize, c.Train.InnerSteps, c.Train.OuterRounds = 2, 3, 3
+	c.Train.EvalBatches = 2
+	c.Train.Optimizer.WarmupSteps = 2
+	c.Cluster.Nodes = 6
+	c.Strategy.Compressor.TopKPerChunk = 256 // dense enough for tiny tensors
+	return c
+}
+
+func runOf(t *testing.T, cfg Config) (*Run, *Memory) {
+	t.Helper()
+	r, err := NewRun(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := &Memory{}
+	if _, err := r.Run(context.Background(), mem, nil); err != nil {
+		t.Fatal(err)
+	}
+	return r, mem
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	d := 0.0
+	for i := range a {
+		d = math.Max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
+}
+
+func TestRunRecords(t *testing.T) {
+	cfg := tinyRun()
+	r, mem := runOf(t, cfg)
+	if len(mem.Nodes) != 6 || len(mem.Rounds) != 3*6 || len(mem.Evals) != 4 {
+		t.Fatalf("got %d nodes, %d rounds, %d evals; want 6, 18, 4", len(mem.Nodes), len(mem.Rounds), len(mem.Evals))
+	}
+	last := mem.Evals[3]
+	if !(last.SimTimeS > 0) || last.BytesTotal <= 0 || last.Tokens != 6*3*3*2*16 {
+		t.Fatalf("last eval %+v", last)
+	}
+	if !(last.EvalLoss < mem.Evals[0].EvalLoss) {
+		t.Errorf("loss did not fall: %v -> %v", mem.Evals[0].EvalLoss, last.EvalLoss)
+	}
+	for _, rr := range mem.Rounds {
+		if rr.InnerSteps != 3 || rr.Status != "ok" || !rr.InAggregate || rr.PayloadBytes <= 0 {
+			t.Fatalf("round record %+v", rr)
+		}
+	}
+	if len(mem.Events) == 0 {
+		t.Fatal("no events")
+	}
+	if u := r.ComputeUtilization(); !(u > 0 && u <= 1) {
+		t.Fatalf("compute utilisation %v", u)
+	}
+}
+
+// DDP over R replicas is one replica trained on the union of their batches.
+func TestDDPEqualsUnionBatch(t *testing.T) {
+	cfg := tinyRun()
+	cfg.Strategy.Kind = DDP
+	cfg.Cluster.Nodes = 3
+	cfg.Train.OuterRounds = 2 // 6 steps
+	r, _ := runOf(t, cfg)
+
+	single := cfg
+	single.Train.BatchSize = 3 * cfg.Train.BatchSize
+	s, err := NewSingle(single)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Feed the single replica the union batch, node by node, step by step.
+	shape := r.nodes[0].stream.Shape()
+	for step := range 6 {
+		for row := range 3 {
+			st, _ := r.corpus.NodeStream(row, 3, shape)
+			b := data.NewBatch(shape)
+			st.BatchAt(int64(step), b)
+			copy(s.batch.Inputs[row*len(b.Inputs):], b.Inputs)
+			copy(s.batch.Targets[row*len(b.Targets):], b.Targets)
+		}
+		if _, err := s.m.ForwardBackward(s.ws, s.batch.Inputs, s.batch.Targets); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.opt.Step(s.m.Params(), s.ws.Grads(), step); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := maxAbsDiff(r.global.Params(), s.m.Params()); d > 1e-5 {
+		t.Fatalf("DDP and the union-batch replica differ by %g", d)
+	}
+}
+
+// SparseLoCo with density 1, no quantization and the mean over all replicas
+// is DiLoCo without momentum at outer lr 1.
+func TestSparseLoCoDenseIsDiLoCo(t *testing.T) {
+	sp := tinyRun()
+	sp.Strategy.Compressor.TopKPerChunk = 4096
+	sp.Strategy.Compressor.QuantBits = 0
+	sp.Strategy.Compressor.Aggregation = compress.MeanReplicas
+	rs, _ := runOf(t, sp)
+
+	dl := tinyRun()
+	dl.Strategy.Kind = DiLoCo
+	dl.Strategy.OuterMomentum, dl.Strategy.Nesterov = 0, false
+	rd, _ := runOf(t, dl)
+	if d := maxAbsDiff(rs.global.Params(), rd.global.Params()); d > 1e-6 {
+		t.Fatalf("SparseLoCo(density 1) and DiLoCo(no momentum) differ by %g", d)
+	}
+}
+
+// With identical nodes, a window that fits exactly H steps trains exactly as
+// the fixed mode does.
+func TestWindowEqualsFixedOnIdenticalNodes(t *testing.T) {
+	fixed := tinyRun()
+	fixed.Cluster.Classes = fixed.Cluster.Classes[:1]
+	fixed.Cluster.Classes[0].Share = 1
+	fixed.Cluster.Classes[0].BwUpSigma, fixed.Cluster.Classes[0].BwDownSigma = 0, 0
+	rf, _ := runOf(t, fixed)
+
+	win := fixed
+	stepS := rf.flopsPerStep / rf.cluster.Nodes[0].Flops()
+	win.Sync = SyncConfig{Mode: SyncWindow, WindowS: stepS * (float64(win.Train.InnerSteps) + 0.5), MaxSteps: 100}
+	rw, mw := runOf(t, win)
+	for _, rr := range mw.Rounds {
+		if rr.InnerSteps != int64(win.Train.InnerSteps) {
+			t.Fatalf("window mode did %d steps, want %d", rr.InnerSteps, win.Train.InnerSteps)
+		}
+	}
+	if d := maxAbsDiff(rf.global.Params(), rw.global.Params()); d != 0 {
+		t.Fatalf("window and fixed differ by %g", d)
+	}
+}
+
+func TestWindowHeterogeneousSteps(t *testing.T) {
+	cfg := tinyRun()
+	cfg.Projection = ProjectionConfig{Params: 1e9, TokensPerStep: 1 << 16}
+	cfg.Sync = SyncConfig{Mode: SyncWindow, WindowS: 60, MaxSteps: 50}
+	_, mem := runOf(t, cfg)
+	seen := map[int64]bool{}
+	for _, rr := range mem.Rounds {
+		if rr.InnerSteps > 50 {
+			t.Fatalf("node did %d steps, above max_steps 50", rr.InnerSteps)
+		}
+		seen[rr.InnerSteps] = true
+	}
+	if len(seen) < 2 {
+		t.Fatalf("heterogeneous nodes all did the same steps: %v", seen)
+	}
+}
+
+func TestMaliciousAndRobust(t *testing.T) {
+	honest := tinyRun()
+	_, mh := runOf(t, honest)
+	bad := honest
+	bad.Faults.MaliciousShare = 0.34
+	bad.Faults.AttackScale = 1000
+	_, mb := runOf(t, bad)
+	robust := bad
+	robust.Strategy.Compressor.Robust = true
+	_, mr := runOf(t, robust)
+	h, b, rb := mh.Evals[3].EvalLoss, mb.Evals[3].EvalLoss, mr.Evals[3].EvalLoss
+	t.Logf("final loss: honest %.4f, attacked %.4f, attacked+robust %.4f", h, b, rb)
+	if !(b > h) {
+		t.Errorf("a sign-flipping attack did not hurt: %v vs %v", b, h)
+	}
+	if !(rb < b) {
+		t.Errorf("robust aggregation did not help: %v vs %v", rb, b)
+	}
+}
+
+func TestCrashLosesPayloadAndRejoinCatchesUp(t *testing.T) {
+	cfg := tinyRun()
+	// A node down at the first round's start sits it out, then catches up.
+	cfg.Cluster.Churn.Events = []netmodel.ChurnEvent{{Node: 2, CrashS: 0, RejoinS: 1e-6}}
+	_, mem := runOf(t, cfg)
+	var statuses []string
+	for _, rr := range mem.Rounds {
+		if rr.Node == 2 {
+			statuses = append(statuses, rr.Status)
+			if rr.Status != "ok" && rr.Status != "rejoined" && rr.InAggregate {
+				t.Fatalf("a %s node is in the aggregate", rr.Status)
+			}
+		}
+	}
+	if len(statuses) != 3 || statuses[0] != "down" || statuses[1] != "rejoined" {
+		t.Fatalf("node 2 statuses %v, want down, rejoined, ok", statuses)
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+	}{
+		{"kind", func(c *Config) { c.Strategy.Kind = "gossip" }},
+		{"density", func(c *Config) { c.Strategy.Density = 2 }},
+		{"outer lr", func(c *Config) { c.Strategy.OuterLR = 0 }},
+		{"sync", func(c *Config) { c.Sync.Mode = "eventually" }},
+		{"window", func(c *Config) { c.Sync.Mode = SyncWindow; c.Sync.MaxSteps = 5 }},
+		{"window without cap", func(c *Config) { c.Sync.Mode = SyncWindow; c.Sync.WindowS = 5 }},
+		{"fixed with deadline", func(c *Config) { c.Sync.DeadlineS = 5 }},
+		{"attack", func(c *Config) { c.Faults.Attack = "nice" }},
+		{"share", func(c *Config) { c.Faults.MaliciousShare = -1 }},
+		{"projection", func(c *Config) { c.Projection.Params = -1 }},
+		{"demo compressor on diloco", func(c *Config) { c.Strategy.Kind = DiLoCo; c.Strategy.Compressor.Kind = compress.DeMo }},
+		{"no nodes", func(c *Config) { c.Cluster.Nodes = 0 }},
+		{"compressor density", func(c *Config) { c.Strategy.Compressor.Density = 0.1 }},
+	} {
+		cfg := tinyRun()
+		tc.mod(&cfg)
+		if _, err := NewRun(cfg, Options{}); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+		}
+	}
+}
