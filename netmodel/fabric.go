@@ -139,7 +139,7 @@ type Fabric struct {
 	// Completions: a heap of sharing flows by planned end, behind a single
 	// engine event for the earliest. Rate changes move flows within it
 	// without touching the engine's queue.
-	due      []*flow
+	due      []dueEntry // 4-ary min-heap
 	wake     des.ID
 	wakeAt   float64
 	wakeNode int
@@ -497,13 +497,15 @@ func (f *Fabric) setRate(fl *flow, r float64) {
 		return
 	}
 	fl.due = f.eng.Now() + fl.remain/r
+	e := dueEntry{due: fl.due, node: fl.node, gen: fl.gen, fl: fl}
 	if fl.hidx < 0 {
-		fl.hidx = int32(len(f.due))
-		f.due = append(f.due, fl)
-		f.dueUp(int(fl.hidx))
+		f.due = append(f.due, e)
+		f.dueUp(len(f.due) - 1)
 		return
 	}
-	if i := int(fl.hidx); !f.dueUp(i) {
+	i := int(fl.hidx)
+	f.due[i] = e
+	if !f.dueUp(i) {
 		f.dueDown(i)
 	}
 }
@@ -516,8 +518,8 @@ func (f *Fabric) unplan(fl *flow) {
 	}
 	last := len(f.due) - 1
 	f.due[i] = f.due[last]
-	f.due[i].hidx = int32(i)
-	f.due[last] = nil
+	f.due[i].fl.hidx = int32(i)
+	f.due[last] = dueEntry{}
 	f.due = f.due[:last]
 	fl.hidx = -1
 	if i < last && !f.dueUp(i) {
@@ -531,7 +533,7 @@ func (f *Fabric) arm() {
 		f.eng.Cancel(f.wake)
 		return
 	}
-	h := f.due[0]
+	h := &f.due[0]
 	if f.eng.Pending(f.wake) {
 		if f.wakeAt == h.due && f.wakeNode == h.node {
 			return
@@ -553,14 +555,23 @@ func (f *Fabric) arm() {
 func (f *Fabric) fire() {
 	f.wake = des.ID{}
 	if len(f.due) > 0 && f.due[0].due <= f.eng.Now() {
-		fl := f.due[0]
+		fl := f.due[0].fl
 		f.progress(fl)
 		f.finish(fl)
 	}
 	f.arm()
 }
 
-func dueLess(a, b *flow) bool {
+// dueEntry keeps a flow's ordering key inline, so that sifting compares
+// without following pointers.
+type dueEntry struct {
+	due  float64
+	node int
+	gen  uint64
+	fl   *flow
+}
+
+func dueLess(a, b *dueEntry) bool {
 	if a.due != b.due {
 		return a.due < b.due
 	}
@@ -575,16 +586,16 @@ func (f *Fabric) dueUp(j int) bool {
 	x := h[j]
 	j0 := j
 	for j > 0 {
-		i := (j - 1) / 2
-		if !dueLess(x, h[i]) {
+		i := (j - 1) / 4
+		if !dueLess(&x, &h[i]) {
 			break
 		}
 		h[j] = h[i]
-		h[j].hidx = int32(j)
+		h[j].fl.hidx = int32(j)
 		j = i
 	}
 	h[j] = x
-	x.hidx = int32(j)
+	x.fl.hidx = int32(j)
 	return j != j0
 }
 
@@ -593,22 +604,25 @@ func (f *Fabric) dueDown(i int) {
 	n := len(h)
 	x := h[i]
 	for {
-		c := 2*i + 1
+		c := 4*i + 1
 		if c >= n {
 			break
 		}
-		if c+1 < n && dueLess(h[c+1], h[c]) {
-			c++
+		m := c
+		for k := c + 1; k < c+4 && k < n; k++ {
+			if dueLess(&h[k], &h[m]) {
+				m = k
+			}
 		}
-		if !dueLess(h[c], x) {
+		if !dueLess(&h[m], &x) {
 			break
 		}
-		h[i] = h[c]
-		h[i].hidx = int32(i)
-		i = c
+		h[i] = h[m]
+		h[i].fl.hidx = int32(i)
+		i = m
 	}
 	h[i] = x
-	x.hidx = int32(i)
+	x.fl.hidx = int32(i)
 }
 
 // localSolve enables the local pass of solve; tests turn it off to compare.
