@@ -42,6 +42,7 @@ type Engine struct {
 	seq   uint64
 	heap  []entry // 4-ary min-heap; keys are inline so comparisons stay in cache
 	live  int     // queued events not cancelled
+	dead  int     // cancelled entries still in the heap
 	free  []*item
 	fired uint64
 
@@ -136,7 +137,30 @@ func (e *Engine) Cancel(id ID) bool {
 	}
 	id.it.seq, id.it.fn = 0, nil
 	e.live--
+	e.dead++
+	if e.dead > 1024 && e.dead > e.live {
+		e.compact()
+	}
 	return true
+}
+
+// compact drops cancelled entries and rebuilds the heap, so that events
+// cancelled far in the future do not pile up.
+func (e *Engine) compact() {
+	h := e.heap[:0]
+	for _, x := range e.heap {
+		if x.it.seq == x.ev.Seq {
+			h = append(h, x)
+		} else {
+			e.release(x.it)
+		}
+	}
+	clear(e.heap[len(h):])
+	e.heap = h
+	e.dead = 0
+	for i := (len(h) - 2) / 4; i >= 0; i-- {
+		e.down(i)
+	}
 }
 
 // top drops cancelled entries from the top of the heap and reports whether
@@ -149,6 +173,7 @@ func (e *Engine) top() bool {
 		}
 		e.pop()
 		e.release(h.it)
+		e.dead--
 	}
 	return false
 }

@@ -230,3 +230,34 @@ func TestLenAndPeekSkipCancelled(t *testing.T) {
 		t.Fatal("cancelled event ran or the queue is not empty")
 	}
 }
+
+// TestCompaction cancels most of many far-future events: the heap must shed
+// them, and the survivors still run in order.
+func TestCompaction(t *testing.T) {
+	e := New()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var ids []ID
+	var want []float64
+	for i := range 10000 {
+		at := 1000 + rng.Float64()*1000
+		id, _ := e.Schedule(at, i, func() {})
+		if i%10 == 0 {
+			want = append(want, at)
+		} else {
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range ids {
+		e.Cancel(id)
+	}
+	if len(e.heap) > 2*e.Len()+1025 {
+		t.Fatalf("heap holds %d entries for %d live events", len(e.heap), e.Len())
+	}
+	var got []float64
+	e.Trace = func(ev Event) { got = append(got, ev.Time) }
+	e.Run()
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("ran %d events, want %d in time order", len(got), len(want))
+	}
+}
