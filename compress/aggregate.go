@@ -183,7 +183,9 @@ func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps 
 
 // finishRow writes o[j] = sum[j]·recip[cnt[j]], zeroes sum and cnt, and
 // returns the or of the outputs' bits (a superset of the non-finite test)
-// and the total count. A leaf function, so its loop lives in registers.
+// and the total count. Not inlined, so that its loop lives in registers.
+//
+//go:noinline
 func finishRow(o, sum []float32, cnt []uint16, recip []float32) (or uint32, seen int) {
 	sum = sum[:len(cnt)]
 	o = o[:len(cnt)]
