@@ -263,36 +263,9 @@ func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
 				if q+3*pairs > len(sec) {
 					return fmt.Errorf("chunk %d: truncated index section", ch)
 				}
-				src := sec[q : q+3*pairs]
-				o := out[:2*pairs]
-				// Four indices per 64-bit load while 8 bytes remain, then pairs.
-				for len(src) >= 8 && len(o) >= 4 {
-					x := binary.LittleEndian.Uint64(src)
-					l0, l1, l2, l3 := int(x&0xfff), int(x>>12&0xfff), int(x>>24&0xfff), int(x>>36&0xfff)
-					// All five differences are negative iff the indices ascend in range.
-					if (prev-l0)&(l0-l1)&(l1-l2)&(l2-l3)&(l3-n) >= 0 {
-						return fmt.Errorf("chunk %d: indices %d..%d not ascending or out of range %d", ch, l0, l3, n)
-					}
-					prev = l3
-					if offs != nil {
-						o[0], o[1], o[2], o[3] = int32(base+int(offs[l0])), int32(base+int(offs[l1])), int32(base+int(offs[l2])), int32(base+int(offs[l3]))
-					} else {
-						o[0], o[1], o[2], o[3] = int32(base+l0), int32(base+l1), int32(base+l2), int32(base+l3)
-					}
-					o, src = o[4:], src[6:]
-				}
-				for len(src) >= 3 && len(o) >= 2 {
-					l0, l1 := int(src[0])|int(src[1]&15)<<8, int(src[1])>>4|int(src[2])<<4
-					if (prev-l0)&(l0-l1)&(l1-n) >= 0 {
-						return fmt.Errorf("chunk %d: indices %d, %d not ascending or out of range %d", ch, l0, l1, n)
-					}
-					prev = l1
-					if offs != nil {
-						o[0], o[1] = int32(base+int(offs[l0])), int32(base+int(offs[l1]))
-					} else {
-						o[0], o[1] = int32(base+l0), int32(base+l1)
-					}
-					o, src = o[2:], src[3:]
+				var ok bool
+				if prev, ok = unpack12(sec[q:q+3*pairs], out[:2*pairs], offs, base, n, prev); !ok {
+					return fmt.Errorf("chunk %d: indices not ascending or out of range %d", ch, n)
 				}
 				p, acc, nb, i0 = q+3*pairs, 0, 0, 2*pairs
 			}
@@ -375,6 +348,47 @@ func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
 		return errors.New("index section has trailing data")
 	}
 	return nil
+}
+
+// unpack12 decodes len(out) (even) 12-bit local indices from src
+// (3·len(out)/2 bytes) into tensor positions base + offs[l] (base + l when
+// offs is nil). It returns the last local index, and false unless they
+// ascend from prev and stay below n. Not inlined, so that its loops live
+// in registers.
+//
+//go:noinline
+func unpack12(src []byte, out []int32, offs []int32, base, n, prev int) (int, bool) {
+	o := out
+	// Four indices per 64-bit load while 8 bytes remain, then pairs.
+	for len(src) >= 8 && len(o) >= 4 {
+		x := binary.LittleEndian.Uint64(src)
+		l0, l1, l2, l3 := int(x&0xfff), int(x>>12&0xfff), int(x>>24&0xfff), int(x>>36&0xfff)
+		// All five differences are negative iff the indices ascend in range.
+		if (prev-l0)&(l0-l1)&(l1-l2)&(l2-l3)&(l3-n) >= 0 {
+			return prev, false
+		}
+		prev = l3
+		if offs != nil {
+			o[0], o[1], o[2], o[3] = int32(base+int(offs[l0])), int32(base+int(offs[l1])), int32(base+int(offs[l2])), int32(base+int(offs[l3]))
+		} else {
+			o[0], o[1], o[2], o[3] = int32(base+l0), int32(base+l1), int32(base+l2), int32(base+l3)
+		}
+		o, src = o[4:], src[6:]
+	}
+	for len(src) >= 3 && len(o) >= 2 {
+		l0, l1 := int(src[0])|int(src[1]&15)<<8, int(src[1])>>4|int(src[2])<<4
+		if (prev-l0)&(l0-l1)&(l1-n) >= 0 {
+			return prev, false
+		}
+		prev = l1
+		if offs != nil {
+			o[0], o[1] = int32(base+int(offs[l0])), int32(base+int(offs[l1]))
+		} else {
+			o[0], o[1] = int32(base+l0), int32(base+l1)
+		}
+		o, src = o[2:], src[3:]
+	}
+	return prev, true
 }
 
 // decoder reads a byte slice and remembers the first error.
