@@ -17,6 +17,8 @@ func tinyRun() Config {
 	c.Train.BatchSize, c.Train.InnerSteps, c.Train.OuterRounds = 2, 3, 3
 	c.Train.EvalBatches = 2
 	c.Train.Optimizer.WarmupSteps = 2
+	c.Train.EvalEvery = 1
+	c.Projection = ProjectionConfig{}
 	c.Cluster.Nodes = 6
 	c.Strategy.Compressor.TopKPerChunk = 256 // dense enough for tiny tensors
 	return c

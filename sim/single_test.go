@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"testing"
+
+	"github.com/locosim/locosim/model"
 )
 
 // TestSingleLearns is the trainer's acceptance test: on the synthetic corpus
@@ -14,6 +16,9 @@ func TestSingleLearns(t *testing.T) {
 		t.Skip("trains the small model for a few hundred steps")
 	}
 	cfg := DefaultConfig()
+	cfg.Model = model.Small()
+	cfg.Train.BatchSize = 8
+	cfg.Train.Optimizer.WarmupSteps = 50
 	cfg.Train.InnerSteps = 50
 	cfg.Train.OuterRounds = 6
 	cfg.Train.EvalEvery = 2

@@ -30,7 +30,7 @@ var tiny = []string{
 	"--set", "model.layers=1", "--set", "model.channels=32", "--set", "model.heads=2",
 	"--set", "model.seq_len=16", "--set", "train.batch_size=2",
 	"--set", "train.inner_steps=5", "--set", "train.outer_rounds=2", "--set", "train.eval_batches=1",
-	"--set", "train.optimizer.warmup_steps=2",
+	"--set", "train.optimizer.warmup_steps=2", "--set", "train.eval_every=1",
 }
 
 func TestConfigCommand(t *testing.T) {
