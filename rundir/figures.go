@@ -24,6 +24,14 @@ const TimelineNodes = 72
 // dir/plots, and returns the base names written. It needs evals.parquet and
 // reads the other traces when present.
 func Plot(dir string) ([]string, error) {
+	var floor *float64
+	if m, err := ReadManifest(dir); err == nil {
+		floor = m.EntropyFloorNats
+	}
+	return plotWith(dir, floor)
+}
+
+func plotWith(dir string, floorNats *float64) ([]string, error) {
 	evals, err := trace.ReadAll[record.Eval](filepath.Join(dir, EvalsFile))
 	if err != nil {
 		return nil, err
@@ -32,8 +40,8 @@ func Plot(dir string) ([]string, error) {
 		return nil, fmt.Errorf("rundir: %s has no evaluations to plot", dir)
 	}
 	var floor *plot.RefLine
-	if m, err := ReadManifest(dir); err == nil && m.EntropyFloorNats != nil {
-		floor = &plot.RefLine{Y: *m.EntropyFloorNats, Label: "entropy floor"}
+	if floorNats != nil {
+		floor = &plot.RefLine{Y: *floorNats, Label: "entropy floor"}
 	}
 	out := filepath.Join(dir, PlotsDir)
 	if err := os.MkdirAll(out, 0o755); err != nil {

@@ -60,16 +60,17 @@ func Create(dir string) (w *Writer, err error) {
 			w.Abort()
 		}
 	}()
-	if w.evals, err = trace.Create[record.Eval](filepath.Join(dir, EvalsFile)); err != nil {
+	tag := trace.Metadata(record.VersionKey, record.Version)
+	if w.evals, err = trace.Create[record.Eval](filepath.Join(dir, EvalsFile), tag); err != nil {
 		return nil, err
 	}
-	if w.rounds, err = trace.Create[record.Round](filepath.Join(dir, RoundsFile)); err != nil {
+	if w.rounds, err = trace.Create[record.Round](filepath.Join(dir, RoundsFile), tag); err != nil {
 		return nil, err
 	}
-	if w.events, err = trace.Create[record.Event](filepath.Join(dir, EventsFile)); err != nil {
+	if w.events, err = trace.Create[record.Event](filepath.Join(dir, EventsFile), tag); err != nil {
 		return nil, err
 	}
-	if w.nodes, err = trace.Create[record.Node](filepath.Join(dir, NodesFile)); err != nil {
+	if w.nodes, err = trace.Create[record.Node](filepath.Join(dir, NodesFile), tag); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -85,13 +86,24 @@ func (w *Writer) Node(r record.Node) error   { return w.nodes.Write(r) }
 
 // Close finishes the traces, then writes the manifest: the run is complete.
 func (w *Writer) Close(m *Manifest) error {
+	if err := w.closeTraces(); err != nil {
+		return err
+	}
+	return writeManifest(w.dir, m)
+}
+
+func (w *Writer) closeTraces() error {
 	for _, c := range []interface{ Close() error }{w.evals, w.rounds, w.events, w.nodes} {
 		if err := c.Close(); err != nil {
 			w.Abort()
 			return err
 		}
 	}
-	if err := trace.WriteJSON(filepath.Join(w.dir, ManifestFile), m); err != nil {
+	return nil
+}
+
+func writeManifest(dir string, m *Manifest) error {
+	if err := trace.WriteJSON(filepath.Join(dir, ManifestFile), m); err != nil {
 		return fmt.Errorf("rundir: writing manifest: %w", err)
 	}
 	return nil

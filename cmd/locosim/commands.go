@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"time"
@@ -122,146 +121,73 @@ func defaultOut(command string) string {
 	return filepath.Join("results", "runs", command+"-"+time.Now().Format("20060102-150405"))
 }
 
+// progressOptions draws progress on logw: a bar on a terminal, lines otherwise.
+func progressOptions(logw io.Writer, label string, field string) (rundir.Options, func()) {
+	var bar *progress.Reporter
+	opts := rundir.Options{
+		OnStart: func(total int) { bar = progress.New(logw, total, label) },
+		OnEval: func(e record.Eval) {
+			done := int(e.Round)
+			if field == "step" {
+				done = int(e.Step)
+			}
+			bar.Update(done, "loss", e.EvalLoss, "excess", e.ExcessLoss, "sim_time_s", e.SimTimeS)
+		},
+	}
+	return opts, func() {
+		if bar != nil {
+			bar.Finish()
+		}
+	}
+}
+
 func train(ctx context.Context, cfg sim.Config, out string, logw, stdout io.Writer) error {
-	start := time.Now()
-	s, err := sim.NewSingle(cfg)
-	if err != nil {
-		return err
-	}
 	mem := model.Memory(cfg.Model, cfg.Train.BatchSize, max(cfg.Train.Workers, 1))
-	fmt.Fprintf(logw, "locosim train: %d parameters; memory per replica: %s\n", cfg.Model.NumParams(), mem)
-	w, err := rundir.Create(out)
+	fmt.Fprintf(logw, "locosim train: %d parameters (kernels: %s); memory %s\n", cfg.Model.NumParams(), model.Kernels(), mem)
+	opts, done := progressOptions(logw, "train", "step")
+	m, err := rundir.Train(ctx, cfg, out, opts)
+	done()
 	if err != nil {
 		return err
 	}
-	defer w.Abort()
-	_, total := s.Steps()
-	bar := progress.New(logw, total, "train")
-	setup := time.Since(start)
-	t0 := time.Now()
-	last, err := s.Run(ctx, w, func(e record.Eval) {
-		bar.Update(int(e.Step), "loss", e.EvalLoss, "excess", e.ExcessLoss)
-	})
-	bar.Finish()
-	if err != nil {
-		return err
-	}
-	trainWall := time.Since(t0)
-
-	m := rundir.NewManifest("train", cfg.Seed, cfg)
-	m.CorpusDigest = s.Corpus().Digest()
-	m.SetFloor(s.Floor())
-	m.SetFinal("eval_loss", last.EvalLoss)
-	m.SetFinal("excess_loss", last.ExcessLoss)
-	m.SetFinal("train_loss", last.TrainLoss)
-	m.SetFinal("tokens", float64(last.Tokens))
-	m.SetFinal("steps", float64(last.Step))
-	m.SetFinal("sim_time_s", 0)
-	m.SetFinal("bytes_total", 0)
-	tokensPerS := float64(last.Tokens) / trainWall.Seconds()
-	m.Info["params"] = cfg.Model.NumParams()
-	m.Info["replica_bytes"] = mem.ReplicaBytes()
-	m.Info["workspace_bytes"] = mem.WorkspaceBytes()
-	m.Info["tokens_per_s"] = tokensPerS
-	m.Timing["setup"] = setup.Seconds()
-	m.Timing["training"] = trainWall.Seconds()
-	t1 := time.Now()
-	if err := w.Close(m); err != nil {
-		return err
-	}
-	if _, err := rundir.Plot(out); err != nil {
-		return err
-	}
-	writing := time.Since(t1)
-
-	tab := progress.NewTable("metric", "value")
-	tab.Row("eval loss (nats)", last.EvalLoss)
-	if !math.IsNaN(last.ExcessLoss) {
-		tab.Row("excess over floor", last.ExcessLoss)
-	}
-	tab.Row("steps", last.Step)
-	tab.Row("tokens", last.Tokens)
-	tab.Row("tokens/s", tokensPerS)
-	tab.Row("wall: training (s)", trainWall.Seconds())
-	tab.Row("wall: writing (s)", writing.Seconds())
-	tab.Row("run directory", out)
-	return tab.Write(stdout)
+	return summary(stdout, m, out, "eval_loss", "excess_loss", "steps", "tokens")
 }
 
 func run(ctx context.Context, cfg sim.Config, out string, logw, stdout io.Writer) error {
-	start := time.Now()
-	r, err := sim.NewRun(cfg, sim.Options{Now: time.Now})
+	fmt.Fprintf(logw, "locosim run: %s over %d nodes, %d parameters per replica, sync %s\n",
+		cfg.Strategy.Kind, cfg.Cluster.Nodes, cfg.Model.NumParams(), cfg.Sync.Mode)
+	opts, done := progressOptions(logw, "run", "round")
+	m, err := rundir.Simulate(ctx, cfg, out, opts)
+	done()
 	if err != nil {
 		return err
 	}
-	n := r.Cluster().Len()
-	fmt.Fprintf(logw, "locosim run: %s on %d nodes, %d parameters per replica, sync %s\n",
-		cfg.Strategy.Kind, n, cfg.Model.NumParams(), cfg.Sync.Mode)
-	w, err := rundir.Create(out)
-	if err != nil {
-		return err
-	}
-	defer w.Abort()
-	_, total := r.Rounds()
-	bar := progress.New(logw, total, "run")
-	setup := time.Since(start)
-	t0 := time.Now()
-	last, err := r.Run(ctx, w, func(e record.Eval) {
-		bar.Update(int(e.Round), "loss", e.EvalLoss, "sim_time_s", e.SimTimeS)
-	})
-	bar.Finish()
-	if err != nil {
-		return err
-	}
-	wall := time.Since(t0)
+	return summary(stdout, m, out, "eval_loss", "excess_loss", "rounds", "sim_time_s", "round_time_s",
+		"bytes_total", "compute_utilization")
+}
 
-	up, down, tokens := r.Totals()
-	m := rundir.NewManifest("run", cfg.Seed, cfg)
-	m.CorpusDigest = r.Corpus().Digest()
-	m.SetFloor(r.Floor())
-	m.SetFinal("eval_loss", last.EvalLoss)
-	m.SetFinal("excess_loss", last.ExcessLoss)
-	m.SetFinal("train_loss", last.TrainLoss)
-	m.SetFinal("sim_time_s", last.SimTimeS)
-	m.SetFinal("bytes_total", float64(up+down))
-	m.SetFinal("bytes_up", float64(up))
-	m.SetFinal("bytes_down", float64(down))
-	m.SetFinal("tokens", float64(tokens))
-	m.SetFinal("rounds", float64(last.Round))
-	m.SetFinal("compute_utilization", r.ComputeUtilization())
-	m.SetFinal("round_time_s", last.SimTimeS/math.Max(float64(last.Round), 1))
-	m.Info["nodes"] = n
-	m.Info["params"] = cfg.Model.NumParams()
-	tm := r.Timing
-	training := tm.Training()
-	m.Timing["setup"] = setup.Seconds()
-	m.Timing["run"] = wall.Seconds()
-	m.Timing["training"] = training
-	m.Timing["compression"] = tm.CompressCPU
-	m.Timing["network_simulation"] = tm.Network
-	m.Timing["aggregation"] = tm.Aggregate
-	m.Timing["evaluation"] = tm.Eval
-	t1 := time.Now()
-	if err := w.Close(m); err != nil {
-		return err
-	}
-	if _, err := rundir.Plot(out); err != nil {
-		return err
-	}
-	writing := time.Since(t1)
-
+// summary prints the final metrics and where the time went.
+func summary(w io.Writer, m *rundir.Manifest, dir string, keys ...string) error {
 	tab := progress.NewTable("metric", "value")
-	tab.Row("eval loss (nats)", last.EvalLoss)
-	if !math.IsNaN(last.ExcessLoss) {
-		tab.Row("excess over floor", last.ExcessLoss)
+	for _, k := range keys {
+		if v, ok := m.Final[k]; ok {
+			tab.Row(k, v)
+		}
 	}
-	tab.Row("rounds", last.Round)
-	tab.Row("simulated time (s)", last.SimTimeS)
-	tab.Row("bytes moved", up+down)
-	tab.Row("compute utilisation", r.ComputeUtilization())
-	tab.Row("wall: total (s)", time.Since(start).Seconds())
-	tab.Row("wall: training share", training/wall.Seconds())
-	tab.Row("wall: writing (s)", writing.Seconds())
-	tab.Row("run directory", out)
-	return tab.Write(stdout)
+	if v, ok := m.Info["tokens_per_s"]; ok {
+		tab.Row("tokens_per_s", v)
+	}
+	// "run" holds the phases of a simulation; a single replica has only "training".
+	busy, ok := m.Timing["run"]
+	if !ok {
+		busy = m.Timing["training"]
+	}
+	total := m.Timing["setup"] + busy + m.Timing["writing"]
+	for _, k := range []string{"training", "compression", "network_simulation", "aggregation", "evaluation", "writing"} {
+		if v, ok := m.Timing[k]; ok && total > 0 {
+			tab.Row("wall "+k, fmt.Sprintf("%.1f s (%.0f %%)", v, 100*v/total))
+		}
+	}
+	tab.Row("run directory", dir)
+	return tab.Write(w)
 }

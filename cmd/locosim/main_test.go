@@ -75,7 +75,7 @@ func TestTrainWritesRunDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "eval loss") {
+	if !strings.Contains(out, "eval_loss") {
 		t.Errorf("no summary table:\n%s", out)
 	}
 	m, err := rundir.ReadManifest(dir)

@@ -1,0 +1,135 @@
+package rundir
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/locosim/locosim/model"
+	"github.com/locosim/locosim/record"
+	"github.com/locosim/locosim/sim"
+)
+
+// Options tune how a run is executed; none of them changes its results.
+type Options struct {
+	// OnStart, if set, learns the number of progress units (rounds or steps).
+	OnStart func(total int)
+	// OnEval, if set, sees every evaluation as it is made (progress).
+	OnEval func(record.Eval)
+}
+
+// Simulate runs cfg as a multi-node simulation, writing the run directory
+// dir: traces, manifest, figures. On error or cancellation nothing but
+// complete files is left behind, and no manifest.
+func Simulate(ctx context.Context, cfg sim.Config, dir string, opts Options) (*Manifest, error) {
+	start := time.Now()
+	r, err := sim.NewRun(cfg, sim.Options{Now: time.Now})
+	if err != nil {
+		return nil, err
+	}
+	w, err := Create(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort()
+	if opts.OnStart != nil {
+		_, total := r.Rounds()
+		opts.OnStart(total)
+	}
+	setup := time.Since(start)
+	t0 := time.Now()
+	last, err := r.Run(ctx, w, opts.OnEval)
+	if err != nil {
+		return nil, err
+	}
+	wall := time.Since(t0)
+
+	up, down, tokens := r.Totals()
+	m := NewManifest("run", cfg.Seed, cfg)
+	m.CorpusDigest = r.Corpus().Digest()
+	m.SetFloor(r.Floor())
+	m.SetFinal("eval_loss", last.EvalLoss)
+	m.SetFinal("excess_loss", last.ExcessLoss)
+	m.SetFinal("train_loss", last.TrainLoss)
+	m.SetFinal("sim_time_s", last.SimTimeS)
+	m.SetFinal("bytes_total", float64(up+down))
+	m.SetFinal("bytes_up", float64(up))
+	m.SetFinal("bytes_down", float64(down))
+	m.SetFinal("tokens", float64(tokens))
+	m.SetFinal("rounds", float64(last.Round))
+	m.SetFinal("compute_utilization", r.ComputeUtilization())
+	m.SetFinal("round_time_s", last.SimTimeS/math.Max(float64(last.Round), 1))
+	m.Info["nodes"] = r.Cluster().Len()
+	m.Info["params"] = cfg.Model.NumParams()
+	m.Info["kernels"] = model.Kernels()
+	tm := r.Timing
+	m.Timing["setup"] = setup.Seconds()
+	m.Timing["run"] = wall.Seconds()
+	m.Timing["training"] = tm.Training()
+	m.Timing["compression"] = tm.CompressCPU
+	m.Timing["network_simulation"] = tm.Network
+	m.Timing["aggregation"] = tm.Aggregate
+	m.Timing["evaluation"] = tm.Eval
+	return m, finish(w, m, dir)
+}
+
+// Train trains one replica of cfg with no network, writing the run directory
+// dir. Its manifest reports the replica's memory and tokens per second.
+func Train(ctx context.Context, cfg sim.Config, dir string, opts Options) (*Manifest, error) {
+	start := time.Now()
+	s, err := sim.NewSingle(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w, err := Create(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer w.Abort()
+	if opts.OnStart != nil {
+		_, total := s.Steps()
+		opts.OnStart(total)
+	}
+	setup := time.Since(start)
+	t0 := time.Now()
+	last, err := s.Run(ctx, w, opts.OnEval)
+	if err != nil {
+		return nil, err
+	}
+	wall := time.Since(t0)
+
+	mem := model.Memory(cfg.Model, cfg.Train.BatchSize, max(cfg.Train.Workers, 1))
+	m := NewManifest("train", cfg.Seed, cfg)
+	m.CorpusDigest = s.Corpus().Digest()
+	m.SetFloor(s.Floor())
+	m.SetFinal("eval_loss", last.EvalLoss)
+	m.SetFinal("excess_loss", last.ExcessLoss)
+	m.SetFinal("train_loss", last.TrainLoss)
+	m.SetFinal("tokens", float64(last.Tokens))
+	m.SetFinal("steps", float64(last.Step))
+	m.SetFinal("sim_time_s", 0)
+	m.SetFinal("bytes_total", 0)
+	m.Info["params"] = cfg.Model.NumParams()
+	m.Info["kernels"] = model.Kernels()
+	m.Info["replica_bytes"] = mem.ReplicaBytes()
+	m.Info["workspace_bytes"] = mem.WorkspaceBytes()
+	m.Info["memory"] = mem.String()
+	m.Info["tokens_per_s"] = float64(last.Tokens) / wall.Seconds()
+	m.Timing["setup"] = setup.Seconds()
+	m.Timing["training"] = wall.Seconds()
+	return m, finish(w, m, dir)
+}
+
+// finish completes the traces and figures, then writes the manifest last,
+// so a directory with a manifest always holds a whole run.
+func finish(w *Writer, m *Manifest, dir string) error {
+	t := time.Now()
+	if err := w.closeTraces(); err != nil {
+		return err
+	}
+	if _, err := plotWith(dir, m.EntropyFloorNats); err != nil {
+		return err
+	}
+	m.Timing["writing"] = time.Since(t).Seconds()
+	return writeManifest(dir, m)
+}
