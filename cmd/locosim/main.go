@@ -38,8 +38,15 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd(), newTrainCmd(), newConfigCmd(), newPlotCmd())
+	for _, c := range extraCommands {
+		root.AddCommand(c())
+	}
 	return root
 }
+
+// extraCommands are added by the files that define them, in their init
+// functions, so each command lives in a file of its own.
+var extraCommands []func() *cobra.Command
 
 // configFlags are the flags every command that resolves a config shares.
 type configFlags struct {
