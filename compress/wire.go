@@ -222,20 +222,6 @@ func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
 	var acc uint64 // unread bits, LSB first; bits at and above nb are unread stream bits too
 	var nb uint    // number of valid bits in acc
 	p := 0         // next byte of sec to load
-	refill := func() {
-		if p+8 <= len(sec) {
-			acc |= binary.LittleEndian.Uint64(sec[p:]) << nb
-			adv := (63 - nb) >> 3
-			p += int(adv)
-			nb += adv << 3
-			return
-		}
-		for nb <= 56 && p < len(sec) {
-			acc |= uint64(sec[p]) << nb
-			p++
-			nb += 8
-		}
-	}
 	j := 0
 	for ch := range pl.nChunks {
 		base, n, k := pl.chunk(ch)
@@ -271,7 +257,7 @@ func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
 			}
 			for i := i0; i < len(out); i++ {
 				if nb < width {
-					refill()
+					p, acc, nb = refillBits(sec, p, acc, nb)
 					if nb < width {
 						return fmt.Errorf("chunk %d: truncated index section", ch)
 					}
@@ -294,53 +280,9 @@ func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
 			}
 			continue
 		}
-		r := riceParam(n, k)
-		lowMask := uint64(1)<<r - 1
-		limit := n >> r
-		for i := range out {
-			// Unary part: count ones up to a zero.
-			q := 0
-			for {
-				if nb == 0 {
-					refill()
-					if nb == 0 {
-						return fmt.Errorf("chunk %d: truncated Rice code", ch)
-					}
-				}
-				t := uint(bits.TrailingZeros64(^acc))
-				if t < nb {
-					q += int(t)
-					acc >>= t + 1
-					nb -= t + 1
-					break
-				}
-				q += int(nb)
-				acc, nb = 0, 0
-				if q > limit {
-					break
-				}
-			}
-			if q > limit {
-				return fmt.Errorf("chunk %d: Rice code out of range", ch)
-			}
-			if nb < r {
-				refill()
-				if nb < r {
-					return fmt.Errorf("chunk %d: truncated Rice code", ch)
-				}
-			}
-			l := prev + 1 + q<<r + int(acc&lowMask)
-			acc >>= r
-			nb -= r
-			if l >= n {
-				return fmt.Errorf("chunk %d: index %d out of range %d", ch, l, n)
-			}
-			prev = l
-			if offs != nil {
-				out[i] = int32(base + int(offs[l]))
-			} else {
-				out[i] = int32(base + l)
-			}
+		var err error
+		if p, acc, nb, err = unrice(sec, p, acc, nb, out, offs, base, n, riceParam(n, k)); err != nil {
+			return fmt.Errorf("chunk %d: %w", ch, err)
 		}
 	}
 	// Only zero padding, less than a byte of it, may remain.
@@ -348,6 +290,77 @@ func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
 		return errors.New("index section has trailing data")
 	}
 	return nil
+}
+
+// refillBits tops up the bit buffer acc (nb valid bits) from sec at byte
+// p: eight bytes at a time while they last, then byte by byte.
+func refillBits(sec []byte, p int, acc uint64, nb uint) (int, uint64, uint) {
+	if p+8 <= len(sec) {
+		acc |= binary.LittleEndian.Uint64(sec[p:]) << nb
+		adv := (63 - nb) >> 3
+		return p + int(adv), acc, nb + adv<<3
+	}
+	for nb <= 56 && p < len(sec) {
+		acc |= uint64(sec[p]) << nb
+		p++
+		nb += 8
+	}
+	return p, acc, nb
+}
+
+// unrice decodes one chunk of Rice-coded gaps (parameter r) into tensor
+// positions, continuing the bit stream at (p, acc, nb) and returning where
+// it stopped. Not inlined, so that its loop lives in registers.
+//
+//go:noinline
+func unrice(sec []byte, p int, acc uint64, nb uint, out, offs []int32, base, n int, r uint) (int, uint64, uint, error) {
+	lowMask := uint64(1)<<r - 1
+	limit := n >> r
+	prev := -1
+	for i := range out {
+		// Unary part: count ones up to a zero.
+		q := 0
+		for {
+			if nb == 0 {
+				if p, acc, nb = refillBits(sec, p, acc, nb); nb == 0 {
+					return p, acc, nb, errors.New("truncated Rice code")
+				}
+			}
+			t := uint(bits.TrailingZeros64(^acc))
+			if t < nb {
+				q += int(t)
+				acc >>= t + 1
+				nb -= t + 1
+				break
+			}
+			q += int(nb)
+			acc, nb = 0, 0
+			if q > limit {
+				break
+			}
+		}
+		if q > limit {
+			return p, acc, nb, errors.New("Rice code out of range")
+		}
+		if nb < r {
+			if p, acc, nb = refillBits(sec, p, acc, nb); nb < r {
+				return p, acc, nb, errors.New("truncated Rice code")
+			}
+		}
+		l := prev + 1 + q<<r + int(acc&lowMask)
+		acc >>= r
+		nb -= r
+		if l >= n {
+			return p, acc, nb, fmt.Errorf("index %d out of range %d", l, n)
+		}
+		prev = l
+		if offs != nil {
+			out[i] = int32(base + int(offs[l]))
+		} else {
+			out[i] = int32(base + l)
+		}
+	}
+	return p, acc, nb, nil
 }
 
 // unpack12 decodes len(out) (even) 12-bit local indices from src
