@@ -80,6 +80,11 @@ type SyncConfig struct {
 	// MaxSteps caps the inner steps of a node in window mode, where it is
 	// required (a fast node would otherwise train without bound).
 	MaxSteps int `mapstructure:"max_steps" yaml:"max_steps"`
+	// Overlap lets a round's communication run during the next round's
+	// compute (Streaming DiLoCo style): each aggregate is applied one round
+	// late. Consecutive rounds' transfers are simulated on separate
+	// networks, so they do not compete for bandwidth.
+	Overlap bool `mapstructure:"overlap" yaml:"overlap"`
 }
 
 // Attacks a malicious node can mount on its payload.
@@ -301,6 +306,9 @@ func (c Config) ValidateRun() error {
 		}
 	default:
 		return fmt.Errorf("sync.mode %q: want fixed, window or deadline", c.Sync.Mode)
+	}
+	if c.Sync.Overlap && (s.Kind == DDP || s.Kind == DeMo) {
+		return fmt.Errorf("sync.overlap: %s applies every step's aggregate at once; overlap is for diloco and sparseloco", s.Kind)
 	}
 	if c.Sync.MaxSteps < 0 {
 		return fmt.Errorf("sync.max_steps %d: want >= 0", c.Sync.MaxSteps)

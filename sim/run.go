@@ -60,6 +60,8 @@ type Run struct {
 	tokens         int64
 	computeS       float64 // simulated compute time summed over nodes
 	lastEval       record.Eval
+	pending        []*compress.Payload // overlap: the aggregate still in flight
+	exchangeEnd    float64             // overlap: when that aggregate has arrived
 	lastTrainLoss  float64
 	lastAggregated int
 
@@ -436,7 +438,19 @@ func (r *Run) Step(sink Sink) error {
 	if r.cfg.Sync.Mode == SyncFixed {
 		spec.DeadlineS = 0
 	}
-	res, err := netmodel.RunRound(r.net, spec)
+	net := r.net
+	if r.cfg.Sync.Overlap {
+		// Rounds overlap in time, so each gets a network of its own: the
+		// exchange of round r runs while round r+1 computes.
+		eng, err := des.NewAt(start)
+		if err != nil {
+			return err
+		}
+		if net, err = netmodel.NewNetwork(r.cluster, eng, r.cfg.Seed); err != nil {
+			return err
+		}
+	}
+	res, err := netmodel.RunRound(net, spec)
 	if err != nil {
 		return fmt.Errorf("round %d: %w", r.round, err)
 	}
@@ -454,10 +468,30 @@ func (r *Run) Step(sink Sink) error {
 		payloads = append(payloads, p)
 	}
 	r.lastAggregated = len(payloads)
-	if len(payloads) > 0 {
-		if err := r.strat.apply(payloads, r.globalStep); err != nil {
+	apply := func(ps []*compress.Payload, step int) error {
+		if len(ps) == 0 {
+			return nil // nothing gathered: no outer step
+		}
+		if err := r.strat.apply(ps, step); err != nil {
 			return fmt.Errorf("round %d: %w", r.round, err)
 		}
+		return nil
+	}
+	if r.cfg.Sync.Overlap {
+		// One round late: the previous round's aggregate has arrived while
+		// this round computed; this round's arrives during the next.
+		if err := apply(r.pending, r.globalStep-r.stepsPerRound); err != nil {
+			return err
+		}
+		r.pending = payloads
+		if r.round+1 == r.rounds {
+			if err := apply(r.pending, r.globalStep); err != nil {
+				return err
+			}
+			r.pending = nil
+		}
+	} else if err := apply(payloads, r.globalStep); err != nil {
+		return err
 	}
 	r.Timing.Aggregate += r.since(t)
 
@@ -512,8 +546,24 @@ func (r *Run) Step(sink Sink) error {
 		r.lastTrainLoss = lossSum / float64(lossN)
 	}
 	r.globalStep += r.stepsPerRound
-	r.clock = math.Max(res.EndS, start)
 	r.round++
+	if !r.cfg.Sync.Overlap || r.Done() {
+		r.clock = math.Max(res.EndS, math.Max(start, r.exchangeEnd))
+		return nil
+	}
+	// The next round starts when every node has computed this one and holds
+	// the previous round's aggregate.
+	next := math.Max(start, r.exchangeEnd)
+	for _, nr := range res.Nodes {
+		if nr.Status != record.StatusDown {
+			next = math.Max(next, nr.ComputeEndS)
+		}
+	}
+	if r.cfg.Sync.Mode == SyncWindow {
+		next = math.Max(next, start+r.cfg.Sync.WindowS)
+	}
+	r.exchangeEnd = res.EndS
+	r.clock = next
 	return nil
 }
 

@@ -230,3 +230,37 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// Overlapping communication with the next round's compute shortens the
+// run when compute dominates, and delays each aggregate by one round.
+func TestOverlap(t *testing.T) {
+	base := tinyRun()
+	base.Projection = ProjectionConfig{Params: 1e9, TokensPerStep: 1 << 16}
+	rb, mb := runOf(t, base)
+	ov := base
+	ov.Sync.Overlap = true
+	ro, mo := runOf(t, ov)
+	if !(ro.SimTimeS() < rb.SimTimeS()) {
+		t.Errorf("overlap took %v s, not less than %v s", ro.SimTimeS(), rb.SimTimeS())
+	}
+	if !(ro.ComputeUtilization() > rb.ComputeUtilization()) {
+		t.Errorf("overlap utilisation %v, not above %v", ro.ComputeUtilization(), rb.ComputeUtilization())
+	}
+	// After round 1 nothing has been applied yet with overlap.
+	if mo.Evals[1].EvalLoss != mo.Evals[0].EvalLoss || mb.Evals[1].EvalLoss == mb.Evals[0].EvalLoss {
+		t.Errorf("round-1 losses: overlap %v (start %v), plain %v", mo.Evals[1].EvalLoss, mo.Evals[0].EvalLoss, mb.Evals[1].EvalLoss)
+	}
+	// Compute of round r+1 starts before round r's exchange ends.
+	var computeStart, exchangeEnd float64
+	for _, e := range mo.Events {
+		if e.Node == 0 && e.Round == 1 && e.Kind == "compute" {
+			computeStart = e.StartS
+		}
+		if e.Node == 0 && e.Round == 0 && (e.Kind == "download" || e.Kind == "upload") {
+			exchangeEnd = math.Max(exchangeEnd, e.EndS)
+		}
+	}
+	if !(computeStart < exchangeEnd) {
+		t.Errorf("round 1 compute starts at %v, after round 0's exchange ends at %v", computeStart, exchangeEnd)
+	}
+}
