@@ -239,7 +239,9 @@ func hasPrefix(known map[string]bool, p string) bool {
 func parseValue(s string) (any, error) {
 	var x any
 	if err := yaml.Unmarshal([]byte(s), &x); err != nil {
-		return nil, fmt.Errorf("cannot parse value %q: %w", s, err)
+		// Not YAML ("*.go" reads as an alias): take the text as it is; a
+		// field that is not a string will refuse it by name.
+		return s, nil
 	}
 	if x == nil && strings.TrimSpace(s) == "" {
 		return "", nil

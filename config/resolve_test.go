@@ -61,6 +61,7 @@ func TestResolveLayers(t *testing.T) {
 		{"list", Source{Sets: []string{"list=[3, 4, 5]"}}, func(c *testConfig) { c.List = []int{3, 4, 5} }},
 		{"env list", Source{Environ: []string{"LOCOSIM_TAGS=[b, c]"}}, func(c *testConfig) { c.Tags = []string{"b", "c"} }},
 		{"string that looks numeric", Source{Sets: []string{"name=42"}}, func(c *testConfig) { c.Name = "42" }},
+		{"string that is not yaml", Source{Sets: []string{"name=*.go"}}, func(c *testConfig) { c.Name = "*.go" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Resolve(defaults(), tc.src)
@@ -95,6 +96,7 @@ func TestResolveErrors(t *testing.T) {
 		{"fraction into int", Source{Sets: []string{"train.inner_steps=30.5"}}, "not an integer"},
 		{"word into int", Source{Sets: []string{"train.inner_steps=many"}}, "inner_steps"},
 		{"number into bool", Source{Sets: []string{"train.nesterov=3"}}, "not a boolean"},
+		{"broken list", Source{Sets: []string{"list=[1, 2"}}, "list"},
 		{"validate", Source{Sets: []string{"train.inner_steps=0"}}, "train.inner_steps must be >= 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -43,6 +43,9 @@ func newConfigCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := cfg.ValidateRun(); err != nil {
+				return err
+			}
 			b, err := config.Marshal(cfg)
 			if err != nil {
 				return err
