@@ -3,6 +3,7 @@ package rundir
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -108,11 +109,12 @@ func plotWith(dir string, floorNats *float64) ([]string, error) {
 func timeline(events []record.Event, save func(string, plot.Figure) error) error {
 	var shown []record.Event
 	maxNode := int64(0)
-	to := 0.0
+	from, to := math.Inf(1), 0.0
 	for _, e := range events {
 		if e.Round >= 1 && e.Round <= TimelineRounds && e.Node < TimelineNodes {
 			shown = append(shown, e)
 			maxNode = max(maxNode, e.Node)
+			from = min(from, e.StartS)
 			to = max(to, e.EndS)
 		}
 	}
@@ -127,6 +129,7 @@ func timeline(events []record.Event, save func(string, plot.Figure) error) error
 		Title:    fmt.Sprintf("node activity, rounds 1-%d", TimelineRounds),
 		Rows:     rows,
 		Segments: plot.SegmentsFromEvents(shown),
+		From:     from,
 		To:       to,
 	})
 }
