@@ -124,4 +124,5 @@ type Node struct {
 	XMs         float64 `parquet:"x_ms"`       // latency-space coordinates: distance between nodes is latency, ms
 	YMs         float64 `parquet:"y_ms"`
 	DataShard   int64   `parquet:"data_shard"` // index of the data stream the node trains on
+	Malicious   bool    `parquet:"malicious"`  // the node tampers with every payload it sends (faults.malicious_share)
 }

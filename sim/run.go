@@ -283,7 +283,7 @@ func (r *Run) Nodes(sink Sink) error {
 		err := sink.Node(record.Node{
 			Node: int64(i), Class: p.Class, Flops: p.PeakFlops, Utilization: p.Utilization,
 			BwUpMbps: p.BwUpMbps, BwDownMbps: p.BwDownMbps, LatencyMs: p.AccessLatencyMs,
-			XMs: p.XMs, YMs: p.YMs, DataShard: int64(r.nodes[i].stream.Node()),
+			XMs: p.XMs, YMs: p.YMs, DataShard: int64(r.nodes[i].stream.Node()), Malicious: r.nodes[i].malicious,
 		})
 		if err != nil {
 			return err
