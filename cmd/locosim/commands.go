@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/locosim/locosim/config"
+	"github.com/locosim/locosim/experiments"
 	"github.com/locosim/locosim/model"
 	"github.com/locosim/locosim/progress"
 	"github.com/locosim/locosim/record"
@@ -108,12 +109,19 @@ func newTrainCmd() *cobra.Command {
 func newPlotCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "plot DIR",
-		Short: "Redraw the figures of a run directory",
+		Short: "Redraw the figures and index page of a run or sweep directory",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			names, err := rundir.Plot(args[0])
+			plotDir, index := rundir.Plot, rundir.WriteIndex
+			if experiments.IsSweep(args[0]) {
+				plotDir, index = experiments.Plot, func(string) error { return nil }
+			}
+			names, err := plotDir(args[0])
 			for _, n := range names {
 				fmt.Fprintln(cmd.OutOrStdout(), filepath.Join(args[0], rundir.PlotsDir, n+".png"))
+			}
+			if err == nil {
+				err = index(args[0])
 			}
 			return err
 		},

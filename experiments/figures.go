@@ -1,0 +1,424 @@
+package experiments
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/locosim/locosim/plot"
+	"github.com/locosim/locosim/record"
+	"github.com/locosim/locosim/rundir"
+	"github.com/locosim/locosim/trace"
+	"gonum.org/v1/gonum/stat"
+)
+
+var nan = math.NaN()
+
+// MaxCurves caps the series of a loss-curve figure; beyond it the settings
+// with the lowest final loss are drawn.
+const MaxCurves = 10
+
+// setting is the runs of one point of the grid across seeds.
+type setting struct {
+	key    string         // the varied values, formatted
+	values map[string]any // every plan key's value
+	rows   []Row
+}
+
+func (s setting) mean(metric string) (mean, half float64) {
+	var xs []float64
+	for _, r := range s.rows {
+		if v := r.Metrics[metric]; !math.IsNaN(v) {
+			xs = append(xs, v)
+		}
+	}
+	return meanCI(xs)
+}
+
+// meanCI is the mean and the half-width of its 95 % Student-t interval.
+func meanCI(xs []float64) (mean, half float64) {
+	if len(xs) == 0 {
+		return nan, nan
+	}
+	mean = stat.Mean(xs, nil)
+	if len(xs) < 2 {
+		return mean, 0
+	}
+	band, err := plot.MeanBand("", []float64{0}, columnsOf(xs), 0.95)
+	if err != nil {
+		return mean, nan
+	}
+	return mean, band.Upper[0] - mean
+}
+
+func columnsOf(xs []float64) [][]float64 {
+	out := make([][]float64, len(xs))
+	for i, x := range xs {
+		out[i] = []float64{x}
+	}
+	return out
+}
+
+// Plot rebuilds the summary of the sweep in dir, draws its figures into
+// dir/plots and writes dir/index.md. It returns the figures' base names.
+func Plot(dir string) ([]string, error) {
+	plan, err := ReadPlan(dir)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := Summarize(dir)
+	if err != nil {
+		return nil, err
+	}
+	spec := &Spec{}
+	if b, err := os.ReadFile(filepath.Join(dir, SpecFile)); err == nil {
+		if s, err := Parse(b); err == nil {
+			spec = s
+		}
+	}
+	varied := variedKeys(plan.Keys, rows)
+	all := settings(rows, plan.Keys, varied)
+	tuned := tune(all, spec.Figures.Tune, varied)
+	shownKeys := without(varied, spec.Figures.Tune)
+
+	out := filepath.Join(dir, PlotsDir)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	var figs []figure
+	save := func(name, caption string, f plot.Figure) error {
+		if err := plot.Save(filepath.Join(out, name), f); err != nil {
+			return fmt.Errorf("sweep figure %s: %w", name, err)
+		}
+		figs = append(figs, figure{name, caption})
+		return nil
+	}
+	if len(rows) > 0 {
+		if err := drawFigures(dir, spec.Figures, tuned, all, shownKeys, save); err != nil {
+			return names(figs), err
+		}
+	}
+	if err := writeIndex(dir, plan, spec, rows, all, tuned, varied, figs); err != nil {
+		return names(figs), err
+	}
+	return names(figs), nil
+}
+
+type figure struct{ name, caption string }
+
+func names(fs []figure) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.name)
+	}
+	return out
+}
+
+// variedKeys are the keys whose value differs between runs.
+func variedKeys(keys []string, rows []Row) []string {
+	var out []string
+	for _, k := range keys {
+		seen := map[string]bool{}
+		for _, r := range rows {
+			seen[FormatValue(r.Values[k])] = true
+		}
+		if len(seen) > 1 {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func without(keys, drop []string) []string {
+	var out []string
+	for _, k := range keys {
+		if !contains(drop, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func label(values map[string]any, keys []string) string {
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, shortKey(k)+"="+FormatValue(values[k]))
+	}
+	if len(parts) == 0 {
+		return "all runs"
+	}
+	return strings.Join(parts, " ")
+}
+
+// shortKey drops a key's section: strategy.density reads as density.
+func shortKey(k string) string {
+	if i := strings.LastIndex(k, "."); i >= 0 {
+		return k[i+1:]
+	}
+	return k
+}
+
+// settings groups rows that differ only in seed, in run-name order.
+func settings(rows []Row, keys, varied []string) []setting {
+	var out []setting
+	idx := map[string]int{}
+	for _, r := range rows {
+		k := label(r.Values, varied)
+		i, ok := idx[k]
+		if !ok {
+			i = len(out)
+			idx[k] = i
+			out = append(out, setting{key: k, values: r.Values})
+		}
+		out[i].rows = append(out[i].rows, r)
+	}
+	return out
+}
+
+// tune keeps, among settings that differ only in the tune keys, the one
+// with the lowest mean final eval loss.
+func tune(all []setting, keys, varied []string) []setting {
+	if len(keys) == 0 {
+		return all
+	}
+	rest := without(varied, keys)
+	best := map[string]int{}
+	var order []string
+	for i, s := range all {
+		k := label(s.values, rest)
+		j, ok := best[k]
+		if !ok {
+			order = append(order, k)
+			best[k] = i
+			continue
+		}
+		mi, _ := s.mean("eval_loss")
+		mj, _ := all[j].mean("eval_loss")
+		if mi < mj || math.IsNaN(mj) {
+			best[k] = i
+		}
+	}
+	out := make([]setting, 0, len(order))
+	for _, k := range order {
+		s := all[best[k]]
+		s.key = k
+		out = append(out, s)
+	}
+	return out
+}
+
+func matches(s setting, where map[string]any) bool {
+	for k, v := range where {
+		if FormatValue(s.values[k]) != FormatValue(scalar(v)) {
+			return false
+		}
+	}
+	return true
+}
+
+func filter(ss []setting, where map[string]any) []setting {
+	var out []setting
+	for _, s := range ss {
+		if matches(s, where) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func drawFigures(dir string, f Figures, tuned, all []setting, shown []string, save func(string, string, plot.Figure) error) error {
+	tuneNote := ""
+	if len(f.Tune) > 0 {
+		tuneNote = fmt.Sprintf(" (best over %s per setting)", strings.Join(f.Tune, ", "))
+	}
+	if h := f.Heatmap; h != nil {
+		var xs, ys []string
+		var vs []float64
+		for _, s := range filter(tuned, h.Where) {
+			for _, r := range s.rows {
+				xs = append(xs, FormatValue(r.Values[h.X]))
+				ys = append(ys, FormatValue(r.Values[h.Y]))
+				vs = append(vs, r.Metrics["eval_loss"])
+			}
+		}
+		if len(vs) > 0 {
+			xk, yk, grid, err := plot.Pivot(xs, ys, vs)
+			if err != nil {
+				return err
+			}
+			if err := save("heatmap", "Mean final eval loss over "+h.X+" and "+h.Y+whereNote(h.Where)+".", plot.Heatmap{
+				Title: "final eval loss", XLabel: h.X, YLabel: h.Y, ValueLabel: "nats/token",
+				XKeys: xk, YKeys: yk, Values: grid, CellFormat: "%.3f",
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	if fl := f.Final; fl != nil {
+		picked := filter(tuned, fl.Where)
+		// Keys that move with x (zipped with it) label no line.
+		var lines []string
+		for _, k := range without(shown, []string{fl.X}) {
+			if !dependsOn(picked, k, fl.X) {
+				lines = append(lines, k)
+			}
+		}
+		groups := map[string][]setting{}
+		var order []string
+		for _, s := range picked {
+			k := label(s.values, lines)
+			if _, ok := groups[k]; !ok {
+				order = append(order, k)
+			}
+			groups[k] = append(groups[k], s)
+		}
+		var series []plot.Series
+		for _, k := range order {
+			ss := groups[k]
+			sort.Slice(ss, func(i, j int) bool { return num(ss[i].values[fl.X]) < num(ss[j].values[fl.X]) })
+			ser := plot.Series{Name: k}
+			for _, s := range ss {
+				m, h := s.mean("eval_loss")
+				ser.X = append(ser.X, num(s.values[fl.X]))
+				ser.Y = append(ser.Y, m)
+				ser.Lower = append(ser.Lower, m-h)
+				ser.Upper = append(ser.Upper, m+h)
+			}
+			series = append(series, ser)
+		}
+		if len(series) > 0 {
+			if err := save("final", "Mean final eval loss against "+fl.X+", 95 % interval over seeds"+tuneNote+whereNote(fl.Where)+".", plot.LineChart{
+				Title: "final eval loss", XLabel: fl.X, YLabel: "loss (nats/token)", LogX: fl.LogX, Series: series,
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	var where map[string]any
+	if f.Curves != nil {
+		where = f.Curves.Where
+	}
+	curves := filter(tuned, where)
+	sort.SliceStable(curves, func(i, j int) bool {
+		a, _ := curves[i].mean("eval_loss")
+		b, _ := curves[j].mean("eval_loss")
+		return a < b
+	})
+	note := ""
+	if len(curves) > MaxCurves {
+		note = fmt.Sprintf("; the %d settings of lowest final loss of %d", MaxCurves, len(curves))
+		curves = curves[:MaxCurves]
+	}
+	for _, c := range []struct {
+		name, what string
+		axis       plot.EvalAxis
+		unit       string
+	}{{"loss_bytes", "bytes moved", plot.ByBytes, plot.UnitBytes}, {"loss_time", "simulated time", plot.BySimTime, plot.UnitNone}} {
+		var series []plot.Series
+		for _, s := range curves {
+			ser, err := curve(dir, s, c.axis)
+			if err != nil {
+				return err
+			}
+			if len(ser.X) > 0 {
+				series = append(series, ser)
+			}
+		}
+		if len(series) == 0 {
+			continue
+		}
+		if err := save(c.name, "Eval loss against "+c.what+", mean and 95 % band over seeds"+tuneNote+whereNote(where)+note+".", plot.LineChart{
+			Title: "eval loss against " + c.what, XLabel: c.axis.Label(), YLabel: "loss (nats/token)",
+			XUnit: c.unit, LogX: c.axis == plot.ByBytes, Series: series,
+		}); err != nil {
+			return err
+		}
+	}
+	var pts []plot.Point
+	for _, s := range all {
+		x, _ := s.mean("bytes_total")
+		y, _ := s.mean("eval_loss")
+		pts = append(pts, plot.Point{X: x, Y: y, Group: s.rows[0].Strategy})
+	}
+	return save("pareto", "Mean final eval loss against bytes moved, one point per setting; the line is the Pareto frontier.", plot.Pareto{
+		Title: "loss against communication", XLabel: "bytes moved (all nodes)", YLabel: "final eval loss (nats/token)",
+		Points: pts, LogX: true, XUnit: plot.UnitBytes,
+	})
+}
+
+func whereNote(where map[string]any) string {
+	if len(where) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range sortedKeys(where) {
+		parts = append(parts, k+" = "+FormatValue(scalar(where[k])))
+	}
+	return ", runs with " + strings.Join(parts, ", ")
+}
+
+func num(v any) float64 {
+	if f, ok := v.(float64); ok {
+		return f
+	}
+	return nan
+}
+
+// curve is a setting's eval loss against an axis, averaged over seeds on the
+// first seed's x values.
+func curve(dir string, s setting, axis plot.EvalAxis) (plot.Series, error) {
+	var xs0 []float64
+	var repeats [][]float64
+	for _, r := range s.rows {
+		evals, err := trace.ReadAll[record.Eval](filepath.Join(dir, RunsDir, r.Run, rundir.EvalsFile))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return plot.Series{}, err
+		}
+		ser, err := plot.EvalSeries(s.key, evals, axis)
+		if err != nil {
+			return plot.Series{}, err
+		}
+		if xs0 == nil {
+			xs0 = ser.X
+		}
+		y, err := plot.Resample(ser.X, ser.Y, xs0)
+		if err != nil {
+			return plot.Series{}, err
+		}
+		repeats = append(repeats, y)
+	}
+	if len(repeats) == 0 {
+		return plot.Series{}, nil
+	}
+	return plot.MeanBand(s.key, xs0, repeats, 0.95)
+}
+
+// dependsOn reports whether, among ss, the value of k is a function of the
+// value of x.
+func dependsOn(ss []setting, k, x string) bool {
+	seen := map[string]string{}
+	for _, s := range ss {
+		xv, kv := FormatValue(s.values[x]), FormatValue(s.values[k])
+		if prev, ok := seen[xv]; ok && prev != kv {
+			return false
+		}
+		seen[xv] = kv
+	}
+	return true
+}

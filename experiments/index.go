@@ -1,0 +1,109 @@
+package experiments
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/locosim/locosim/trace"
+)
+
+// indexMetrics are the columns of the index page's tables.
+var indexMetrics = []string{"eval_loss", "excess_loss", "bytes_total", "sim_time_s", "round_time_s", "compute_utilization"}
+
+// writeIndex writes index.md: what the sweep is, its figures and its
+// results, readable without opening code.
+func writeIndex(dir string, plan *Plan, spec *Spec, rows []Row, all, tuned []setting, varied []string, figs []figure) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s\n\n", plan.Name)
+	if d := strings.TrimSpace(spec.Description); d != "" {
+		b.WriteString(d + "\n\n")
+	}
+	size := plan.Size
+	if size == "" {
+		size = "as written"
+	}
+	seeds := map[uint64]bool{}
+	for _, p := range plan.Points {
+		seeds[p.Seed] = true
+	}
+	fmt.Fprintf(&b, "Size: **%s**. %d of %d runs finished; %d seed(s) per setting. Varied: %s.\n\n",
+		size, len(rows), len(plan.Points), len(seeds), codeList(varied))
+	fmt.Fprintf(&b, "Files: `%s` (the spec), `%s` (one row per run), `%s/<run>/manifest.json`.\n\n", SpecFile, SummaryFile, RunsDir)
+	if len(figs) > 0 {
+		b.WriteString("## Figures\n\n")
+		for _, f := range figs {
+			fmt.Fprintf(&b, "![%s](%s)\n\n%s\n\n", f.name, filepath.ToSlash(filepath.Join(PlotsDir, f.name+".png")), f.caption)
+		}
+	}
+	shown := without(varied, nil)
+	if len(plan.Tune) > 0 && len(tuned) < len(all) {
+		fmt.Fprintf(&b, "## Best setting over %s\n\n", codeList(plan.Tune))
+		settingsTable(&b, tuned, shown)
+	}
+	b.WriteString("## Settings (mean ± 95 % interval over seeds)\n\n")
+	settingsTable(&b, all, shown)
+	b.WriteString("## Runs\n\n")
+	header := append([]string{"run", "seed"}, indexMetrics...)
+	b.WriteString(tableRow(header) + tableRule(len(header)))
+	for _, r := range rows {
+		cells := []string{"`" + r.Run + "`", strconv.FormatUint(r.Seed, 10)}
+		for _, m := range indexMetrics {
+			cells = append(cells, formatMetric(r.Metrics[m]))
+		}
+		b.WriteString(tableRow(cells))
+	}
+	b.WriteString("\n")
+	return trace.WriteFileAtomic(filepath.Join(dir, IndexFile), b.Bytes())
+}
+
+func settingsTable(b *bytes.Buffer, ss []setting, keys []string) {
+	header := append(append([]string(nil), keys...), "seeds")
+	header = append(header, indexMetrics...)
+	b.WriteString(tableRow(header) + tableRule(len(header)))
+	for _, s := range ss {
+		var cells []string
+		for _, k := range keys {
+			cells = append(cells, FormatValue(s.values[k]))
+		}
+		cells = append(cells, strconv.Itoa(len(s.rows)))
+		for _, m := range indexMetrics {
+			mean, half := s.mean(m)
+			c := formatMetric(mean)
+			if len(s.rows) > 1 && !math.IsNaN(half) && half > 0 {
+				c += " ± " + formatMetric(half)
+			}
+			cells = append(cells, c)
+		}
+		b.WriteString(tableRow(cells))
+	}
+	b.WriteString("\n")
+}
+
+func codeList(keys []string) string {
+	if len(keys) == 0 {
+		return "nothing"
+	}
+	return "`" + strings.Join(keys, "`, `") + "`"
+}
+
+func tableRow(cells []string) string {
+	for i, c := range cells {
+		cells[i] = strings.ReplaceAll(c, "|", "\\|")
+	}
+	return "| " + strings.Join(cells, " | ") + " |\n"
+}
+
+func tableRule(n int) string {
+	return "|" + strings.Repeat(" --- |", n) + "\n"
+}
+
+func formatMetric(v float64) string {
+	if math.IsNaN(v) {
+		return "–"
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
