@@ -244,27 +244,32 @@ func drawFigures(dir string, f Figures, tuned, all []setting, shown []string, sa
 	if len(f.Tune) > 0 {
 		tuneNote = fmt.Sprintf(" (best over %s per setting)", strings.Join(f.Tune, ", "))
 	}
-	if h := f.Heatmap; h != nil {
+	for i, h := range f.heatmaps() {
 		var xs, ys []string
 		var vs []float64
 		for _, s := range filter(tuned, h.Where) {
 			for _, r := range s.rows {
 				xs = append(xs, FormatValue(r.Values[h.X]))
 				ys = append(ys, FormatValue(r.Values[h.Y]))
-				vs = append(vs, r.Metrics["eval_loss"])
+				vs = append(vs, r.Metrics[h.Metric])
 			}
 		}
-		if len(vs) > 0 {
-			xk, yk, grid, err := plot.Pivot(xs, ys, vs)
-			if err != nil {
-				return err
-			}
-			if err := save("heatmap", "Mean final eval loss over "+h.X+" and "+h.Y+whereNote(h.Where)+".", plot.Heatmap{
-				Title: "final eval loss", XLabel: h.X, YLabel: h.Y, ValueLabel: "nats/token",
-				XKeys: xk, YKeys: yk, Values: grid, CellFormat: "%.3f",
-			}); err != nil {
-				return err
-			}
+		if len(vs) == 0 {
+			continue
+		}
+		xk, yk, grid, err := plot.Pivot(xs, ys, vs)
+		if err != nil {
+			return err
+		}
+		name := "heatmap"
+		if i > 0 {
+			name += "_" + h.Metric
+		}
+		if err := save(name, "Mean final "+h.Metric+" over "+h.X+" and "+h.Y+tuneNote+whereNote(h.Where)+".", plot.Heatmap{
+			Title: "final " + h.Metric, XLabel: h.X, YLabel: h.Y, ValueLabel: metricUnit(h.Metric),
+			XKeys: xk, YKeys: yk, Values: grid, CellFormat: "%.4g",
+		}); err != nil {
+			return err
 		}
 	}
 	if fl := f.Final; fl != nil {
@@ -421,4 +426,16 @@ func dependsOn(ss []setting, k, x string) bool {
 		seen[xv] = kv
 	}
 	return true
+}
+
+func metricUnit(m string) string {
+	switch {
+	case strings.HasSuffix(m, "_loss"):
+		return "nats/token"
+	case strings.HasSuffix(m, "_s"):
+		return "seconds"
+	case strings.HasPrefix(m, "bytes"):
+		return "bytes"
+	}
+	return m
 }

@@ -83,8 +83,9 @@ type Figures struct {
 	// (lowest mean final eval loss across seeds): "DiLoCo tuned per H"
 	// tunes over strategy.outer_lr.
 	Tune []string `yaml:"tune"`
-	// Heatmap draws mean final eval loss over two keys.
-	Heatmap *Heatmap `yaml:"heatmap"`
+	// Heatmap draws a mean final metric over two keys; Heatmaps draws more.
+	Heatmap  *Heatmap  `yaml:"heatmap"`
+	Heatmaps []Heatmap `yaml:"heatmaps"`
 	// Final draws mean final eval loss against one key, one line per
 	// setting of the other varied keys.
 	Final *Final `yaml:"final"`
@@ -94,9 +95,11 @@ type Figures struct {
 
 // Heatmap is a figure of final loss over two keys.
 type Heatmap struct {
-	X     string         `yaml:"x"`
-	Y     string         `yaml:"y"`
-	Where map[string]any `yaml:"where"`
+	// Metric is a final metric (default eval_loss).
+	Metric string         `yaml:"metric"`
+	X      string         `yaml:"x"`
+	Y      string         `yaml:"y"`
+	Where  map[string]any `yaml:"where"`
 }
 
 // Final is a figure of final loss against one key.
@@ -206,6 +209,7 @@ func (s *Spec) Expand(size string) (*Plan, error) {
 		sets = append(sets, k+"="+v)
 	}
 
+	hidden := namedByLabel(zips)
 	plan := &Plan{Name: s.Name, Size: size, Tune: s.Figures.Tune}
 	keys := map[string]bool{}
 	seen := map[string]int{}
@@ -245,7 +249,13 @@ func (s *Spec) Expand(size string) (*Plan, error) {
 				if err := cfg.ValidateRun(); err != nil {
 					return nil, fmt.Errorf("sweep %s, point %s: %w", s.Name, describe(values, seed), err)
 				}
-				name := RunName(values, seed)
+				named := map[string]any{}
+				for k, v := range values {
+					if !hidden[k] {
+						named[k] = v
+					}
+				}
+				name := RunName(named, seed)
 				if i, dup := seen[name]; dup {
 					if describe(plan.Points[i].Values, seed) != describe(values, seed) {
 						return nil, fmt.Errorf("sweep %s: points %s and %s share the run name %s", s.Name,
@@ -271,6 +281,19 @@ func (s *Spec) Expand(size string) (*Plan, error) {
 	return plan, nil
 }
 
+func (f Figures) heatmaps() []Heatmap {
+	out := f.Heatmaps
+	if f.Heatmap != nil {
+		out = append([]Heatmap{*f.Heatmap}, out...)
+	}
+	for i := range out {
+		if out[i].Metric == "" {
+			out[i].Metric = "eval_loss"
+		}
+	}
+	return out
+}
+
 func (f Figures) check(keys map[string]bool) error {
 	need := func(fig, axis, k string) error {
 		if k == "" {
@@ -281,7 +304,10 @@ func (f Figures) check(keys map[string]bool) error {
 		}
 		return nil
 	}
-	if h := f.Heatmap; h != nil {
+	for _, h := range f.heatmaps() {
+		if h.Metric != "" && !contains(Metrics, h.Metric) {
+			return fmt.Errorf("figures.heatmap.metric %q: want one of %s", h.Metric, strings.Join(Metrics, ", "))
+		}
 		if err := need("heatmap", "x", h.X); err != nil {
 			return err
 		}
@@ -345,6 +371,34 @@ func (s *Spec) grids() ([]map[string][]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// namedByLabel lists the keys of zip groups that carry a label with a
+// distinct value per row: the label alone names such a row in run names.
+func namedByLabel(zips []map[string][]any) map[string]bool {
+	hidden := map[string]bool{}
+	for _, z := range zips {
+		for _, k := range sortedKeys(z) {
+			vs := z[k]
+			if !strings.HasPrefix(k, LabelPrefix) {
+				continue
+			}
+			distinct := map[string]bool{}
+			for _, v := range vs {
+				distinct[FormatValue(v)] = true
+			}
+			if len(distinct) < len(vs) {
+				continue
+			}
+			for other := range z {
+				if other != k {
+					hidden[other] = true
+				}
+			}
+			break
+		}
+	}
+	return hidden
 }
 
 func overrideGrid(grids []map[string][]any, with map[string][]any) error {

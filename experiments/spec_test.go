@@ -1,0 +1,165 @@
+package experiments
+
+import (
+	"strings"
+	"testing"
+)
+
+// tinyBase is a configuration whose runs take a fraction of a second.
+const tinyBase = `
+  model: {layers: 1, channels: 16, heads: 2, seq_len: 8}
+  cluster: {nodes: 3}
+  train: {batch_size: 1, inner_steps: 2, outer_rounds: 2, eval_every: 1, eval_batches: 1, optimizer: {warmup_steps: 1}}
+`
+
+func mustParse(t *testing.T, text string) *Spec {
+	t.Helper()
+	s, err := Parse([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestExpand(t *testing.T) {
+	s := mustParse(t, `
+name: t
+base:`+tinyBase+`
+grid:
+  - strategy.kind: [sparseloco]
+    strategy.density: [0.01, 0.02]
+  - strategy.kind: [diloco]
+    strategy.outer_lr: [0.5, 1]
+zip:
+  - train.inner_steps: [2, 4]
+    train.outer_rounds: [4, 2]
+seeds: [3, 5]
+sizes:
+  small: {set: {cluster.nodes: 2}, grid: {strategy.density: [0.05]}, seeds: 1}
+`)
+	p, err := s.Expand("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(p.Points), (2+2)*2*2; got != want {
+		t.Fatalf("%d points, want %d", got, want)
+	}
+	want := []string{"strategy.density", "strategy.kind", "strategy.outer_lr", "train.inner_steps", "train.outer_rounds"}
+	if strings.Join(p.Keys, " ") != strings.Join(want, " ") {
+		t.Errorf("keys %v, want %v", p.Keys, want)
+	}
+	byName := map[string]Point{}
+	for i, pt := range p.Points {
+		if i > 0 && p.Points[i-1].Name >= pt.Name {
+			t.Errorf("points not sorted by name: %s before %s", p.Points[i-1].Name, pt.Name)
+		}
+		byName[pt.Name] = pt
+	}
+	pt, ok := byName["strategy.kind=diloco,strategy.outer_lr=0.5,train.inner_steps=4,train.outer_rounds=2,seed=5"]
+	if !ok {
+		t.Fatalf("missing point; have %v", p.Points)
+	}
+	c := pt.Config
+	if c.Strategy.Kind != "diloco" || c.Strategy.OuterLR != 0.5 || c.Train.InnerSteps != 4 || c.Train.OuterRounds != 2 || c.Seed != 5 || c.Cluster.Nodes != 3 {
+		t.Errorf("point config not applied: %+v %+v seed %d", c.Strategy, c.Train, c.Seed)
+	}
+
+	p, err = s.Expand("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(p.Points), (1+2)*2; got != want {
+		t.Fatalf("small: %d points, want %d", got, want)
+	}
+	for _, pt := range p.Points {
+		if pt.Config.Cluster.Nodes != 2 || pt.Seed != 1 {
+			t.Errorf("small: %s has %d nodes, seed %d", pt.Name, pt.Config.Cluster.Nodes, pt.Seed)
+		}
+	}
+}
+
+// Every mistake is found before anything runs, and the error names it.
+func TestExpandRejects(t *testing.T) {
+	head := "name: t\nbase:" + tinyBase
+	for _, tc := range []struct{ name, spec, size, want string }{
+		{"unknown spec field", head + "grids: {}\n", "", "grids"},
+		{"unknown config key", head + "grid: {strategy.densty: [0.1]}\n", "", `"strategy.densty"`},
+		{"impossible value", head + "grid: {strategy.kind: [sparseloco, gossip]}\n", "", `strategy.kind "gossip"`},
+		{"not an integer", head + "grid: {train.inner_steps: [2.5]}\n", "", "train.inner_steps"},
+		{"cross-key constraint", head + "grid: {sync.mode: [window]}\n", "", "sync.window_s"},
+		{"empty list", head + "grid: {strategy.density: []}\n", "", "strategy.density: no values"},
+		{"zip lengths", head + "zip: [{train.inner_steps: [1, 2], train.outer_rounds: [1]}]\n", "", "zip[0]"},
+		{"seed as key", head + "grid: {seed: [1, 2]}\n", "", "seeds"},
+		{"bad seeds", head + "seeds: 0\n", "", "seeds"},
+		{"duplicate seeds", head + "seeds: [1, 1]\n", "", "appears twice"},
+		{"no size", head + "sizes: {quick: {}}\n", "full", `no size "full"`},
+		{"size grid key", head + "grid: {strategy.density: [0.1]}\nsizes: {q: {grid: {train.inner_steps: [1]}}}\n", "q", "train.inner_steps"},
+		{"size set key", head + "sizes: {q: {set: {train.inner_step: 1}}}\n", "q", "train.inner_step"},
+		{"figure key", head + "grid: {strategy.density: [0.1]}\nfigures: {heatmap: {x: strategy.density, y: train.inner_steps}}\n", "", "figures.heatmap.y"},
+		{"figure metric", head + "grid: {strategy.density: [0.1]}\nfigures: {heatmap: {x: strategy.density, y: strategy.density, metric: loss}}\n", "", "metric"},
+		{"tune key", head + "figures: {tune: [strategy.outer_lr]}\n", "", "figures.tune"},
+		{"no name", "grid: {}\n", "", "name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse([]byte(tc.spec))
+			if err == nil {
+				_, err = s.Expand(tc.size)
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestRunName(t *testing.T) {
+	for _, tc := range []struct {
+		values map[string]any
+		seed   uint64
+		want   string
+	}{
+		{map[string]any{"strategy.kind": "sparseloco", "strategy.density": 0.0156}, 1, "strategy.density=0.0156,strategy.kind=sparseloco,seed=1"},
+		{map[string]any{}, 7, "seed=7"},
+		{map[string]any{"train.nesterov": true, "cluster.nodes": 72}, 2, "cluster.nodes=72,train.nesterov=true,seed=2"},
+	} {
+		if got := RunName(tc.values, tc.seed); got != tc.want {
+			t.Errorf("RunName(%v, %d) = %q, want %q", tc.values, tc.seed, got, tc.want)
+		}
+	}
+	// Unsafe characters are replaced and a hash keeps names distinct.
+	a := RunName(map[string]any{"label.x": "a/b"}, 1)
+	b := RunName(map[string]any{"label.x": "a b"}, 1)
+	if a == b || strings.ContainsAny(a, "/ ") || !strings.HasPrefix(a, "label.x=a_b,seed=1-") {
+		t.Errorf("unsafe names: %q, %q", a, b)
+	}
+	// Long names are cut to MaxNameLen and stay distinct.
+	long := map[string]any{"cluster.classes": strings.Repeat("x", 300)}
+	long2 := map[string]any{"cluster.classes": strings.Repeat("x", 299) + "y"}
+	n1, n2 := RunName(long, 1), RunName(long2, 1)
+	if len(n1) > MaxNameLen || n1 == n2 {
+		t.Errorf("long names: %d chars, distinct %v", len(n1), n1 != n2)
+	}
+}
+
+// A zip group with a distinct label per row is named by the label alone.
+func TestLabelNamesZipRow(t *testing.T) {
+	s := mustParse(t, "name: t\nbase:"+tinyBase+`
+zip:
+  - label.variant: [base, no_ef]
+    strategy.compressor.error_feedback: [true, false]
+`)
+	p, err := s.Expand("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{p.Points[0].Name, p.Points[1].Name}
+	if got[0] != "label.variant=base,seed=1" || got[1] != "label.variant=no_ef,seed=1" {
+		t.Fatalf("names %v", got)
+	}
+	if p.Points[1].Config.Strategy.Compressor.ErrorFeedback {
+		t.Error("zip value not applied")
+	}
+}
