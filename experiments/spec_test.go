@@ -163,3 +163,17 @@ zip:
 		t.Error("zip value not applied")
 	}
 }
+
+// Expanding resolves and validates every point through the strict config
+// layer; a large grid should still expand in well under a second.
+func BenchmarkExpand(b *testing.B) {
+	s, err := Load("density_h.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := s.Expand("full"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
