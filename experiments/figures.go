@@ -83,7 +83,10 @@ func Plot(dir string) ([]string, error) {
 	varied := variedKeys(plan.Keys, rows)
 	all := settings(rows, plan.Keys, varied)
 	tuned := tune(all, spec.Figures.Tune, varied)
-	shownKeys := without(varied, spec.Figures.Tune)
+	shownKeys := nameKeys(tuned, without(varied, spec.Figures.Tune))
+	for i := range tuned {
+		tuned[i].key = label(tuned[i].values, shownKeys)
+	}
 
 	out := filepath.Join(dir, PlotsDir)
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -438,4 +441,39 @@ func metricUnit(m string) string {
 		return "bytes"
 	}
 	return m
+}
+
+// nameKeys drops from keys those whose value, among ss, follows from
+// another kept key's (the outer rounds zipped with H, the bandwidths a
+// network label stands for), so series names stay short. Plain keys go
+// before labels; strategy.kind always stays.
+func nameKeys(ss []setting, keys []string) []string {
+	// Least preferred first: plain keys, then labels, each in reverse order.
+	var order []string
+	for _, label := range []bool{false, true} {
+		for i := len(keys) - 1; i >= 0; i-- {
+			if k := keys[i]; k != "strategy.kind" && strings.HasPrefix(k, LabelPrefix) == label {
+				order = append(order, k)
+			}
+		}
+	}
+	kept := map[string]bool{}
+	for _, k := range keys {
+		kept[k] = true
+	}
+	for _, k := range order {
+		for _, j := range keys {
+			if j != k && kept[j] && dependsOn(ss, k, j) {
+				kept[k] = false
+				break
+			}
+		}
+	}
+	var out []string
+	for _, k := range keys {
+		if kept[k] {
+			out = append(out, k)
+		}
+	}
+	return out
 }
