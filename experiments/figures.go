@@ -82,6 +82,7 @@ func Plot(dir string) ([]string, error) {
 	}
 	varied := variedKeys(plan.Keys, rows)
 	all := settings(rows, plan.Keys, varied)
+	sortSettings(all, varied)
 	tuned := tune(all, spec.Figures.Tune, varied)
 	shownKeys := nameKeys(tuned, without(varied, spec.Figures.Tune))
 	for i := range tuned {
@@ -476,4 +477,26 @@ func nameKeys(ss []setting, keys []string) []string {
 		}
 	}
 	return out
+}
+
+// sortSettings orders settings by their values, key by key, numbers by
+// value (so H = 30 comes before H = 100).
+func sortSettings(ss []setting, keys []string) {
+	sort.SliceStable(ss, func(i, j int) bool {
+		for _, k := range keys {
+			a, b := ss[i].values[k], ss[j].values[k]
+			fa, aNum := a.(float64)
+			fb, bNum := b.(float64)
+			if aNum && bNum {
+				if fa != fb {
+					return fa < fb
+				}
+				continue
+			}
+			if sa, sb := FormatValue(a), FormatValue(b); sa != sb {
+				return sa < sb
+			}
+		}
+		return false
+	})
 }
