@@ -141,7 +141,7 @@ func TestNotebooksExecute(t *testing.T) {
 		unavailable(strings.TrimSpace(lastLines(string(out), 1) + " " + err.Error()))
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 	work := t.TempDir()
 	locosim := filepath.Join(work, "locosim")
