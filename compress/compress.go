@@ -247,12 +247,19 @@ func (c *codec) Compress(st *State, delta []float32, seed uint64) (*Payload, err
 
 func firstNonFinite(x []float32) int {
 	// The or of all bit patterns has an all-ones exponent whenever some
-	// value does (and sometimes when none does): a cheap filter.
-	var or uint32
-	for _, v := range x {
-		or |= math.Float32bits(v)
+	// value does (and sometimes when none does): a cheap filter, or-ed in
+	// four independent chains.
+	var o0, o1, o2, o3 uint32
+	for r := x; len(r) >= 4; r = r[4:] {
+		o0 |= math.Float32bits(r[0])
+		o1 |= math.Float32bits(r[1])
+		o2 |= math.Float32bits(r[2])
+		o3 |= math.Float32bits(r[3])
 	}
-	if or&0x7f800000 != 0x7f800000 {
+	for _, v := range x[len(x)&^3:] {
+		o0 |= math.Float32bits(v)
+	}
+	if (o0|o1|o2|o3)&0x7f800000 != 0x7f800000 {
 		return -1
 	}
 	for i, v := range x {
@@ -298,13 +305,7 @@ func (c *codec) compressEF(s *scratch, pl *plan, e, d []float32, rng *rand.Rand,
 				}
 				s.loc = s.sel.randomK(n, k, rng, s.loc[:0])
 			} else {
-				clear(s.sel.hist[:])
-				var or uint32
-				for r := range pl.h {
-					row := base + r*pl.cols
-					or |= efKeys(e[row:row+n/pl.h], d[row:row+n/pl.h], beta, alpha, keys[r*pl.w:], &s.sel.hist)
-				}
-				s.loc = s.sel.topKHist(keys, k, or, s.loc[:0])
+				s.loc = s.sel.efTopK(e, d, base, n, pl.h, pl.cols, k, pl.offs, beta, alpha, s.loc[:0])
 			}
 			for _, l := range s.loc {
 				pos := pl.pos(base, int(l))
@@ -339,26 +340,6 @@ func efUpdate(e, d []float32, beta, alpha float32) {
 	for i := range e {
 		e[i] = beta*e[i] + alpha*d[i]
 	}
-}
-
-// efKeys does e ← β·e + α·d, stores the magnitude keys of the new e, adds
-// them to the histogram of keys>>20 and returns their bitwise or. Not
-// inlined: inside compressEF its loop would spill registers.
-//
-//go:noinline
-func efKeys(e, d []float32, beta, alpha float32, keys []uint32, h *[2048]uint32) uint32 {
-	d = d[:len(e)]
-	keys = keys[:len(e)]
-	var or uint32
-	for i := range e {
-		v := beta*e[i] + alpha*d[i]
-		e[i] = v
-		x := math.Float32bits(v) & absMask
-		keys[i] = x
-		h[x>>20]++
-		or |= x
-	}
-	return or
 }
 
 // compressDeMo is one DeMo step for one tensor:

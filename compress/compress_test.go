@@ -604,3 +604,76 @@ func TestRoundMagic(t *testing.T) {
 		}
 	}
 }
+
+// TestEFTopKMatchesSort: the fused error-feedback update and sampled top-k
+// of one chunk give the same e and the same indices as the plain update
+// followed by a stable sort, on data made to fool the sample (large values
+// only at positions the sample skips, ties, zeros), for blocks and runs.
+func TestEFTopKMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var s selector
+	for trial := range 400 {
+		h := 1 + rng.IntN(64)
+		w := 1 + rng.IntN(80)
+		if trial%3 == 0 {
+			h, w = 1, 1+rng.IntN(5000)
+		}
+		cols := w + rng.IntN(3)*w
+		n := h * w
+		k := 1 + rng.IntN(max(1, n/(1+rng.IntN(64))))
+		k = min(k, n)
+		size := h * cols
+		e, d := make([]float32, size), make([]float32, size)
+		for i := range e {
+			switch trial % 5 {
+			case 0: // gaussian
+				e[i], d[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			case 1: // large only where the stride-16 sample never looks, or
+				// only where it does (then it overestimates the threshold)
+				if on := i%16 == 0; on == (trial%2 == 0) && rng.IntN(8) == 0 {
+					d[i] = 100
+				} else {
+					d[i] = float32(rng.NormFloat64() * 1e-3)
+				}
+			case 2: // heavy ties
+				d[i] = float32(rng.IntN(3))
+			case 3: // all zero
+			default: // ties in the last bit
+				d[i] = math.Float32frombits(0x3f800000 | uint32(rng.IntN(2)))
+			}
+		}
+		var offs []int32
+		if h > 1 {
+			offs = make([]int32, n)
+			for i := range offs {
+				offs[i] = int32(i/w*cols + i%w)
+			}
+		}
+		pos := func(l int) int {
+			if offs == nil {
+				return l
+			}
+			return int(offs[l])
+		}
+		beta, alpha := float32(0.95), float32(0.7)
+		want := slices.Clone(e)
+		for l := range n {
+			want[pos(l)] = beta*want[pos(l)] + alpha*d[pos(l)]
+		}
+		order := make([]int32, n)
+		for i := range order {
+			order[i] = int32(i)
+		}
+		key := func(l int32) uint32 { return math.Float32bits(want[pos(int(l))]) & absMask }
+		sort.SliceStable(order, func(a, b int) bool { return key(order[a]) > key(order[b]) })
+		wantIdx := slices.Clone(order[:k])
+		slices.Sort(wantIdx)
+		got := s.efTopK(e, d, 0, n, h, cols, k, offs, beta, alpha, nil)
+		if !slices.Equal(got, wantIdx) {
+			t.Fatalf("trial %d (%dx%d of %d, k=%d): indices differ from a stable sort", trial, h, w, cols, k)
+		}
+		if !slices.Equal(e, want) {
+			t.Fatalf("trial %d: error feedback differs from the plain update", trial)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"math"
 	"math/bits"
 	"math/rand/v2"
 )
@@ -20,7 +21,10 @@ type selector struct {
 	keys   []uint32
 	hist   [2048]uint32
 	hist2  [1024]uint32
+	hist8  [256]uint32
 	cand   []int32
+	ckeys  []uint32
+	top    []uint32
 	bucket []int32
 	bits   []uint64
 }
@@ -158,6 +162,187 @@ func (s *selector) randomK(n, k int, rng *rand.Rand, out []int32) []int32 {
 		for word != 0 {
 			out = append(out, int32(w*64+bits.TrailingZeros64(word)))
 			word &= word - 1
+		}
+	}
+	return out
+}
+
+// efTopK is SparseLoCo's per-chunk step for the chunk at base (n elements
+// in rows of n/h at stride cols): it does e ← β·e + α·d there and appends
+// the chunk-local indices of the k largest |e|, ascending, ties to the
+// lower index.
+//
+// A sample of the updated chunk (every 16th element) gives a threshold t0
+// that, for any but contrived data, about 3k elements reach; one fused
+// pass updates e and collects the indices of the keys ≥ t0; an exact
+// select among those few follows. The threshold is only a guess: should
+// fewer than k elements reach it, every element becomes a candidate. The
+// result is the exact top-k either way.
+func (s *selector) efTopK(e, d []float32, base, n, h, cols, k int, offs []int32, beta, alpha float32, out []int32) []int32 {
+	rowLen := n / h
+	var t0 uint32
+	if 4*k < n && n >= 512 {
+		t0 = s.sampleThreshold(e, d, base, h, cols, rowLen, n, k, beta, alpha)
+	}
+	if cap(s.cand) < n {
+		s.cand = make([]int32, n)
+	}
+	cand := s.cand[:n]
+	c := 0
+	for r := range h {
+		row := base + r*cols
+		c = efCandidates(e[row:row+rowLen], d[row:row+rowLen], beta, alpha, t0, int32(r*rowLen), cand, c)
+	}
+	if c < k {
+		for i := range cand {
+			cand[i] = int32(i)
+		}
+		c = n
+	}
+	cand = cand[:c]
+	if k >= c {
+		return append(out, cand...)
+	}
+	ck := grow(s.ckeys, c)
+	s.ckeys = ck
+	if offs != nil {
+		for j, l := range cand {
+			ck[j] = math.Float32bits(e[base+int(offs[l])]) & absMask
+		}
+	} else {
+		ch := e[base : base+n]
+		for j, l := range cand {
+			ck[j] = math.Float32bits(ch[l]) & absMask
+		}
+	}
+	return s.selectTop(cand, ck, k, out)
+}
+
+// sampleThreshold returns the r-th largest key of a sample of every 16th
+// element of each row (keys of the updated values β·e + α·d, computed as
+// efCandidates will), with r chosen so that about 3k + 32 elements of the
+// chunk should reach it; 0 (everything) when the sample is too small.
+func (s *selector) sampleThreshold(e, d []float32, base, h, cols, rowLen, n, k int, beta, alpha float32) uint32 {
+	const stride = 16
+	ns := h * ((rowLen + stride - 1) / stride)
+	r := ((3*k+32)*ns + n - 1) / n
+	if r >= ns || r <= 0 {
+		return 0
+	}
+	top := grow(s.top, r)[:0] // descending
+	for row := range h {
+		p := base + row*cols
+		re, rd := e[p:p+rowLen], d[p:p+rowLen]
+		for j := 0; j < len(re); j += stride {
+			x := math.Float32bits(beta*re[j]+alpha*rd[j]) & absMask
+			if len(top) == r {
+				if x <= top[r-1] {
+					continue
+				}
+				top = top[:r-1]
+			}
+			// Insert x, keeping top descending.
+			i := len(top)
+			top = append(top, x)
+			for i > 0 && top[i-1] < x {
+				top[i] = top[i-1]
+				i--
+			}
+			top[i] = x
+		}
+	}
+	s.top = top
+	if len(top) < r {
+		return 0
+	}
+	return top[r-1]
+}
+
+// efCandidates does e ← β·e + α·d and writes, from cand[c] on, the local
+// indices l0, l0+1, ... of the elements whose new key is ≥ t0, returning
+// the new count. Branch-free: it writes every index and advances only past
+// the kept ones. Not inlined, so that its loop lives in registers.
+//
+//go:noinline
+func efCandidates(e, d []float32, beta, alpha float32, t0 uint32, l0 int32, cand []int32, c int) int {
+	d = d[:len(e)]
+	w := cand[c : c+len(e)]
+	m := 0
+	for i := range e {
+		v := beta*e[i] + alpha*d[i]
+		e[i] = v
+		x := math.Float32bits(v) & absMask
+		w[m] = l0 + int32(i)
+		m += int(uint32(int32(t0-1-x)) >> 31) // 1 iff x >= t0 (both < 2^31)
+	}
+	return c + m
+}
+
+// selectTop appends to out the candidates (ascending local indices cand,
+// keys ck) that hold the k largest keys, ties to the lower index, in
+// order. It narrows the key range 256 buckets at a time down to the exact
+// k-th largest key.
+func (s *selector) selectTop(cand []int32, ck []uint32, k int, out []int32) []int32 {
+	if k >= len(cand) {
+		return append(out, cand...)
+	}
+	ck = ck[:len(cand)]
+	lo, hi := ^uint32(0), uint32(0)
+	for _, x := range ck {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	need := k
+	// act lists the positions in ck of the keys still in [lo, hi]; all of
+	// them before the first round.
+	act, all := s.bucket[:0], true
+	for lo < hi {
+		shift := uint(bits.Len32((hi - lo) >> 8)) // (hi−lo)>>shift < 256
+		h := &s.hist8
+		clear(h[:])
+		if all {
+			for _, x := range ck {
+				h[(x-lo)>>shift&255]++
+			}
+		} else {
+			for _, j := range act {
+				h[(ck[j]-lo)>>shift&255]++
+			}
+		}
+		b := (hi - lo) >> shift
+		cum := 0
+		for ; b > 0 && cum+int(h[b]) < need; b-- {
+			cum += int(h[b])
+		}
+		need -= cum
+		blo := lo + b<<shift
+		bhi := blo + (1<<shift - 1)
+		lo, hi = ^uint32(0), 0
+		next := act[:0]
+		if all {
+			for j, x := range ck {
+				if x >= blo && x <= bhi {
+					next = append(next, int32(j))
+					lo, hi = min(lo, x), max(hi, x)
+				}
+			}
+		} else {
+			for _, j := range act {
+				if x := ck[j]; x >= blo && x <= bhi {
+					next = append(next, j)
+					lo, hi = min(lo, x), max(hi, x)
+				}
+			}
+		}
+		act, all = next, false
+	}
+	s.bucket = act
+	t := lo // the k-th largest key; take need of the keys equal to it
+	for j, l := range cand {
+		if x := ck[j]; x > t {
+			out = append(out, l)
+		} else if x == t && need > 0 {
+			out = append(out, l)
+			need--
 		}
 	}
 	return out
