@@ -82,7 +82,7 @@ func Plot(dir string) ([]string, error) {
 	}
 	varied := variedKeys(plan.Keys, rows)
 	all := settings(rows, plan.Keys, varied)
-	sortSettings(all, varied)
+	sortSettings(all, append(nameKeys(all, varied), varied...), plan.Axes)
 	tuned := tune(all, spec.Figures.Tune, varied)
 	shownKeys := nameKeys(tuned, without(varied, spec.Figures.Tune))
 	for i := range tuned {
@@ -321,15 +321,27 @@ func drawFigures(dir string, f Figures, tuned, all []setting, shown []string, sa
 		where = f.Curves.Where
 	}
 	curves := filter(tuned, where)
-	sort.SliceStable(curves, func(i, j int) bool {
-		a, _ := curves[i].mean("eval_loss")
-		b, _ := curves[j].mean("eval_loss")
-		return a < b
-	})
 	note := ""
 	if len(curves) > MaxCurves {
+		// Keep the best, drawn in the settings' order.
+		best := append([]setting(nil), curves...)
+		sort.SliceStable(best, func(i, j int) bool {
+			a, _ := best[i].mean("eval_loss")
+			b, _ := best[j].mean("eval_loss")
+			return a < b
+		})
+		cut := map[string]bool{}
+		for _, s := range best[MaxCurves:] {
+			cut[s.key] = true
+		}
 		note = fmt.Sprintf("; the %d settings of lowest final loss of %d", MaxCurves, len(curves))
-		curves = curves[:MaxCurves]
+		var kept []setting
+		for _, s := range curves {
+			if !cut[s.key] {
+				kept = append(kept, s)
+			}
+		}
+		curves = kept
 	}
 	for _, c := range []struct {
 		name, what string
@@ -479,23 +491,35 @@ func nameKeys(ss []setting, keys []string) []string {
 	return out
 }
 
-// sortSettings orders settings by their values, key by key, numbers by
-// value (so H = 30 comes before H = 100).
-func sortSettings(ss []setting, keys []string) {
+// sortSettings orders settings by their values, key by key: in the order
+// the spec lists them when known, else numbers by value (so H = 30 comes
+// before H = 100) and strings alphabetically.
+func sortSettings(ss []setting, keys []string, axes map[string][]string) {
+	rank := map[string]map[string]int{}
+	for k, vs := range axes {
+		rank[k] = map[string]int{}
+		for i, v := range vs {
+			rank[k][v] = i
+		}
+	}
 	sort.SliceStable(ss, func(i, j int) bool {
 		for _, k := range keys {
 			a, b := ss[i].values[k], ss[j].values[k]
+			sa, sb := FormatValue(a), FormatValue(b)
+			if sa == sb {
+				continue
+			}
+			ra, aok := rank[k][sa]
+			rb, bok := rank[k][sb]
+			if aok && bok {
+				return ra < rb
+			}
 			fa, aNum := a.(float64)
 			fb, bNum := b.(float64)
 			if aNum && bNum {
-				if fa != fb {
-					return fa < fb
-				}
-				continue
+				return fa < fb
 			}
-			if sa, sb := FormatValue(a), FormatValue(b); sa != sb {
-				return sa < sb
-			}
+			return sa < sb
 		}
 		return false
 	})

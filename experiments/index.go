@@ -39,7 +39,8 @@ func writeIndex(dir string, plan *Plan, spec *Spec, rows []Row, all, tuned []set
 			fmt.Fprintf(&b, "![%s](%s)\n\n%s\n\n", f.name, filepath.ToSlash(filepath.Join(PlotsDir, f.name+".png")), f.caption)
 		}
 	}
-	shown := without(varied, nil)
+	// Columns: the keys that name a setting; the summary has them all.
+	shown := nameKeys(all, varied)
 	if len(plan.Tune) > 0 && len(tuned) < len(all) {
 		fmt.Fprintf(&b, "## Best setting over %s\n\n", codeList(plan.Tune))
 		settingsTable(&b, tuned, shown)

@@ -159,9 +159,12 @@ type Plan struct {
 	Name string `json:"name"`
 	Size string `json:"size"`
 	// Keys are every grid and zip key, sorted.
-	Keys   []string `json:"keys"`
-	Tune   []string `json:"tune,omitempty"`
-	Points []Point  `json:"points"`
+	Keys []string `json:"keys"`
+	Tune []string `json:"tune,omitempty"`
+	// Axes lists each key's values, formatted, in the order the spec gives
+	// them: the order of tables and legends.
+	Axes   map[string][]string `json:"axes"`
+	Points []Point             `json:"points"`
 }
 
 // Expand resolves every point of s at the given size ("" for none) and
@@ -210,7 +213,7 @@ func (s *Spec) Expand(size string) (*Plan, error) {
 	}
 
 	hidden := namedByLabel(zips)
-	plan := &Plan{Name: s.Name, Size: size, Tune: s.Figures.Tune}
+	plan := &Plan{Name: s.Name, Size: size, Tune: s.Figures.Tune, Axes: axes(grids, zips)}
 	keys := map[string]bool{}
 	seen := map[string]int{}
 	for _, g := range grids {
@@ -371,6 +374,23 @@ func (s *Spec) grids() ([]map[string][]any, error) {
 		}
 	}
 	return out, nil
+}
+
+func axes(grids, zips []map[string][]any) map[string][]string {
+	out := map[string][]string{}
+	seen := map[string]bool{}
+	for _, g := range append(append([]map[string][]any(nil), grids...), zips...) {
+		for k, vs := range g {
+			for _, v := range vs {
+				f := FormatValue(v)
+				if !seen[k+"\x00"+f] {
+					seen[k+"\x00"+f] = true
+					out[k] = append(out[k], f)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // namedByLabel lists the keys of zip groups that carry a label with a
