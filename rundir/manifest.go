@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Version is locosim's version, recorded in every manifest.
@@ -36,8 +38,17 @@ type Manifest struct {
 	Timing map[string]float64 `json:"timing_s,omitempty"`
 }
 
-// NewManifest fills the fields every manifest has.
+// NewManifest fills the fields every manifest has. The config is stored
+// with its configuration key names (snake_case, as in YAML files).
 func NewManifest(command string, seed uint64, config any) *Manifest {
+	if config != nil {
+		if b, err := yaml.Marshal(config); err == nil {
+			var m map[string]any
+			if yaml.Unmarshal(b, &m) == nil {
+				config = m
+			}
+		}
+	}
 	return &Manifest{
 		Command: command, Version: Version, GoVersion: runtime.Version(), Seed: seed,
 		Config: config, Final: map[string]float64{}, Info: map[string]any{}, Timing: map[string]float64{},

@@ -117,3 +117,19 @@ func TestPlotErrors(t *testing.T) {
 		t.Fatal("Plot of a run without evaluations succeeded")
 	}
 }
+
+func TestManifestConfigUsesKeyNames(t *testing.T) {
+	type inner struct {
+		InnerSteps int `yaml:"inner_steps"`
+	}
+	m := NewManifest("run", 1, struct {
+		Train inner `yaml:"train"`
+	}{inner{30}})
+	cfg, ok := m.Config.(map[string]any)
+	if !ok {
+		t.Fatalf("config is %T", m.Config)
+	}
+	if cfg["train"].(map[string]any)["inner_steps"] != 30 {
+		t.Fatalf("config %v", cfg)
+	}
+}
