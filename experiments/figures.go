@@ -102,7 +102,7 @@ func Plot(dir string) ([]string, error) {
 		return nil
 	}
 	if len(rows) > 0 {
-		if err := drawFigures(dir, spec.Figures, tuned, all, shownKeys, save); err != nil {
+		if err := drawFigures(dir, spec.Figures, tuned, all, shownKeys, plan.Axes, save); err != nil {
 			return names(figs), err
 		}
 	}
@@ -243,7 +243,7 @@ func filter(ss []setting, where map[string]any) []setting {
 	return out
 }
 
-func drawFigures(dir string, f Figures, tuned, all []setting, shown []string, save func(string, string, plot.Figure) error) error {
+func drawFigures(dir string, f Figures, tuned, all []setting, shown []string, axes map[string][]string, save func(string, string, plot.Figure) error) error {
 	tuneNote := ""
 	if len(f.Tune) > 0 {
 		tuneNote = fmt.Sprintf(" (best over %s per setting)", strings.Join(f.Tune, ", "))
@@ -265,6 +265,7 @@ func drawFigures(dir string, f Figures, tuned, all []setting, shown []string, sa
 		if err != nil {
 			return err
 		}
+		xk, yk, grid = inAxisOrder(xk, yk, grid, axes[h.X], axes[h.Y])
 		name := "heatmap"
 		if i > 0 {
 			name += "_" + h.Metric
@@ -523,4 +524,41 @@ func sortSettings(ss []setting, keys []string, axes map[string][]string) {
 		}
 		return false
 	})
+}
+
+// inAxisOrder reorders a pivoted grid's columns and rows to follow the
+// spec's order of values where every key is listed there.
+func inAxisOrder(xk, yk []string, grid [][]float64, xAxis, yAxis []string) ([]string, []string, [][]float64) {
+	perm := func(keys, axis []string) []int {
+		rank := map[string]int{}
+		for i, v := range axis {
+			rank[v] = i
+		}
+		idx := make([]int, len(keys))
+		for i, k := range keys {
+			if _, ok := rank[k]; !ok {
+				for i := range idx {
+					idx[i] = i
+				}
+				return idx
+			}
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return rank[keys[idx[a]]] < rank[keys[idx[b]]] })
+		return idx
+	}
+	px, py := perm(xk, xAxis), perm(yk, yAxis)
+	nx, ny := make([]string, len(xk)), make([]string, len(yk))
+	ng := make([][]float64, len(yk))
+	for r, pr := range py {
+		ny[r] = yk[pr]
+		ng[r] = make([]float64, len(xk))
+		for c, pc := range px {
+			ng[r][c] = grid[pr][pc]
+		}
+	}
+	for c, pc := range px {
+		nx[c] = xk[pc]
+	}
+	return nx, ny, ng
 }
