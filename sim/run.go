@@ -63,7 +63,6 @@ type Run struct {
 	pending        []*compress.Payload // overlap: the aggregate still in flight
 	exchangeEnd    float64             // overlap: when that aggregate has arrived
 	lastTrainLoss  float64
-	lastAggregated int
 
 	// Timing, in wall-clock seconds, when Options.Now is set.
 	now    func() time.Time
@@ -325,7 +324,7 @@ func (r *Run) Evaluate(sink Sink) (record.Eval, error) {
 }
 
 // Run evaluates, then runs every round, evaluating every eval_every rounds
-// and after the last. onRound, if set, sees each evaluation.
+// and after the last. onEval, if set, sees each evaluation.
 func (r *Run) Run(ctx context.Context, sink Sink, onEval func(record.Eval)) (record.Eval, error) {
 	if r.round == 0 {
 		if err := r.Nodes(sink); err != nil {
@@ -467,7 +466,6 @@ func (r *Run) Step(sink Sink) error {
 		}
 		payloads = append(payloads, p)
 	}
-	r.lastAggregated = len(payloads)
 	apply := func(ps []*compress.Payload, step int) error {
 		if len(ps) == 0 {
 			return nil // nothing gathered: no outer step
