@@ -50,19 +50,19 @@ type Run struct {
 	bytesScale   float64
 	modelBytes   int64
 
-	round, rounds  int // communication rounds done and planned
-	stepsPerRound  int // inner steps per communication round (H, or 1)
-	evalEvery      int // rounds between evaluations
-	globalStep     int // inner steps of the reference model
-	clock          float64
-	bytesUp        int64
-	bytesDown      int64
-	tokens         int64
-	computeS       float64 // simulated compute time summed over nodes
-	lastEval       record.Eval
-	pending        []*compress.Payload // overlap: the aggregate still in flight
-	exchangeEnd    float64             // overlap: when that aggregate has arrived
-	lastTrainLoss  float64
+	round, rounds int // communication rounds done and planned
+	stepsPerRound int // inner steps per communication round (H, or 1)
+	evalEvery     int // rounds between evaluations
+	globalStep    int // inner steps of the reference model
+	clock         float64
+	bytesUp       int64
+	bytesDown     int64
+	tokens        int64
+	computeS      float64 // simulated compute time summed over nodes
+	lastEval      record.Eval
+	pending       []*compress.Payload // overlap: the aggregate still in flight
+	exchangeEnd   float64             // overlap: when that aggregate has arrived
+	lastTrainLoss float64
 
 	// Timing, in wall-clock seconds, when Options.Now is set.
 	now    func() time.Time
