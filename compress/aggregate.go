@@ -123,18 +123,7 @@ func (c *codec) Aggregate(dst []float32, ps []*Payload) (Report, error) {
 func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps []*Payload, scale func(int) float32) (bool, error) {
 	// Divide by multiplying with a rounded 1/count: a division per element
 	// would cost more than the whole scatter.
-	recip := s.recip[:0]
-	for k := range len(ps) + 1 {
-		switch {
-		case c.cfg.Aggregation == MeanReplicas:
-			recip = append(recip, 1/float32(len(ps)))
-		case k == 0:
-			recip = append(recip, 0)
-		default:
-			recip = append(recip, 1/float32(k))
-		}
-	}
-	s.recip = recip
+	recip := c.recips(s, len(ps))
 	views := s.views[:0]
 	for r, p := range ps {
 		t := &p.Tensors[ti]

@@ -70,9 +70,9 @@ func BenchmarkBaselineSum(b *testing.B) {
 var sink float32
 
 // BenchmarkAggregate decodes 72 payloads (K = 64 per 4096) and aggregates
-// them into one dense update ("decode+aggregate"), or only aggregates
-// already decoded ones ("aggregate"), as a simulator that decodes each
-// payload once for all receivers would.
+// them into one dense update ("decode+aggregate"), does the same from the
+// wire bytes in one pass ("aggregate-encoded", what the simulator calls),
+// or only aggregates already decoded ones ("aggregate").
 func BenchmarkAggregate(b *testing.B) {
 	l := gptLayout(5)
 	n := l.Size()
@@ -107,6 +107,16 @@ func BenchmarkAggregate(b *testing.B) {
 					}
 				}
 				if _, err := c.Aggregate(dst, ps); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportGBs(b, 4*n*peers, cpu0)
+		})
+		b.Run(name+"/aggregate-encoded", func(b *testing.B) {
+			b.SetBytes(int64(4 * n * peers))
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				if _, err := c.AggregateEncoded(dst, wire); err != nil {
 					b.Fatal(err)
 				}
 			}

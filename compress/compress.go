@@ -10,6 +10,7 @@
 //	b, _ := c.Encode(p)                         // len(b) travels on the network
 //	q, _ := c.Decode(b)                         // receiver side; validates everything
 //	rep, _ := c.Aggregate(update, []*compress.Payload{q, ...})
+//	rep, _ = c.AggregateEncoded(update, [][]byte{b, ...}) // same, without q
 //
 // The kinds are dense fp32 and bf16 (DiLoCo's dense average), SparseLoCo
 // with its ablations (quantization width or off, random-k, no error
@@ -76,6 +77,10 @@ type Compressor interface {
 	// Aggregate writes into dst (len Layout().Size()) the dense update made
 	// from payloads, added in the order given.
 	Aggregate(dst []float32, payloads []*Payload) (Report, error)
+	// AggregateEncoded is Decode of each wire payload then Aggregate, with
+	// the same result and checks, reading the common SparseLoCo formats
+	// straight from the bytes: what a receiver that only sums should call.
+	AggregateEncoded(dst []float32, wires [][]byte) (Report, error)
 	// Size reports a payload's ideal and encoded size.
 	Size(p *Payload) (Size, error)
 }
@@ -134,6 +139,9 @@ type scratch struct {
 	cnt      []uint16
 	recip    []float32
 	views    []view
+	decoded  []*Payload
+	streams  []stream
+	luts     []float32
 }
 
 // New builds the compressor cfg describes for the tensors of layout.

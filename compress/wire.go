@@ -216,79 +216,115 @@ func (pl *plan) localIn(base, pos int) int {
 }
 
 // decodeIndices reads one tensor's index section into idx (len total).
-// The loops keep the bit buffer in local variables: this is the receiver's
-// hot path.
 func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
-	var acc uint64 // unread bits, LSB first; bits at and above nb are unread stream bits too
-	var nb uint    // number of valid bits in acc
-	p := 0         // next byte of sec to load
+	rd := idxReader{sec: sec, entropy: entropy}
 	j := 0
 	for ch := range pl.nChunks {
-		base, n, k := pl.chunk(ch)
-		out := idx[j : j+k]
+		_, _, k := pl.chunk(ch)
+		if err := pl.readChunk(&rd, ch, idx[j:j+k], false); err != nil {
+			return err
+		}
 		j += k
-		if k == n {
-			for l := range out {
-				out[l] = int32(pl.pos(base, l))
-			}
-			continue
-		}
-		offs := pl.offs
-		if offs != nil {
-			offs = offs[:n]
-		}
-		prev := -1
-		if !entropy {
-			width := packedWidth(n)
-			mask := uint64(1)<<width - 1
-			i0 := 0
-			if width == 12 && nb%8 == 0 {
-				// Byte-aligned: two indices in every three bytes.
-				q := p - int(nb/8)
-				pairs := k / 2
-				if q+3*pairs > len(sec) {
-					return fmt.Errorf("chunk %d: truncated index section", ch)
-				}
-				var ok bool
-				if prev, ok = unpack12(sec[q:q+3*pairs], out[:2*pairs], offs, base, n, prev); !ok {
-					return fmt.Errorf("chunk %d: indices not ascending or out of range %d", ch, n)
-				}
-				p, acc, nb, i0 = q+3*pairs, 0, 0, 2*pairs
-			}
-			for i := i0; i < len(out); i++ {
-				if nb < width {
-					p, acc, nb = refillBits(sec, p, acc, nb)
-					if nb < width {
-						return fmt.Errorf("chunk %d: truncated index section", ch)
-					}
-				}
-				l := int(acc & mask)
-				acc >>= width
-				nb -= width
-				if l <= prev || l >= n {
-					if l <= prev {
-						return fmt.Errorf("chunk %d: index %d not ascending", ch, l)
-					}
-					return fmt.Errorf("chunk %d: index %d out of range %d", ch, l, n)
-				}
-				prev = l
-				if offs != nil {
-					out[i] = int32(base + int(offs[l]))
-				} else {
-					out[i] = int32(base + l)
-				}
-			}
-			continue
-		}
-		var err error
-		if p, acc, nb, err = unrice(sec, p, acc, nb, out, offs, base, n, riceParam(n, k)); err != nil {
-			return fmt.Errorf("chunk %d: %w", ch, err)
-		}
 	}
-	// Only zero padding, less than a byte of it, may remain.
-	if p != len(sec) || nb >= 8 || acc&(1<<nb-1) != 0 {
+	return rd.finish()
+}
+
+// idxReader reads an index section chunk by chunk. It keeps the bit
+// buffer in plain fields that readChunk copies to locals: this is the
+// receiver's hot path.
+type idxReader struct {
+	sec     []byte
+	p       int    // next byte of sec to load
+	acc     uint64 // unread bits, LSB first
+	nb      uint   // number of valid bits in acc
+	entropy bool
+}
+
+// finish checks that only zero padding, less than a byte of it, remains.
+func (rd *idxReader) finish() error {
+	if rd.p != len(rd.sec) || rd.nb >= 8 || rd.acc&(1<<rd.nb-1) != 0 {
 		return errors.New("index section has trailing data")
 	}
+	return nil
+}
+
+// readChunk reads chunk ch's k = len(out) indices as tensor positions,
+// or as local indices inside the chunk if local.
+func (pl *plan) readChunk(rd *idxReader, ch int, out []int32, local bool) error {
+	base, n, k := pl.chunk(ch)
+	if k != len(out) {
+		return fmt.Errorf("chunk %d: %d indices, want %d", ch, len(out), k)
+	}
+	if local {
+		base = 0
+	}
+	if k == n {
+		for l := range out {
+			if local {
+				out[l] = int32(l)
+			} else {
+				out[l] = int32(pl.pos(base, l))
+			}
+		}
+		return nil
+	}
+	offs := pl.offs
+	if offs != nil && !local {
+		offs = offs[:n]
+	} else {
+		offs = nil
+	}
+	sec, p, acc, nb := rd.sec, rd.p, rd.acc, rd.nb
+	if rd.entropy {
+		var err error
+		p, acc, nb, err = unrice(sec, p, acc, nb, out, offs, base, n, riceParam(n, k))
+		rd.p, rd.acc, rd.nb = p, acc, nb
+		if err != nil {
+			return fmt.Errorf("chunk %d: %w", ch, err)
+		}
+		return nil
+	}
+	prev := -1
+	width := packedWidth(n)
+	mask := uint64(1)<<width - 1
+	i0 := 0
+	if width == 12 && nb%8 == 0 {
+		// Byte-aligned: two indices in every three bytes.
+		q := p - int(nb/8)
+		pairs := k / 2
+		if q+3*pairs > len(sec) {
+			return fmt.Errorf("chunk %d: truncated index section", ch)
+		}
+		var ok bool
+		if prev, ok = unpack12(sec[q:q+3*pairs], out[:2*pairs], offs, base, n, prev); !ok {
+			return fmt.Errorf("chunk %d: indices not ascending or out of range %d", ch, n)
+		}
+		p, acc, nb, i0 = q+3*pairs, 0, 0, 2*pairs
+	}
+	for i := i0; i < len(out); i++ {
+		if nb < width {
+			p, acc, nb = refillBits(sec, p, acc, nb)
+			if nb < width {
+				return fmt.Errorf("chunk %d: truncated index section", ch)
+			}
+		}
+		l := int(acc & mask)
+		acc >>= width
+		nb -= width
+		if l <= prev || l >= n {
+			if l <= prev {
+				return fmt.Errorf("chunk %d: index %d not ascending", ch, l)
+			}
+			return fmt.Errorf("chunk %d: index %d out of range %d", ch, l, n)
+		}
+		prev = l
+		if offs != nil {
+			out[i] = int32(base + int(offs[l]))
+		} else {
+			out[i] = int32(base + l)
+		}
+	}
+	rd.p, rd.acc, rd.nb = p, acc, nb
 	return nil
 }
 
@@ -472,40 +508,14 @@ func (c *codec) DecodeTo(p *Payload, b []byte) error {
 }
 
 func (c *codec) decode(p *Payload, b []byte) error {
-	if len(b) < headerLen {
-		return errors.New("payload shorter than its header")
-	}
-	if [3]byte(b[:3]) != wireMagic {
-		return errors.New("bad magic")
-	}
-	if b[3] != wireVersion {
-		return fmt.Errorf("wire version %d, want %d", b[3], wireVersion)
-	}
-	if b[4] != kindCode(c.cfg.Kind) {
-		return fmt.Errorf("kind code %d, want %d (%s)", b[4], kindCode(c.cfg.Kind), c.cfg.Kind)
-	}
-	idxEnc, codeLayout, qbits := b[5], b[6], int(b[7])
-	// Peers agree on one format; anything else is rejected, which also
-	// keeps the encoding canonical.
-	if wantIdx, wantCodes := c.wireFlags(); idxEnc != wantIdx || codeLayout != wantCodes {
-		return fmt.Errorf("index encoding %d and code layout %d, want %d and %d (%s, %s)",
-			idxEnc, codeLayout, wantIdx, wantCodes, c.cfg.IndexEncoding, c.cfg.CodeLayout)
-	}
-	if qbits != c.bits {
-		return fmt.Errorf("quantized to %d bits, want %d", qbits, c.bits)
-	}
-	d := &decoder{b: b[headerLen:]}
-	nt := d.uvarint("tensor count", uint64(len(c.plans)))
-	if d.err == nil && int(nt) != len(c.plans) {
-		return fmt.Errorf("%d tensors, layout has %d", nt, len(c.plans))
-	}
-	if d.err != nil {
-		return d.err
+	d, entropy, byteCodes, err := c.header(b)
+	if err != nil {
+		return err
 	}
 	p.Kind = c.cfg.Kind
 	p.Tensors = reuse(p.Tensors, len(c.plans))
 	for i, pl := range c.plans {
-		err := c.decodeTensor(d, pl, &p.Tensors[i], idxEnc == 1, codeLayout == 1)
+		err := c.decodeTensor(&d, pl, &p.Tensors[i], entropy, byteCodes)
 		if err == nil {
 			err = d.err
 		}
@@ -519,6 +529,42 @@ func (c *codec) decode(p *Payload, b []byte) error {
 	return nil
 }
 
+// header checks b's header against the configuration and returns a
+// decoder at the first tensor and the wire flags.
+func (c *codec) header(b []byte) (d decoder, entropy, byteCodes bool, err error) {
+	if len(b) < headerLen {
+		return d, false, false, errors.New("payload shorter than its header")
+	}
+	if [3]byte(b[:3]) != wireMagic {
+		return d, false, false, errors.New("bad magic")
+	}
+	if b[3] != wireVersion {
+		return d, false, false, fmt.Errorf("wire version %d, want %d", b[3], wireVersion)
+	}
+	if b[4] != kindCode(c.cfg.Kind) {
+		return d, false, false, fmt.Errorf("kind code %d, want %d (%s)", b[4], kindCode(c.cfg.Kind), c.cfg.Kind)
+	}
+	idxEnc, codeLayout, qbits := b[5], b[6], int(b[7])
+	// Peers agree on one format; anything else is rejected, which also
+	// keeps the encoding canonical.
+	if wantIdx, wantCodes := c.wireFlags(); idxEnc != wantIdx || codeLayout != wantCodes {
+		return d, false, false, fmt.Errorf("index encoding %d and code layout %d, want %d and %d (%s, %s)",
+			idxEnc, codeLayout, wantIdx, wantCodes, c.cfg.IndexEncoding, c.cfg.CodeLayout)
+	}
+	if qbits != c.bits {
+		return d, false, false, fmt.Errorf("quantized to %d bits, want %d", qbits, c.bits)
+	}
+	d = decoder{b: b[headerLen:]}
+	nt := d.uvarint("tensor count", uint64(len(c.plans)))
+	if d.err == nil && int(nt) != len(c.plans) {
+		return d, false, false, fmt.Errorf("%d tensors, layout has %d", nt, len(c.plans))
+	}
+	if d.err != nil {
+		return d, false, false, d.err
+	}
+	return d, idxEnc == 1, codeLayout == 1, nil
+}
+
 // reuse returns s resized to n, reallocating only when it is too small.
 func reuse[T any](s []T, n int) []T {
 	if cap(s) < n {
@@ -527,39 +573,37 @@ func reuse[T any](s []T, n int) []T {
 	return s[:n]
 }
 
-func (c *codec) decodeTensor(d *decoder, pl *plan, t *TensorPayload, entropy, byteCodes bool) error {
-	var lutBuf [256]float32
+// tensorSections parses the header of tensor pl and returns its index
+// section (sparse kinds) and its value bytes, whose lengths it checked.
+// On malformed input it returns an error, or sets d.err.
+func (c *codec) tensorSections(d *decoder, pl *plan, byteCodes bool) (sec, vb []byte, err error) {
 	name := d.bytes("name", int(d.uvarint("name length", uint64(len(pl.name)))))
 	if d.err != nil {
-		return nil
+		return nil, nil, nil
 	}
 	if string(name) != pl.name {
-		return fmt.Errorf("payload names it %q", name)
+		return nil, nil, fmt.Errorf("payload names it %q", name)
 	}
 	rank := int(d.uvarint("rank", uint64(len(pl.shape))))
 	if d.err == nil && rank != len(pl.shape) {
-		return fmt.Errorf("rank %d, want %d", rank, len(pl.shape))
+		return nil, nil, fmt.Errorf("rank %d, want %d", rank, len(pl.shape))
 	}
 	for _, want := range pl.shape {
 		if got := d.uvarint("dimension", math.MaxInt32); d.err == nil && int(got) != want {
-			return fmt.Errorf("shape differs from %v", pl.shape)
+			return nil, nil, fmt.Errorf("shape differs from %v", pl.shape)
 		}
 	}
-	want := pl.size
-	if c.sparse {
-		want = pl.total
-	}
+	want := c.valueCount(pl)
 	if got := d.uvarint("value count", uint64(pl.size)); d.err == nil && int(got) != want {
-		return fmt.Errorf("%d values, want %d", got, want)
+		return nil, nil, fmt.Errorf("%d values, want %d", got, want)
 	}
 	if d.err != nil {
-		return nil
+		return nil, nil, nil
 	}
-	var sec []byte
 	if c.sparse {
 		sec = d.bytes("index section", int(d.uvarint("index section length", uint64(len(d.b)))))
 		if d.err != nil {
-			return nil
+			return nil, nil, nil
 		}
 	}
 	// Check the value section's length before allocating anything.
@@ -574,10 +618,40 @@ func (c *codec) decodeTensor(d *decoder, pl *plan, t *TensorPayload, entropy, by
 	default:
 		need = 4 * want
 	}
-	vb := d.bytes("values", need)
+	vb = d.bytes("values", need)
 	if d.err != nil {
-		return nil
+		return nil, nil, nil
 	}
+	return sec, vb, nil
+}
+
+// valueCount is the number of values a payload carries for tensor pl.
+func (c *codec) valueCount(pl *plan) int {
+	if c.sparse {
+		return pl.total
+	}
+	return pl.size
+}
+
+// readQuant reads the statistics at the start of a quantized tensor's
+// value bytes into q and checks them.
+func (c *codec) readQuant(vb []byte, q *QuantStats) error {
+	q.Bits, q.Centroids = c.bits, reuse(q.Centroids, 1<<c.bits)
+	f := func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(vb[4*i:])) }
+	q.Mean, q.Std, q.Scale = f(0), f(1), f(2)
+	for i := range q.Centroids {
+		q.Centroids[i] = f(3 + i)
+	}
+	return q.check(c.bits)
+}
+
+func (c *codec) decodeTensor(d *decoder, pl *plan, t *TensorPayload, entropy, byteCodes bool) error {
+	var lutBuf [256]float32
+	sec, vb, err := c.tensorSections(d, pl, byteCodes)
+	if err != nil || d.err != nil {
+		return err
+	}
+	want := c.valueCount(pl)
 	t.Name, t.Shape = pl.name, append(t.Shape[:0], pl.shape...)
 	if !c.sparse {
 		t.Indices = nil
@@ -598,13 +672,7 @@ func (c *codec) decodeTensor(d *decoder, pl *plan, t *TensorPayload, entropy, by
 		if q == nil {
 			q = new(QuantStats)
 		}
-		q.Bits, q.Centroids = c.bits, reuse(q.Centroids, 1<<c.bits)
-		f := func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(vb[4*i:])) }
-		q.Mean, q.Std, q.Scale = f(0), f(1), f(2)
-		for i := range q.Centroids {
-			q.Centroids[i] = f(3 + i)
-		}
-		if err := q.check(c.bits); err != nil {
+		if err := c.readQuant(vb, q); err != nil {
 			return err
 		}
 		t.Quant = q

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -110,7 +111,12 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, c := range cs {
 			p, err := c.Decode(b)
+			fused := make([]float32, c.size)
+			_, ferr := c.AggregateEncoded(fused, [][]byte{b, b})
 			if err != nil {
+				if ferr == nil {
+					t.Fatalf("%s: AggregateEncoded accepted what Decode rejects: %v", c.cfg.Kind, err)
+				}
 				continue
 			}
 			if err := c.Validate(p); err != nil {
@@ -121,9 +127,16 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("%s: re-encoding differs (%v)", c.cfg.Kind, err)
 			}
 			dst := make([]float32, c.size)
-			if _, err := c.Aggregate(dst, []*Payload{p, p}); err != nil && !c.cfg.Robust {
+			_, err = c.Aggregate(dst, []*Payload{p, p})
+			if err != nil && !c.cfg.Robust {
 				// Only an overflowing sum may fail.
 				t.Logf("%s: aggregate: %v", c.cfg.Kind, err)
+			}
+			if (err == nil) != (ferr == nil) {
+				t.Fatalf("%s: Aggregate says %v, AggregateEncoded %v", c.cfg.Kind, err, ferr)
+			}
+			if err == nil && !slices.EqualFunc(dst, fused, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }) {
+				t.Fatalf("%s: AggregateEncoded differs from Decode + Aggregate", c.cfg.Kind)
 			}
 		}
 	})

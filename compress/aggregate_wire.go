@@ -1,0 +1,297 @@
+package compress
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// AggregateEncoded is Decode of every wire payload followed by Aggregate,
+// with the same result bit for bit and the same checks: it fails if any
+// payload would fail Decode or the aggregate would fail Aggregate (the
+// error may name a different problem when there are several). For
+// SparseLoCo and topk with bit-packed codes and without robust aggregation
+// it never builds the payloads: it reads each peer's indices and codes
+// straight from its bytes, chunk by chunk, into the running sums. Other
+// configurations decode into reused payloads and aggregate those.
+func (c *codec) AggregateEncoded(dst []float32, wires [][]byte) (Report, error) {
+	rep := Report{Payloads: len(wires)}
+	if len(dst) != c.size {
+		return rep, fmt.Errorf("compress: aggregate into %d elements, layout has %d", len(dst), c.size)
+	}
+	if len(wires) > math.MaxUint16 {
+		return rep, fmt.Errorf("compress: %d payloads, at most %d can be aggregated", len(wires), math.MaxUint16)
+	}
+	s := c.pool.Get().(*scratch)
+	defer c.pool.Put(s)
+	if !c.streamable() {
+		s.decoded = reuse(s.decoded, len(wires))
+		for r, b := range wires {
+			if s.decoded[r] == nil {
+				s.decoded[r] = new(Payload)
+			}
+			if err := c.DecodeTo(s.decoded[r], b); err != nil {
+				return rep, fmt.Errorf("compress: payload %d: %w", r, err)
+			}
+		}
+		// Aggregate takes scratch of its own from the pool.
+		return c.Aggregate(dst, s.decoded)
+	}
+	return rep, c.aggregateStreams(s, dst, wires)
+}
+
+// streamable reports whether AggregateEncoded can read payloads straight
+// from their bytes.
+func (c *codec) streamable() bool {
+	return c.sparse && c.cfg.Kind != DeMo && c.bits > 0 && c.cfg.CodeLayout == CodesPacked && !c.cfg.Robust
+}
+
+// stream is one peer's payload being read tensor by tensor.
+type stream struct {
+	d     decoder
+	rd    idxReader
+	codes []byte // the current tensor's packed codes
+	lut   []float32
+}
+
+func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) error {
+	st := reuse(s.streams, len(wires))
+	s.streams = st
+	entropy := false
+	for r, b := range wires {
+		d, e, _, err := c.header(b)
+		if err != nil {
+			return fmt.Errorf("compress: payload %d: decode: %w", r, err)
+		}
+		st[r].d, entropy = d, e
+	}
+	nb := 1 << c.bits
+	luts := reuse(s.luts, nb*len(wires))
+	s.luts = luts
+	var q QuantStats
+	for _, pl := range c.plans {
+		out := dst[pl.offset : pl.offset+pl.size]
+		clear(out)
+		for r := range st {
+			x := &st[r]
+			sec, vb, err := c.tensorSections(&x.d, pl, false)
+			if err == nil {
+				err = x.d.err
+			}
+			if err == nil {
+				err = c.readQuant(vb, &q)
+			}
+			if err != nil {
+				return fmt.Errorf("compress: payload %d: decode: tensor %q: %w", r, pl.name, err)
+			}
+			x.rd = idxReader{sec: sec, entropy: entropy}
+			x.codes = vb[4*(3+nb):]
+			// Only zero padding may follow the last code.
+			if used := pl.total * c.bits % 8; used != 0 && x.codes[len(x.codes)-1]>>used != 0 {
+				return fmt.Errorf("compress: payload %d: decode: tensor %q: non-zero padding after the codes", r, pl.name)
+			}
+			x.lut = luts[r*nb : (r+1)*nb : (r+1)*nb]
+			for b := range x.lut {
+				x.lut[b] = q.Centroids[b] + q.Mean
+			}
+		}
+		if len(st) == 0 {
+			continue
+		}
+		finite, err := c.streamChunks(s, pl, out, st)
+		if err != nil {
+			return fmt.Errorf("compress: %w", err)
+		}
+		if !finite {
+			return fmt.Errorf("compress: aggregate of tensor %q is not finite at element %d", pl.name, max(firstNonFinite(out), 0))
+		}
+	}
+	for r := range st {
+		if n := len(st[r].d.b); n != 0 {
+			return fmt.Errorf("compress: payload %d: decode: %d trailing bytes", r, n)
+		}
+	}
+	return nil
+}
+
+// streamChunks is aggregateChunks reading every peer's indices and codes
+// from its stream: chunk by chunk, so that the sums and counts of one
+// chunk stay in the first-level cache. They are kept by local index
+// inside the chunk (dense, unlike the chunk's span in the tensor), which
+// is what the wire says. It reports whether out is finite.
+func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (bool, error) {
+	recip := c.recips(s, len(st))
+	full := pl.h * pl.w
+	if pl.flat {
+		full = pl.run
+	}
+	// At least 4096 long: add12x2 indexes them as arrays.
+	sum, cnt := grow(s.sum, max(full, 4096)), grow(s.cnt, max(full, 4096))
+	s.sum, s.cnt = sum, cnt
+	loc := grow(s.loc, max(pl.k, pl.kLast))
+	s.loc = loc
+	var mx uint32
+	for ch := range pl.nChunks {
+		base, n, k := pl.chunk(ch)
+		j0 := ch * pl.k
+		// The common case: 12-bit indices starting on a byte, whole
+		// groups of four, codes starting on a byte.
+		fast := c.bits == 2 && k%4 == 0 && j0%4 == 0 && k < n && packedWidth(n) == 12
+		loc := loc[:k]
+		for r := range st {
+			x := &st[r]
+			if fast && !x.rd.entropy && x.rd.nb%8 == 0 {
+				q := x.rd.p - int(x.rd.nb/8)
+				if q+3*k/2 <= len(x.rd.sec) {
+					if add12x2(sum[:n:len(sum)], cnt[:n:len(cnt)], x.rd.sec[q:q+3*k/2], x.codes[j0/4:j0/4+k/4], x.lut) {
+						x.rd.p, x.rd.acc, x.rd.nb = q+3*k/2, 0, 0
+						continue
+					}
+					// Invalid indices: let readChunk name the problem.
+					err := pl.readChunk(&x.rd, ch, loc, true)
+					if err == nil {
+						err = fmt.Errorf("chunk %d: indices not ascending or out of range %d", ch, n)
+					}
+					clear(sum)
+					clear(cnt)
+					return false, fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
+				}
+				// Truncated: readChunk names the problem.
+			}
+			if err := pl.readChunk(&x.rd, ch, loc, true); err != nil {
+				clear(sum)
+				clear(cnt)
+				return false, fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
+			}
+			if c.bits == 2 {
+				scatter2(sum[:n], cnt[:n], loc, x.codes, j0, x.lut)
+			} else {
+				scatterCodes(sum[:n], cnt[:n], loc, x.codes, j0, c.bits, x.lut)
+			}
+		}
+		rowLen := n / pl.h
+		for row := range pl.h {
+			o := out[base+row*pl.cols : base+row*pl.cols+rowLen]
+			mx |= finishLocal(o, sum[row*rowLen:(row+1)*rowLen], cnt[row*rowLen:(row+1)*rowLen], recip)
+		}
+		clear(sum[:n])
+		clear(cnt[:n])
+	}
+	for r := range st {
+		if err := st[r].rd.finish(); err != nil {
+			return false, fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
+		}
+	}
+	return mx&0x7f800000 != 0x7f800000 || firstNonFinite(out) < 0, nil
+}
+
+// add12x2 adds one peer's chunk, given as 12-bit local indices (src, three
+// bytes per two) and 2-bit codes (one byte per four), into the sums and
+// counts (len n, the chunk's length). It returns false, having added
+// garbage, unless the indices ascend and stay below n. Not inlined, so
+// that its loop lives in registers.
+//
+//go:noinline
+func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bool {
+	n := len(sum)
+	// 12-bit indices are below 4096: as array indices they need no
+	// bounds checks. The check below keeps them below n.
+	sa := (*[4096]float32)(sum[:4096])
+	ca := (*[4096]uint16)(cnt[:4096])
+	la := (*[4]float32)(lut)
+	prev := -1
+	// Four indices per 64-bit load while 8 bytes remain, the last four from
+	// the final six bytes.
+	for len(codes) > 0 {
+		var x uint64
+		if len(src) >= 8 {
+			x = binary.LittleEndian.Uint64(src)
+		} else if len(src) >= 6 {
+			x = uint64(binary.LittleEndian.Uint32(src)) | uint64(binary.LittleEndian.Uint16(src[4:]))<<32
+		} else {
+			return false
+		}
+		l0, l1, l2, l3 := x&0xfff, x>>12&0xfff, x>>24&0xfff, x>>36&0xfff
+		// All five differences are negative iff the indices ascend in range.
+		if (prev-int(l0))&int(l0-l1)&int(l1-l2)&int(l2-l3)&(int(l3)-n) >= 0 {
+			return false
+		}
+		prev = int(l3)
+		cb := codes[0]
+		sa[l0] += la[cb&3]
+		ca[l0]++
+		sa[l1] += la[cb>>2&3]
+		ca[l1]++
+		sa[l2] += la[cb>>4&3]
+		ca[l2]++
+		sa[l3] += la[cb>>6]
+		ca[l3]++
+		src, codes = src[6:], codes[1:]
+	}
+	return true
+}
+
+// finishLocal writes o[j] = sum[j]·recip[cnt[j]] and returns the or of
+// the outputs' bits (a superset of the non-finite test). Not inlined, so
+// that its loop lives in registers.
+//
+//go:noinline
+func finishLocal(o, sum []float32, cnt []uint16, recip []float32) (or uint32) {
+	sum = sum[:len(o)]
+	cnt = cnt[:len(o)]
+	for j, s := range sum {
+		v := s * recip[cnt[j]]
+		o[j] = v
+		or |= math.Float32bits(v)
+	}
+	return or
+}
+
+// recips returns the table count -> 1/count (or 1/R for the mean over
+// replicas) that aggregation multiplies the sums by, for R payloads.
+func (c *codec) recips(s *scratch, R int) []float32 {
+	recip := s.recip[:0]
+	for k := range R + 1 {
+		switch {
+		case c.cfg.Aggregation == MeanReplicas:
+			recip = append(recip, 1/float32(R))
+		case k == 0:
+			recip = append(recip, 0)
+		default:
+			recip = append(recip, 1/float32(k))
+		}
+	}
+	s.recip = recip
+	return recip
+}
+
+// scatter2 adds the values of 2-bit codes j0, j0+1, ... (packed four to a
+// byte in codes) at local indices loc into a chunk's sums and counts. The
+// indices were checked. Not inlined, so that its loop lives in registers.
+//
+//go:noinline
+func scatter2(sum []float32, cnt []uint16, loc []int32, codes []byte, j0 int, lut []float32) {
+	lut = lut[:4]
+	cnt = cnt[:len(sum)]
+	for i, l := range loc {
+		j := j0 + i
+		sum[l] += lut[codes[j>>2]>>(2*(j&3))&3]
+		cnt[l]++
+	}
+}
+
+// scatterCodes is scatter2 for codes of any width up to 8, packed LSB
+// first.
+func scatterCodes(sum []float32, cnt []uint16, loc []int32, codes []byte, j0, bits int, lut []float32) {
+	mask := uint(1)<<bits - 1
+	cnt = cnt[:len(sum)]
+	for i, l := range loc {
+		bit := uint((j0 + i) * bits)
+		x := uint(codes[bit>>3])
+		if bit&7+uint(bits) > 8 {
+			x |= uint(codes[bit>>3+1]) << 8
+		}
+		sum[l] += lut[x>>(bit&7)&mask]
+		cnt[l]++
+	}
+}

@@ -1,0 +1,188 @@
+package compress
+
+import (
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/locosim/locosim/tensor"
+)
+
+// TestAggregateEncodedMatchesDecode: for every configuration, aggregating
+// wire payloads directly gives, bit for bit, what decoding them and
+// calling Aggregate gives, and the same report.
+func TestAggregateEncodedMatchesDecode(t *testing.T) {
+	for _, l := range []struct {
+		name   string
+		layout tensor.Layout
+	}{{"odd", oddLayout()}, {"gpt", gptLayout(1)}} {
+		layout := l.layout
+		for name, cfg := range allConfigs() {
+			if l.name == "gpt" && name != "sparseloco" && name != "sparseloco-entropy" && name != "sparseloco-k128" {
+				continue // the small layout covers the rest
+			}
+			c := mustNew(t, cfg, layout)
+			rng := rand.New(rand.NewPCG(6, uint64(len(name))))
+			var wires [][]byte
+			var ps []*Payload
+			for node := range 7 {
+				st := c.NewState()
+				var b []byte
+				for round := range 2 {
+					p, err := c.Compress(st, randn(rng, layout.Size(), 1), uint64(node+round))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if b, err = c.Encode(p); err != nil {
+						t.Fatal(err)
+					}
+				}
+				q, err := c.Decode(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				wires, ps = append(wires, b), append(ps, q)
+			}
+			for _, R := range []int{0, 1, 2, 7} {
+				want := make([]float32, layout.Size())
+				wrep, werr := c.Aggregate(want, ps[:R])
+				got := make([]float32, layout.Size())
+				for i := range got {
+					got[i] = 9 // AggregateEncoded must overwrite everything
+				}
+				grep, gerr := c.AggregateEncoded(got, wires[:R])
+				if werr != nil || gerr != nil {
+					t.Fatalf("%s/%s R=%d: Aggregate: %v; AggregateEncoded: %v", l.name, name, R, werr, gerr)
+				}
+				if !slices.EqualFunc(got, want, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+					t.Fatalf("%s/%s R=%d: AggregateEncoded differs from Decode + Aggregate", l.name, name, R)
+				}
+				if !reflect.DeepEqual(grep, wrep) {
+					t.Fatalf("%s/%s R=%d: report %+v, want %+v", l.name, name, R, grep, wrep)
+				}
+			}
+		}
+	}
+}
+
+// TestAggregateEncodedRejects: a payload that Decode rejects, anywhere
+// among several, makes AggregateEncoded fail; so does a non-finite sum.
+func TestAggregateEncodedRejects(t *testing.T) {
+	l := oddLayout()
+	for _, name := range []string{"sparseloco", "sparseloco-entropy", "sparseloco-3bit", "sparseloco-k128", "topk-2bit", "demo"} {
+		c := mustNew(t, allConfigs()[name], l)
+		rng := rand.New(rand.NewPCG(1, 9))
+		var wires [][]byte
+		for range 3 {
+			p, _ := c.Compress(c.NewState(), randn(rng, l.Size(), 1), 0)
+			b, _ := c.Encode(p)
+			wires = append(wires, b)
+		}
+		dst := make([]float32, l.Size())
+		if _, err := c.AggregateEncoded(dst, wires); err != nil {
+			t.Fatalf("%s: honest payloads: %v", name, err)
+		}
+		good := wires[1]
+		tried, rejected := 0, 0
+		for cut := 0; cut < len(good); cut += max(1, len(good)/97) {
+			for _, bad := range [][]byte{
+				good[:cut],
+				append(slices.Clone(good[:cut]), append([]byte{good[cut] ^ 0x24}, good[cut+1:]...)...),
+				append(slices.Clone(good), byte(cut)),
+			} {
+				_, derr := c.Decode(bad)
+				ws := [][]byte{wires[0], bad, wires[2]}
+				_, aerr := c.AggregateEncoded(dst, ws)
+				tried++
+				if derr != nil {
+					rejected++
+					if aerr == nil {
+						t.Fatalf("%s: AggregateEncoded accepted a payload Decode rejects (%v)", name, derr)
+					}
+					continue
+				}
+				// Decode accepted the changed bytes: the results must agree.
+				want := make([]float32, l.Size())
+				ps := make([]*Payload, 3)
+				for i, w := range ws {
+					ps[i], _ = c.Decode(w)
+				}
+				_, werr := c.Aggregate(want, ps)
+				if (werr == nil) != (aerr == nil) {
+					t.Fatalf("%s: Aggregate says %v, AggregateEncoded %v", name, werr, aerr)
+				}
+				if werr == nil && !slices.Equal(dst, want) {
+					t.Fatalf("%s: AggregateEncoded differs from Decode + Aggregate on changed bytes", name)
+				}
+			}
+		}
+		if rejected < tried/2 {
+			t.Fatalf("%s: only %d of %d corruptions rejected", name, rejected, tried)
+		}
+		// Scaled to overflow: each payload decodes, the sum is infinite.
+		p, _ := c.Compress(c.NewState(), randn(rng, l.Size(), 1), 0)
+		p.Scale(math.MaxFloat32 / 4)
+		if err := c.Validate(p); err != nil {
+			continue // the scaled statistics are not finite: nothing to sum
+		}
+		b, _ := c.Encode(p)
+		if _, err := c.AggregateEncoded(dst, [][]byte{b, b, b, b, b}); err == nil && !c.cfg.Robust {
+			t.Fatalf("%s: an overflowing aggregate passed", name)
+		}
+	}
+}
+
+// TestAggregateMatchesPlainSum pins Aggregate bit for bit to the plain
+// formula: float32 sums in payload order, times the rounded 1/count.
+func TestAggregateMatchesPlainSum(t *testing.T) {
+	l := gptLayout(1)
+	for _, name := range []string{"sparseloco", "sparseloco-k128", "sparseloco-flat", "topk-2bit", "sparseloco-fp32"} {
+		c := mustNew(t, allConfigs()[name], l)
+		rng := rand.New(rand.NewPCG(3, 3))
+		var ps []*Payload
+		var wires [][]byte
+		for range 9 {
+			p, _ := c.Compress(c.NewState(), randn(rng, l.Size(), 1), 0)
+			b, _ := c.Encode(p)
+			ps, wires = append(ps, p), append(wires, b)
+		}
+		sum := make([]float32, l.Size())
+		cnt := make([]int, l.Size())
+		for _, p := range ps {
+			for ti, tp := range p.Tensors {
+				for j, pos := range tp.Indices {
+					sum[l[ti].Offset+int(pos)] += tp.Values[j]
+					cnt[l[ti].Offset+int(pos)]++
+				}
+			}
+		}
+		want := make([]float32, l.Size())
+		for j := range want {
+			switch {
+			case c.cfg.Aggregation == MeanReplicas:
+				want[j] = sum[j] * (1 / float32(len(ps)))
+			case cnt[j] > 0:
+				want[j] = sum[j] * (1 / float32(cnt[j]))
+			}
+		}
+		for _, encoded := range []bool{false, true} {
+			got := make([]float32, l.Size())
+			var err error
+			if encoded {
+				_, err = c.AggregateEncoded(got, wires)
+			} else {
+				_, err = c.Aggregate(got, ps)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j := range got {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("%s (encoded %v): element %d = %v, want %v", name, encoded, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}
