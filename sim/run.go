@@ -60,8 +60,8 @@ type Run struct {
 	tokens        int64
 	computeS      float64 // simulated compute time summed over nodes
 	lastEval      record.Eval
-	pending       []*compress.Payload // overlap: the aggregate still in flight
-	exchangeEnd   float64             // overlap: when that aggregate has arrived
+	pending       [][]byte // overlap: the payloads of the aggregate still in flight
+	exchangeEnd   float64  // overlap: when that aggregate has arrived
 	lastTrainLoss float64
 
 	// Timing, in wall-clock seconds, when Options.Now is set.
@@ -458,15 +458,12 @@ func (r *Run) Step(sink Sink) error {
 
 	// Aggregate what every finishing node holds, in node order.
 	t = r.start()
-	var payloads []*compress.Payload
+	// The payloads are decoded while they are aggregated (in apply).
+	var payloads [][]byte
 	for _, j := range res.Aggregate {
-		p, err := r.comp.Decode(r.nodes[j].wire)
-		if err != nil {
-			return fmt.Errorf("round %d: node %d payload: %w", r.round, j, err)
-		}
-		payloads = append(payloads, p)
+		payloads = append(payloads, r.nodes[j].wire)
 	}
-	apply := func(ps []*compress.Payload, step int) error {
+	apply := func(ps [][]byte, step int) error {
 		if len(ps) == 0 {
 			return nil // nothing gathered: no outer step
 		}

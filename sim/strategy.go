@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 
-	"github.com/locosim/locosim/compress"
 	"github.com/locosim/locosim/model"
 )
 
@@ -17,9 +16,9 @@ type strategy interface {
 	// local runs steps inner steps of node n on worker w, whose model holds
 	// θ, and returns the tensor to compress (pseudo-gradient or gradient).
 	local(w *worker, n *node, steps int) ([]float32, error)
-	// apply moves θ by the aggregate of payloads; step is the reference
-	// model's inner steps so far.
-	apply(payloads []*compress.Payload, step int) error
+	// apply moves θ by the aggregate of the encoded payloads; step is the
+	// reference model's inner steps so far.
+	apply(wires [][]byte, step int) error
 	// reset drops what a crashed node loses.
 	reset(n *node)
 	// lr is the inner learning rate at step.
@@ -84,13 +83,14 @@ func (s *loco) local(w *worker, n *node, steps int) ([]float32, error) {
 	return w.delta, nil
 }
 
-func (s *loco) aggregate(payloads []*compress.Payload) error {
-	_, err := s.r.comp.Aggregate(s.update, payloads)
+// aggregate decodes and aggregates the payloads in one pass.
+func (s *loco) aggregate(wires [][]byte) error {
+	_, err := s.r.comp.AggregateEncoded(s.update, wires)
 	return err
 }
 
-func (s *loco) apply(payloads []*compress.Payload, _ int) error {
-	if err := s.aggregate(payloads); err != nil {
+func (s *loco) apply(wires [][]byte, _ int) error {
+	if err := s.aggregate(wires); err != nil {
 		return err
 	}
 	alpha := float32(s.r.cfg.Strategy.OuterLR)
@@ -108,8 +108,8 @@ type diloco struct {
 	momentum []float32
 }
 
-func (s *diloco) apply(payloads []*compress.Payload, _ int) error {
-	if err := s.aggregate(payloads); err != nil {
+func (s *diloco) apply(wires [][]byte, _ int) error {
+	if err := s.aggregate(wires); err != nil {
 		return err
 	}
 	alpha := float32(s.r.cfg.Strategy.OuterLR)
@@ -147,8 +147,8 @@ func (s *ddp) local(w *worker, n *node, steps int) ([]float32, error) {
 	return w.ws.Grads(), nil
 }
 
-func (s *ddp) apply(payloads []*compress.Payload, step int) error {
-	if err := s.aggregate(payloads); err != nil {
+func (s *ddp) apply(wires [][]byte, step int) error {
+	if err := s.aggregate(wires); err != nil {
 		return err
 	}
 	_, err := s.shared.Step(s.r.global.Params(), s.update, step)
@@ -177,8 +177,8 @@ func (s *demo) local(w *worker, n *node, steps int) ([]float32, error) {
 	return w.delta, nil
 }
 
-func (s *demo) apply(payloads []*compress.Payload, step int) error {
-	if err := s.aggregate(payloads); err != nil {
+func (s *demo) apply(wires [][]byte, step int) error {
+	if err := s.aggregate(wires); err != nil {
 		return err
 	}
 	lr := s.lr(step)
