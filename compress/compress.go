@@ -313,7 +313,7 @@ func (c *codec) compressEF(s *scratch, pl *plan, e, d []float32, rng *rand.Rand,
 				}
 				s.loc = s.sel.randomK(n, k, rng, s.loc[:0])
 			} else {
-				s.loc = s.sel.efTopK(e, d, base, n, pl.h, pl.cols, k, pl.offs, beta, alpha, s.loc[:0])
+				s.loc = s.sel.efTopK(e, d, base, n, pl.h, pl.cols, k, beta, alpha, s.loc[:0])
 			}
 			for _, l := range s.loc {
 				pos := pl.pos(base, int(l))

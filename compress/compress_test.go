@@ -668,7 +668,7 @@ func TestEFTopKMatchesSort(t *testing.T) {
 		sort.SliceStable(order, func(a, b int) bool { return key(order[a]) > key(order[b]) })
 		wantIdx := slices.Clone(order[:k])
 		slices.Sort(wantIdx)
-		got := s.efTopK(e, d, 0, n, h, cols, k, offs, beta, alpha, nil)
+		got := s.efTopK(e, d, 0, n, h, cols, k, beta, alpha, nil)
 		if !slices.Equal(got, wantIdx) {
 			t.Fatalf("trial %d (%dx%d of %d, k=%d): indices differ from a stable sort", trial, h, w, cols, k)
 		}

@@ -168,114 +168,95 @@ func (s *selector) randomK(n, k int, rng *rand.Rand, out []int32) []int32 {
 }
 
 // efTopK is SparseLoCo's per-chunk step for the chunk at base (n elements
-// in rows of n/h at stride cols): it does e ← β·e + α·d there and appends
+// in h rows of n/h at stride cols): it does e ← β·e + α·d there and appends
 // the chunk-local indices of the k largest |e|, ascending, ties to the
 // lower index.
 //
-// A sample of the updated chunk (every 16th element) gives a threshold t0
-// that, for any but contrived data, about 3k elements reach; one fused
-// pass updates e and collects the indices of the keys ≥ t0; an exact
-// select among those few follows. The threshold is only a guess: should
-// fewer than k elements reach it, every element becomes a candidate. The
-// result is the exact top-k either way.
-func (s *selector) efTopK(e, d []float32, base, n, h, cols, k int, offs []int32, beta, alpha float32, out []int32) []int32 {
+// One streaming pass updates e and stores the keys; then, in the first
+// level cache, every 16th key gives a threshold t0 that for any but
+// contrived data about 3k keys reach, one branch-free pass collects those
+// keys, and an exact select among them follows. The threshold is only a
+// guess: should fewer than k keys reach it, every key becomes a candidate.
+// The result is the exact top-k either way.
+func (s *selector) efTopK(e, d []float32, base, n, h, cols, k int, beta, alpha float32, out []int32) []int32 {
 	rowLen := n / h
-	var t0 uint32
-	if 4*k < n && n >= 512 {
-		t0 = s.sampleThreshold(e, d, base, h, cols, rowLen, n, k, beta, alpha)
-	}
-	if cap(s.cand) < n {
-		s.cand = make([]int32, n)
-	}
-	cand := s.cand[:n]
-	c := 0
+	keys := grow(s.keys, n)
+	s.keys = keys
 	for r := range h {
 		row := base + r*cols
-		c = efCandidates(e[row:row+rowLen], d[row:row+rowLen], beta, alpha, t0, int32(r*rowLen), cand, c)
+		efKeys(e[row:row+rowLen], d[row:row+rowLen], beta, alpha, keys[r*rowLen:(r+1)*rowLen])
 	}
-	if c < k {
-		for i := range cand {
-			cand[i] = int32(i)
+	if k >= n {
+		for i := range n {
+			out = append(out, int32(i))
 		}
-		c = n
+		return out
 	}
-	cand = cand[:c]
-	if k >= c {
-		return append(out, cand...)
+	var t0 uint32
+	if 4*k < n && n >= 512 {
+		t0 = s.sampleThreshold(keys, k)
 	}
+	if cap(s.cand) < n+1 {
+		s.cand = make([]int32, n+1)
+	}
+	c := atLeast(keys, t0, s.cand[:n+1])
+	if c < k {
+		c = atLeast(keys, 0, s.cand[:n+1])
+	}
+	cand := s.cand[:c]
 	ck := grow(s.ckeys, c)
 	s.ckeys = ck
-	if offs != nil {
-		for j, l := range cand {
-			ck[j] = math.Float32bits(e[base+int(offs[l])]) & absMask
-		}
-	} else {
-		ch := e[base : base+n]
-		for j, l := range cand {
-			ck[j] = math.Float32bits(ch[l]) & absMask
-		}
+	for j, l := range cand {
+		ck[j] = keys[l]
 	}
 	return s.selectTop(cand, ck, k, out)
 }
 
-// sampleThreshold returns the r-th largest key of a sample of every 16th
-// element of each row (keys of the updated values β·e + α·d, computed as
-// efCandidates will), with r chosen so that about 3k + 32 elements of the
-// chunk should reach it; 0 (everything) when the sample is too small.
-func (s *selector) sampleThreshold(e, d []float32, base, h, cols, rowLen, n, k int, beta, alpha float32) uint32 {
+// efKeys does e ← β·e + α·d and stores the magnitude keys of the new e.
+// Not inlined, so that its loop lives in registers.
+//
+//go:noinline
+func efKeys(e, d []float32, beta, alpha float32, keys []uint32) {
+	d = d[:len(e)]
+	keys = keys[:len(e)]
+	for i := range e {
+		v := beta*e[i] + alpha*d[i]
+		e[i] = v
+		keys[i] = math.Float32bits(v) & absMask
+	}
+}
+
+// sampleThreshold returns the r-th largest of every 16th key, with r
+// chosen so that about 3k + 32 keys should reach it; 0 (every key) when
+// the sample is too small.
+func (s *selector) sampleThreshold(keys []uint32, k int) uint32 {
 	const stride = 16
-	ns := h * ((rowLen + stride - 1) / stride)
+	n := len(keys)
+	ns := (n + stride - 1) / stride
 	r := ((3*k+32)*ns + n - 1) / n
 	if r >= ns || r <= 0 {
 		return 0
 	}
 	top := grow(s.top, r)[:0] // descending
-	for row := range h {
-		p := base + row*cols
-		re, rd := e[p:p+rowLen], d[p:p+rowLen]
-		for j := 0; j < len(re); j += stride {
-			x := math.Float32bits(beta*re[j]+alpha*rd[j]) & absMask
-			if len(top) == r {
-				if x <= top[r-1] {
-					continue
-				}
-				top = top[:r-1]
+	for j := 0; j < n; j += stride {
+		x := keys[j]
+		if len(top) == r {
+			if x <= top[r-1] {
+				continue
 			}
-			// Insert x, keeping top descending.
-			i := len(top)
-			top = append(top, x)
-			for i > 0 && top[i-1] < x {
-				top[i] = top[i-1]
-				i--
-			}
-			top[i] = x
+			top = top[:r-1]
 		}
+		// Insert x, keeping top descending.
+		i := len(top)
+		top = append(top, x)
+		for i > 0 && top[i-1] < x {
+			top[i] = top[i-1]
+			i--
+		}
+		top[i] = x
 	}
 	s.top = top
-	if len(top) < r {
-		return 0
-	}
 	return top[r-1]
-}
-
-// efCandidates does e ← β·e + α·d and writes, from cand[c] on, the local
-// indices l0, l0+1, ... of the elements whose new key is ≥ t0, returning
-// the new count. Branch-free: it writes every index and advances only past
-// the kept ones. Not inlined, so that its loop lives in registers.
-//
-//go:noinline
-func efCandidates(e, d []float32, beta, alpha float32, t0 uint32, l0 int32, cand []int32, c int) int {
-	d = d[:len(e)]
-	w := cand[c : c+len(e)]
-	m := 0
-	for i := range e {
-		v := beta*e[i] + alpha*d[i]
-		e[i] = v
-		x := math.Float32bits(v) & absMask
-		w[m] = l0 + int32(i)
-		m += int(uint32(int32(t0-1-x)) >> 31) // 1 iff x >= t0 (both < 2^31)
-	}
-	return c + m
 }
 
 // selectTop appends to out the candidates (ascending local indices cand,
