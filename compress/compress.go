@@ -255,8 +255,21 @@ func (c *codec) Compress(st *State, delta []float32, seed uint64) (*Payload, err
 
 func firstNonFinite(x []float32) int {
 	// The or of all bit patterns has an all-ones exponent whenever some
-	// value does (and sometimes when none does): a cheap filter, or-ed in
-	// four independent chains.
+	// value does (and sometimes when none does): a cheap filter.
+	if orBits(x)&0x7f800000 != 0x7f800000 {
+		return -1
+	}
+	for i, v := range x {
+		if math.Float32bits(v)&absMask >= 0x7f800000 {
+			return i
+		}
+	}
+	return -1
+}
+
+// orBitsGo is the bitwise or of the bit patterns of x (orBits, which may
+// use a vector kernel, is this), in four independent chains.
+func orBitsGo(x []float32) uint32 {
 	var o0, o1, o2, o3 uint32
 	for r := x; len(r) >= 4; r = r[4:] {
 		o0 |= math.Float32bits(r[0])
@@ -267,15 +280,7 @@ func firstNonFinite(x []float32) int {
 	for _, v := range x[len(x)&^3:] {
 		o0 |= math.Float32bits(v)
 	}
-	if (o0|o1|o2|o3)&0x7f800000 != 0x7f800000 {
-		return -1
-	}
-	for i, v := range x {
-		if math.Float32bits(v)&absMask >= 0x7f800000 {
-			return i
-		}
-	}
-	return -1
+	return o0 | o1 | o2 | o3
 }
 
 // roundBF16 rounds to the nearest bfloat16 (ties to even), kept as float32.

@@ -212,11 +212,12 @@ func (s *selector) efTopK(e, d []float32, base, n, h, cols, k int, beta, alpha f
 	return s.selectTop(cand, ck, k, out)
 }
 
-// efKeys does e ← β·e + α·d and stores the magnitude keys of the new e.
-// Not inlined, so that its loop lives in registers.
+// efKeysGo does e ← β·e + α·d and stores the magnitude keys of the new e
+// (efKeys, which may use a vector kernel, is this). Not inlined, so that
+// its loop lives in registers.
 //
 //go:noinline
-func efKeys(e, d []float32, beta, alpha float32, keys []uint32) {
+func efKeysGo(e, d []float32, beta, alpha float32, keys []uint32) {
 	d = d[:len(e)]
 	keys = keys[:len(e)]
 	for i := range e {

@@ -1,0 +1,74 @@
+//go:build amd64 && !amd64.v3 && !purego
+
+#include "textflag.h"
+
+// func efKeysAVX2(e, d []float32, beta, alpha float32, keys []uint32)
+//
+// e[i] = beta*e[i] + alpha*d[i]; keys[i] = bits(e[i]) &^ sign, for the
+// first len(e) &^ 7 elements. Unfused multiply and add, as Go compiles the
+// same expression below GOAMD64=v3, so the results are bit-identical.
+TEXT ·efKeysAVX2(SB), NOSPLIT, $0-80
+	MOVQ e_base+0(FP), DI
+	MOVQ e_len+8(FP), CX
+	MOVQ d_base+24(FP), SI
+	MOVQ keys_base+56(FP), DX
+	VBROADCASTSS beta+48(FP), Y0
+	VBROADCASTSS alpha+52(FP), Y1
+	VPCMPEQD Y3, Y3, Y3
+	VPSRLD $1, Y3, Y3
+	SHRQ $3, CX
+	JZ done
+
+loop:
+	VMULPS (DI), Y0, Y4
+	VMULPS (SI), Y1, Y5
+	VADDPS Y5, Y4, Y4
+	VMOVUPS Y4, (DI)
+	VANDPS Y3, Y4, Y4
+	VMOVUPS Y4, (DX)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func orBitsAVX2(x []float32) uint32
+//
+// The bitwise or of the first len(x) &^ 31 elements' bit patterns.
+TEXT ·orBitsAVX2(SB), NOSPLIT, $0-28
+	MOVQ x_base+0(FP), SI
+	MOVQ x_len+8(FP), CX
+	VPXOR Y0, Y0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	VPXOR Y3, Y3, Y3
+	SHRQ $5, CX
+	JZ reduce
+
+orloop:
+	VPOR (SI), Y0, Y0
+	VPOR 32(SI), Y1, Y1
+	VPOR 64(SI), Y2, Y2
+	VPOR 96(SI), Y3, Y3
+	ADDQ $128, SI
+	DECQ CX
+	JNZ orloop
+
+reduce:
+	VPOR Y1, Y0, Y0
+	VPOR Y3, Y2, Y2
+	VPOR Y2, Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPOR X1, X0, X0
+	VPSHUFD $0x4e, X0, X1
+	VPOR X1, X0, X0
+	VPSHUFD $0xb1, X0, X1
+	VPOR X1, X0, X0
+	VMOVD X0, AX
+	MOVL AX, ret+24(FP)
+	VZEROUPPER
+	RET

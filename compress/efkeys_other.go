@@ -1,0 +1,9 @@
+//go:build !amd64 || amd64.v3 || purego
+
+package compress
+
+func efKeys(e, d []float32, beta, alpha float32, keys []uint32) {
+	efKeysGo(e, d, beta, alpha, keys)
+}
+
+func orBits(x []float32) uint32 { return orBitsGo(x) }

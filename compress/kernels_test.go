@@ -1,0 +1,47 @@
+package compress
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestKernelsMatchGo: efKeys and orBits (vector kernels where the machine
+// has them) give the same bits as their plain Go loops, for every length
+// around the vector widths and for awkward values: signed zeros,
+// subnormals, huge values that overflow, infinities, NaN.
+func TestKernelsMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 10))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1e-45, -3e-39, math.MaxFloat32, -math.MaxFloat32,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1, -1}
+	value := func() float32 {
+		if rng.IntN(8) == 0 {
+			return special[rng.IntN(len(special))]
+		}
+		return float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(20)-10)))
+	}
+	for n := range 300 {
+		if n > 100 {
+			n = 100 + rng.IntN(5000)
+		}
+		e, d := make([]float32, n), make([]float32, n)
+		for i := range e {
+			e[i], d[i] = value(), value()
+		}
+		beta, alpha := float32(0.95), float32(rng.Float64()*2)
+		e1, e2 := append([]float32(nil), e...), append([]float32(nil), e...)
+		k1, k2 := make([]uint32, n), make([]uint32, n)
+		efKeys(e1, d, beta, alpha, k1)
+		efKeysGo(e2, d, beta, alpha, k2)
+		for i := range e1 {
+			if math.Float32bits(e1[i]) != math.Float32bits(e2[i]) || k1[i] != k2[i] {
+				t.Fatalf("n=%d: efKeys differs from the Go loop at %d: %v/%x, want %v/%x", n, i, e1[i], k1[i], e2[i], k2[i])
+			}
+		}
+		for _, x := range [][]float32{e, d, e[:n/2], d[n/3:]} {
+			if got, want := orBits(x), orBitsGo(x); got != want {
+				t.Fatalf("n=%d: orBits %x, want %x", len(x), got, want)
+			}
+		}
+	}
+}
