@@ -2,7 +2,11 @@
 
 package compress
 
-import "golang.org/x/sys/cpu"
+import (
+	"math/bits"
+
+	"golang.org/x/sys/cpu"
+)
 
 // The AVX2 kernels give the same bits as the Go loops they replace; see
 // TestKernelsMatchGo.
@@ -31,4 +35,32 @@ func orBits(x []float32) uint32 {
 	}
 	m := len(x) &^ 31
 	return orBitsAVX2(x) | orBitsGo(x[m:])
+}
+
+//go:noescape
+func geMaskAVX2(keys []uint32, t uint32, mask []uint64)
+
+// atLeast writes to all (len(keys)+1 long) the indices of the keys >= lo,
+// in order, and returns how many there are.
+func atLeast(keys []uint32, lo uint32, all []int32) int {
+	if !useAVX2 || len(keys) < 64 {
+		return atLeastGo(keys, lo, all, 0)
+	}
+	var buf [64]uint64
+	words := len(keys) / 64
+	mask := buf[:]
+	if words > len(buf) {
+		mask = make([]uint64, words)
+	}
+	mask = mask[:words]
+	geMaskAVX2(keys, lo, mask)
+	c := 0
+	for w, m := range mask {
+		for ; m != 0; m &= m - 1 {
+			all[c] = int32(w*64 + bits.TrailingZeros64(m))
+			c++
+		}
+	}
+	m := words * 64
+	return c + atLeastGo(keys[m:], lo, all[c:], int32(m))
 }

@@ -72,3 +72,67 @@ reduce:
 	MOVL AX, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func geMaskAVX2(keys []uint32, t uint32, mask []uint64)
+//
+// Bit b of mask[w] is set iff keys[64w+b] >= t, for the first
+// len(keys) &^ 63 keys (keys and t below 2^31: a signed compare with t−1).
+TEXT ·geMaskAVX2(SB), NOSPLIT, $0-56
+	MOVQ keys_base+0(FP), SI
+	MOVQ keys_len+8(FP), CX
+	MOVL t+24(FP), AX
+	MOVQ mask_base+32(FP), DI
+	DECL AX
+	MOVL AX, X0
+	VPBROADCASTD X0, Y0
+	SHRQ $6, CX
+	JZ gedone
+
+geloop:
+	VMOVDQU 0(SI), Y1
+	VPCMPGTD Y0, Y1, Y1
+	VMOVMSKPS Y1, AX
+	VMOVDQU 32(SI), Y2
+	VPCMPGTD Y0, Y2, Y2
+	VMOVMSKPS Y2, BX
+	SHLQ $8, BX
+	ORQ BX, AX
+	VMOVDQU 64(SI), Y1
+	VPCMPGTD Y0, Y1, Y1
+	VMOVMSKPS Y1, BX
+	SHLQ $16, BX
+	ORQ BX, AX
+	VMOVDQU 96(SI), Y2
+	VPCMPGTD Y0, Y2, Y2
+	VMOVMSKPS Y2, BX
+	SHLQ $24, BX
+	ORQ BX, AX
+	VMOVDQU 128(SI), Y1
+	VPCMPGTD Y0, Y1, Y1
+	VMOVMSKPS Y1, BX
+	SHLQ $32, BX
+	ORQ BX, AX
+	VMOVDQU 160(SI), Y2
+	VPCMPGTD Y0, Y2, Y2
+	VMOVMSKPS Y2, BX
+	SHLQ $40, BX
+	ORQ BX, AX
+	VMOVDQU 192(SI), Y1
+	VPCMPGTD Y0, Y1, Y1
+	VMOVMSKPS Y1, BX
+	SHLQ $48, BX
+	ORQ BX, AX
+	VMOVDQU 224(SI), Y2
+	VPCMPGTD Y0, Y2, Y2
+	VMOVMSKPS Y2, BX
+	SHLQ $56, BX
+	ORQ BX, AX
+	MOVQ AX, (DI)
+	ADDQ $256, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ geloop
+
+gedone:
+	VZEROUPPER
+	RET

@@ -7,3 +7,5 @@ func efKeys(e, d []float32, beta, alpha float32, keys []uint32) {
 }
 
 func orBits(x []float32) uint32 { return orBitsGo(x) }
+
+func atLeast(keys []uint32, lo uint32, all []int32) int { return atLeastGo(keys, lo, all, 0) }

@@ -3,10 +3,11 @@ package compress
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
-// TestKernelsMatchGo: efKeys and orBits (vector kernels where the machine
+// TestKernelsMatchGo: efKeys, atLeast and orBits (vector kernels where the machine
 // has them) give the same bits as their plain Go loops, for every length
 // around the vector widths and for awkward values: signed zeros,
 // subnormals, huge values that overflow, infinities, NaN.
@@ -36,6 +37,17 @@ func TestKernelsMatchGo(t *testing.T) {
 		for i := range e1 {
 			if math.Float32bits(e1[i]) != math.Float32bits(e2[i]) || k1[i] != k2[i] {
 				t.Fatalf("n=%d: efKeys differs from the Go loop at %d: %v/%x, want %v/%x", n, i, e1[i], k1[i], e2[i], k2[i])
+			}
+		}
+		los := []uint32{0, 1, 0x3f800000, 0x7f800000, 0x7fffffff}
+		if n > 0 {
+			los = append(los, k2[0], k2[n/2], k2[n-1])
+		}
+		for _, lo := range los {
+			a1, a2 := make([]int32, n+1), make([]int32, n+1)
+			c1, c2 := atLeast(k2, lo, a1), atLeastGo(k2, lo, a2, 0)
+			if c1 != c2 || !slices.Equal(a1[:c1], a2[:c2]) {
+				t.Fatalf("n=%d lo=%x: atLeast keeps %d, want %d (or other indices)", n, lo, c1, c2)
 			}
 		}
 		for _, x := range [][]float32{e, d, e[:n/2], d[n/3:]} {

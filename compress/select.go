@@ -113,14 +113,15 @@ func (s *selector) topKHist(keys []uint32, k int, or uint32, out []int32) []int3
 	return out
 }
 
-// atLeast writes to all (len(keys)+1 long) the indices of the keys >= lo,
-// in order, and returns how many there are. Branch-free: it writes every
+// atLeastGo writes to all (len(keys)+1 long) the indices l0+i of the keys
+// >= lo, in order, and returns how many there are (atLeast, which may use
+// a vector kernel, is this with l0 = 0). Branch-free: it writes every
 // index and advances only past the kept ones.
-func atLeast(keys []uint32, lo uint32, all []int32) int {
+func atLeastGo(keys []uint32, lo uint32, all []int32, l0 int32) int {
 	all = all[:len(keys)+1]
 	c := 0
 	for i, x := range keys {
-		all[c] = int32(i)
+		all[c] = l0 + int32(i)
 		c += int(uint32(int32(lo-1-x)) >> 31) // 1 iff x >= lo (keys and lo are < 2^31)
 	}
 	return c
