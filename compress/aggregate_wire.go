@@ -185,14 +185,14 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 	return mx&0x7f800000 != 0x7f800000 || firstNonFinite(out) < 0, nil
 }
 
-// add12x2 adds one peer's chunk, given as 12-bit local indices (src, three
+// add12x2Go adds one peer's chunk, given as 12-bit local indices (src, three
 // bytes per two) and 2-bit codes (one byte per four), into the sums and
 // counts (len n, the chunk's length). It returns false, having added
-// garbage, unless the indices ascend and stay below n. Not inlined, so
-// that its loop lives in registers.
+// garbage, unless the indices ascend and stay below n (add12x2, which
+// may use an assembly kernel, is this). Not inlined.
 //
 //go:noinline
-func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bool {
+func add12x2Go(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bool {
 	n := len(sum)
 	// 12-bit indices are below 4096: as array indices they need no
 	// bounds checks. The check below keeps them below n.

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// The AVX2 kernels give the same bits as the Go loops they replace; see
+// The kernels give the same bits as the Go loops they replace; see
 // TestKernelsMatchGo.
 var useAVX2 = cpu.X86.HasAVX2
 
@@ -63,4 +63,18 @@ func atLeast(keys []uint32, lo uint32, all []int32) int {
 	}
 	m := words * 64
 	return c + atLeastGo(keys[m:], lo, all[c:], int32(m))
+}
+
+//go:noescape
+func add12x2Kernel(sum *float32, cnt *uint16, src, codes *byte, groups, n int, lut *float32) bool
+
+func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bool {
+	groups := len(codes)
+	if groups == 0 {
+		return true
+	}
+	// The kernel indexes 12-bit indices without checks: the bounds that
+	// make that safe.
+	sa, ca, _, _ := sum[:4096], cnt[:4096], src[6*groups-1], lut[3]
+	return add12x2Kernel(&sa[0], &ca[0], &src[0], &codes[0], groups, len(sum), &lut[0])
 }

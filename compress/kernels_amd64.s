@@ -136,3 +136,107 @@ geloop:
 gedone:
 	VZEROUPPER
 	RET
+
+// func add12x2Kernel(sum *float32, cnt *uint16, src, codes *byte, groups, n int, lut *float32) bool
+//
+// add12x2 for groups groups of four: scalar code, but with every value in
+// a register (the Go loop spills). Adds as sum[l] = v + sum[l], which is
+// the same IEEE sum as sum[l] + v.
+TEXT ·add12x2Kernel(SB), NOSPLIT, $0-57
+	MOVQ sum+0(FP), DI
+	MOVQ cnt+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ codes+24(FP), R9
+	MOVQ groups+32(FP), CX
+	MOVQ n+40(FP), R10
+	MOVQ lut+48(FP), R11
+	MOVQ $-1, R12
+	TESTQ CX, CX
+	JZ addok
+
+addloop:
+	MOVL (SI), AX
+	MOVWLZX 4(SI), BX
+	SHLQ $32, BX
+	ORQ BX, AX
+
+	// All five differences negative iff the four ascend from prev below n.
+	MOVQ AX, BX
+	ANDQ $0xfff, BX
+	MOVQ R12, DX
+	SUBQ BX, DX
+	MOVQ AX, R13
+	SHRQ $12, R13
+	ANDQ $0xfff, R13
+	SUBQ R13, BX
+	ANDQ BX, DX
+	MOVQ AX, BX
+	SHRQ $24, BX
+	ANDQ $0xfff, BX
+	SUBQ BX, R13
+	ANDQ R13, DX
+	MOVQ AX, R13
+	SHRQ $36, R13
+	ANDQ $0xfff, R13
+	SUBQ R13, BX
+	ANDQ BX, DX
+	MOVQ R13, R12
+	SUBQ R10, R13
+	ANDQ R13, DX
+	TESTQ DX, DX
+	JGE addfail
+
+	MOVBLZX (R9), DX
+
+	MOVQ AX, BX
+	ANDQ $0xfff, BX
+	MOVQ DX, R13
+	ANDQ $3, R13
+	MOVSS (R11)(R13*4), X0
+	ADDSS (DI)(BX*4), X0
+	MOVSS X0, (DI)(BX*4)
+	INCW (R8)(BX*2)
+
+	MOVQ AX, BX
+	SHRQ $12, BX
+	ANDQ $0xfff, BX
+	MOVQ DX, R13
+	SHRQ $2, R13
+	ANDQ $3, R13
+	MOVSS (R11)(R13*4), X1
+	ADDSS (DI)(BX*4), X1
+	MOVSS X1, (DI)(BX*4)
+	INCW (R8)(BX*2)
+
+	MOVQ AX, BX
+	SHRQ $24, BX
+	ANDQ $0xfff, BX
+	MOVQ DX, R13
+	SHRQ $4, R13
+	ANDQ $3, R13
+	MOVSS (R11)(R13*4), X2
+	ADDSS (DI)(BX*4), X2
+	MOVSS X2, (DI)(BX*4)
+	INCW (R8)(BX*2)
+
+	MOVQ AX, BX
+	SHRQ $36, BX
+	ANDQ $0xfff, BX
+	SHRQ $6, DX
+	MOVSS (R11)(DX*4), X3
+	ADDSS (DI)(BX*4), X3
+	MOVSS X3, (DI)(BX*4)
+	INCW (R8)(BX*2)
+
+	ADDQ $6, SI
+	INCQ R9
+	DECQ CX
+	JNZ addloop
+
+addok:
+	MOVB $1, ret+56(FP)
+	RET
+
+addfail:
+	MOVB $0, ret+56(FP)
+	RET

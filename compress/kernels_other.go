@@ -9,3 +9,7 @@ func efKeys(e, d []float32, beta, alpha float32, keys []uint32) {
 func orBits(x []float32) uint32 { return orBitsGo(x) }
 
 func atLeast(keys []uint32, lo uint32, all []int32) int { return atLeastGo(keys, lo, all, 0) }
+
+func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bool {
+	return add12x2Go(sum, cnt, src, codes, lut)
+}
