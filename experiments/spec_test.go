@@ -1,6 +1,8 @@
 package experiments
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -175,5 +177,32 @@ func BenchmarkExpand(b *testing.B) {
 		if _, err := s.Expand("full"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A base given as a path is read relative to the spec's directory.
+func TestBaseFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "base.yaml"), []byte("cluster: {nodes: 5}\ntrain: {inner_steps: 7}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(spec, []byte("name: t\nbase: base.yaml\ngrid: {strategy.kind: [diloco]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Load(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Expand("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := p.Points[0].Config; c.Cluster.Nodes != 5 || c.Train.InnerSteps != 7 || c.Strategy.Kind != "diloco" {
+		t.Fatalf("base file not applied: nodes %d, H %d, %s", c.Cluster.Nodes, c.Train.InnerSteps, c.Strategy.Kind)
+	}
+	os.WriteFile(filepath.Join(dir, "base.yaml"), []byte("cluster: {node: 5}\n"), 0o644)
+	if _, err := s.Expand(""); err == nil || !strings.Contains(err.Error(), "cluster.node") {
+		t.Fatalf("bad base file: %v", err)
 	}
 }
