@@ -71,7 +71,6 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 	var q QuantStats
 	for _, pl := range c.plans {
 		out := dst[pl.offset : pl.offset+pl.size]
-		clear(out)
 		for r := range st {
 			x := &st[r]
 			sec, vb, err := c.tensorSections(&x.d, pl, false)
@@ -96,8 +95,10 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 			}
 		}
 		if len(st) == 0 {
+			clear(out)
 			continue
 		}
+		// The chunks tile the tensor: streamChunks writes all of out.
 		finite, err := c.streamChunks(s, pl, out, st)
 		if err != nil {
 			return fmt.Errorf("compress: %w", err)
@@ -172,7 +173,11 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 		rowLen := n / pl.h
 		for row := range pl.h {
 			o := out[base+row*pl.cols : base+row*pl.cols+rowLen]
-			mx |= finishLocal(o, sum[row*rowLen:(row+1)*rowLen], cnt[row*rowLen:(row+1)*rowLen], recip)
+			if c.cfg.Aggregation == MeanContributors {
+				mx |= finishMean(o, sum[row*rowLen:(row+1)*rowLen], cnt[row*rowLen:(row+1)*rowLen], recip)
+			} else {
+				mx |= finishLocal(o, sum[row*rowLen:(row+1)*rowLen], cnt[row*rowLen:(row+1)*rowLen], recip)
+			}
 		}
 		clear(sum[:n])
 		clear(cnt[:n])

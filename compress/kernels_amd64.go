@@ -78,3 +78,17 @@ func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bool
 	sa, ca, _, _ := sum[:4096], cnt[:4096], src[6*groups-1], lut[3]
 	return add12x2Kernel(&sa[0], &ca[0], &src[0], &codes[0], groups, len(sum), &lut[0])
 }
+
+//go:noescape
+func finishMeanAVX2(o, sum []float32, cnt []uint16) uint32
+
+// finishMean is finishLocal for the mean over contributors, whose recip
+// table holds 0 and then 1/k.
+func finishMean(o, sum []float32, cnt []uint16, recip []float32) uint32 {
+	if !useAVX2 {
+		return finishLocal(o, sum, cnt, recip)
+	}
+	sum, cnt = sum[:len(o)], cnt[:len(o)]
+	m := len(o) &^ 7
+	return finishMeanAVX2(o, sum, cnt) | finishLocal(o[m:], sum[m:], cnt[m:], recip)
+}

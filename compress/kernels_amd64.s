@@ -240,3 +240,48 @@ addok:
 addfail:
 	MOVB $0, ret+56(FP)
 	RET
+
+// func finishMeanAVX2(o, sum []float32, cnt []uint16) uint32
+//
+// o[i] = sum[i] * (1/float32(cnt[i])), or 0 where cnt[i] is 0, for the
+// first len(o) &^ 7 elements; returns the or of the outputs' bits. The
+// division is IEEE, as Go's 1/float32(k), so the bits are the same.
+TEXT ·finishMeanAVX2(SB), NOSPLIT, $0-76
+	MOVQ o_base+0(FP), DI
+	MOVQ o_len+8(FP), CX
+	MOVQ sum_base+24(FP), SI
+	MOVQ cnt_base+48(FP), DX
+	MOVL $0x3f800000, AX
+	MOVL AX, X5
+	VPBROADCASTD X5, Y5
+	VPXOR Y6, Y6, Y6
+	VPXOR Y7, Y7, Y7
+	SHRQ $3, CX
+	JZ findone
+
+finloop:
+	VPMOVZXWD (DX), Y1
+	VPCMPEQD Y6, Y1, Y2
+	VCVTDQ2PS Y1, Y1
+	VDIVPS Y1, Y5, Y1
+	VMULPS (SI), Y1, Y1
+	VPANDN Y1, Y2, Y1
+	VMOVUPS Y1, (DI)
+	VPOR Y1, Y7, Y7
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $16, DX
+	DECQ CX
+	JNZ finloop
+
+findone:
+	VEXTRACTI128 $1, Y7, X1
+	VPOR X1, X7, X7
+	VPSHUFD $0x4e, X7, X1
+	VPOR X1, X7, X7
+	VPSHUFD $0xb1, X7, X1
+	VPOR X1, X7, X7
+	VMOVD X7, AX
+	MOVL AX, ret+72(FP)
+	VZEROUPPER
+	RET

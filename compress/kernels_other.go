@@ -13,3 +13,7 @@ func atLeast(keys []uint32, lo uint32, all []int32) int { return atLeastGo(keys,
 func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bool {
 	return add12x2Go(sum, cnt, src, codes, lut)
 }
+
+func finishMean(o, sum []float32, cnt []uint16, recip []float32) uint32 {
+	return finishLocal(o, sum, cnt, recip)
+}
