@@ -144,7 +144,17 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 			if fast && !x.rd.entropy && x.rd.nb%8 == 0 {
 				q := x.rd.p - int(x.rd.nb/8)
 				if q+3*k/2 <= len(x.rd.sec) {
-					if add12x2(sum[:n:len(sum)], cnt[:n:len(cnt)], x.rd.sec[q:q+3*k/2], x.codes[j0/4:j0/4+k/4], x.lut) {
+					// Ask for the peer after next's section of this chunk
+					// (or, past the last peer, of the next chunk).
+					y := &st[(r+2)%len(st)]
+					pf1, pf2 := &x.rd.sec[q], &x.codes[j0/4]
+					if y.rd.p < len(y.rd.sec) {
+						pf1 = &y.rd.sec[y.rd.p]
+					}
+					if j0/4 < len(y.codes) {
+						pf2 = &y.codes[j0/4]
+					}
+					if add12x2(sum[:n:len(sum)], cnt[:n:len(cnt)], x.rd.sec[q:q+3*k/2], x.codes[j0/4:j0/4+k/4], x.lut, pf1, pf2) {
 						x.rd.p, x.rd.acc, x.rd.nb = q+3*k/2, 0, 0
 						continue
 					}

@@ -66,9 +66,10 @@ func atLeast(keys []uint32, lo uint32, all []int32) int {
 }
 
 //go:noescape
-func add12x2Kernel(sum *float32, cnt *uint16, src, codes *byte, groups, n int, lut *float32) bool
+func add12x2Kernel(sum *float32, cnt *uint16, src, codes *byte, groups, n int, lut *float32, pf1, pf2 *byte) bool
 
-func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bool {
+// add12x2 is add12x2Go; it also prefetches pf1 and pf2 (see the kernel).
+func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32, pf1, pf2 *byte) bool {
 	groups := len(codes)
 	if groups == 0 {
 		return true
@@ -76,7 +77,7 @@ func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bool
 	// The kernel indexes 12-bit indices without checks: the bounds that
 	// make that safe.
 	sa, ca, _, _ := sum[:4096], cnt[:4096], src[6*groups-1], lut[3]
-	return add12x2Kernel(&sa[0], &ca[0], &src[0], &codes[0], groups, len(sum), &lut[0])
+	return add12x2Kernel(&sa[0], &ca[0], &src[0], &codes[0], groups, len(sum), &lut[0], pf1, pf2)
 }
 
 //go:noescape

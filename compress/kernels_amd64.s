@@ -137,12 +137,21 @@ gedone:
 	VZEROUPPER
 	RET
 
-// func add12x2Kernel(sum *float32, cnt *uint16, src, codes *byte, groups, n int, lut *float32) bool
+// func add12x2Kernel(sum *float32, cnt *uint16, src, codes *byte, groups, n int, lut *float32, pf1, pf2 *byte) bool
 //
 // add12x2 for groups groups of four: scalar code, but with every value in
 // a register (the Go loop spills). Adds as sum[l] = v + sum[l], which is
-// the same IEEE sum as sum[l] + v.
-TEXT ·add12x2Kernel(SB), NOSPLIT, $0-57
+// the same IEEE sum as sum[l] + v. First it asks the cache for pf1 (three
+// lines: another peer's next index section) and pf2 (its codes), which the
+// caller reads a little later: the peers' streams are too many for the
+// hardware prefetcher to follow.
+TEXT ·add12x2Kernel(SB), NOSPLIT, $0-73
+	MOVQ pf1+56(FP), AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 128(AX)
+	MOVQ pf2+64(FP), AX
+	PREFETCHT0 (AX)
 	MOVQ sum+0(FP), DI
 	MOVQ cnt+8(FP), R8
 	MOVQ src+16(FP), SI
@@ -234,11 +243,11 @@ addloop:
 	JNZ addloop
 
 addok:
-	MOVB $1, ret+56(FP)
+	MOVB $1, ret+72(FP)
 	RET
 
 addfail:
-	MOVB $0, ret+56(FP)
+	MOVB $0, ret+72(FP)
 	RET
 
 // func finishMeanAVX2(o, sum []float32, cnt []uint16) uint32

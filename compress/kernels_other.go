@@ -10,7 +10,7 @@ func orBits(x []float32) uint32 { return orBitsGo(x) }
 
 func atLeast(keys []uint32, lo uint32, all []int32) int { return atLeastGo(keys, lo, all, 0) }
 
-func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bool {
+func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32, _, _ *byte) bool {
 	return add12x2Go(sum, cnt, src, codes, lut)
 }
 

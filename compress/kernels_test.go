@@ -101,7 +101,8 @@ func TestAdd12x2MatchesGo(t *testing.T) {
 			s1[i] = float32(rng.NormFloat64())
 			s2[i] = s1[i]
 		}
-		ok1 := add12x2(s1[:n], c1[:n], src, codes, lut)
+		var pf [64]byte
+		ok1 := add12x2(s1[:n], c1[:n], src, codes, lut, &pf[0], &pf[1])
 		ok2 := add12x2Go(s2[:n], c2[:n], src, codes, lut)
 		if ok1 != ok2 || !slices.Equal(c1, c2) || !slices.EqualFunc(s1, s2, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
 			t.Fatalf("trial %d (n=%d, %d groups): add12x2 says %v, the Go loop %v, or their sums differ", trial, n, groups, ok1, ok2)
