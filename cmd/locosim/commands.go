@@ -61,34 +61,20 @@ func newConfigCmd() *cobra.Command {
 }
 
 func newRunCmd() *cobra.Command {
-	var f configFlags
-	var out string
-	cmd := &cobra.Command{
-		Use:   "run",
-		Short: "One simulated training run of many nodes",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := resolve(f)
-			if err != nil {
-				return err
-			}
-			if out == "" {
-				out = defaultOut("run")
-			}
-			return run(cmd.Context(), cfg, out, cmd.ErrOrStderr(), cmd.OutOrStdout())
-		},
-	}
-	f.register(cmd)
-	cmd.Flags().StringVarP(&out, "out", "o", "", "run directory (default results/runs/run-<time>)")
-	return cmd
+	return newJobCmd("run", "One simulated training run of many nodes", run)
 }
 
 func newTrainCmd() *cobra.Command {
+	return newJobCmd("train", "Train one replica with no network (the baseline, and a speed check)", train)
+}
+
+// newJobCmd is a command that resolves a config and writes one run directory.
+func newJobCmd(use, short string, job func(ctx context.Context, cfg sim.Config, out string, logw, stdout io.Writer) error) *cobra.Command {
 	var f configFlags
 	var out string
 	cmd := &cobra.Command{
-		Use:   "train",
-		Short: "Train one replica with no network (the baseline, and a speed check)",
+		Use:   use,
+		Short: short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := resolve(f)
@@ -96,13 +82,13 @@ func newTrainCmd() *cobra.Command {
 				return err
 			}
 			if out == "" {
-				out = defaultOut("train")
+				out = defaultOut(use)
 			}
-			return train(cmd.Context(), cfg, out, cmd.ErrOrStderr(), cmd.OutOrStdout())
+			return job(cmd.Context(), cfg, out, cmd.ErrOrStderr(), cmd.OutOrStdout())
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVarP(&out, "out", "o", "", "run directory (default results/runs/train-<time>)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "run directory (default results/runs/"+use+"-<time>)")
 	return cmd
 }
 
