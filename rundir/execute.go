@@ -27,22 +27,12 @@ func Simulate(ctx context.Context, cfg sim.Config, dir string, opts Options) (*M
 	if err != nil {
 		return nil, err
 	}
-	w, err := Create(dir)
+	_, total := r.Rounds()
+	w, last, setup, wall, err := execute(ctx, dir, start, total, opts, r.Run)
 	if err != nil {
 		return nil, err
 	}
 	defer w.Abort()
-	if opts.OnStart != nil {
-		_, total := r.Rounds()
-		opts.OnStart(total)
-	}
-	setup := time.Since(start)
-	t0 := time.Now()
-	last, err := r.Run(ctx, w, opts.OnEval)
-	if err != nil {
-		return nil, err
-	}
-	wall := time.Since(t0)
 
 	up, down, tokens := r.Totals()
 	m := NewManifest("run", cfg.Seed, cfg)
@@ -81,22 +71,12 @@ func Train(ctx context.Context, cfg sim.Config, dir string, opts Options) (*Mani
 	if err != nil {
 		return nil, err
 	}
-	w, err := Create(dir)
+	_, total := s.Steps()
+	w, last, setup, wall, err := execute(ctx, dir, start, total, opts, s.Run)
 	if err != nil {
 		return nil, err
 	}
 	defer w.Abort()
-	if opts.OnStart != nil {
-		_, total := s.Steps()
-		opts.OnStart(total)
-	}
-	setup := time.Since(start)
-	t0 := time.Now()
-	last, err := s.Run(ctx, w, opts.OnEval)
-	if err != nil {
-		return nil, err
-	}
-	wall := time.Since(t0)
 
 	mem := model.Memory(cfg.Model, cfg.Train.BatchSize, max(cfg.Train.Workers, 1))
 	m := NewManifest("train", cfg.Seed, cfg)
@@ -118,6 +98,26 @@ func Train(ctx context.Context, cfg sim.Config, dir string, opts Options) (*Mani
 	m.Timing["setup"] = setup.Seconds()
 	m.Timing["training"] = wall.Seconds()
 	return m, finish(w, m, dir)
+}
+
+// execute opens dir's writer and runs job into it, timing the setup (since
+// start) and the run. On error the writer is already aborted.
+func execute(ctx context.Context, dir string, start time.Time, total int, opts Options,
+	job func(context.Context, sim.Sink, func(record.Eval)) (record.Eval, error),
+) (w *Writer, last record.Eval, setup, wall time.Duration, err error) {
+	if w, err = Create(dir); err != nil {
+		return nil, last, 0, 0, err
+	}
+	if opts.OnStart != nil {
+		opts.OnStart(total)
+	}
+	setup = time.Since(start)
+	t0 := time.Now()
+	if last, err = job(ctx, w, opts.OnEval); err != nil {
+		w.Abort()
+		return nil, last, 0, 0, err
+	}
+	return w, last, setup, time.Since(t0), nil
 }
 
 // finish completes the traces and figures, then writes the manifest last,
