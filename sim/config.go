@@ -159,7 +159,7 @@ func DefaultConfig() Config {
 		Train: TrainConfig{
 			BatchSize:   4,
 			InnerSteps:  30,
-			OuterRounds: 24,
+			OuterRounds: 36,
 			Optimizer:   opt,
 			EvalEvery:   3,
 			EvalBatches: 4,
