@@ -22,24 +22,16 @@ const readChunk = 4096
 // in the file are ignored. A truncated or corrupt file gives an error, never
 // a panic.
 func ReadAll[T any](path string) (rows []T, err error) {
-	f, err := os.Open(path)
+	pf, f, err := openParquet(path, "read")
 	if err != nil {
-		return nil, fmt.Errorf("trace: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("trace: %w", err)
-	}
 	defer func() {
 		if r := recover(); r != nil {
 			rows, err = nil, fmt.Errorf("trace: read %s: corrupt file: %v", path, r)
 		}
 	}()
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("trace: read %s: not a complete Parquet file: %w", path, err)
-	}
 	var zero T
 	want, err := schemaOf(zero)
 	if err != nil {
@@ -105,24 +97,16 @@ type Info struct {
 
 // Stat reads the footer of the Parquet file at path.
 func Stat(path string) (info Info, err error) {
-	f, err := os.Open(path)
+	pf, f, err := openParquet(path, "stat", parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
-		return Info{}, fmt.Errorf("trace: %w", err)
+		return Info{}, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return Info{}, fmt.Errorf("trace: %w", err)
-	}
 	defer func() {
 		if r := recover(); r != nil {
 			info, err = Info{}, fmt.Errorf("trace: stat %s: corrupt file: %v", path, r)
 		}
 	}()
-	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
-	if err != nil {
-		return Info{}, fmt.Errorf("trace: stat %s: not a complete Parquet file: %w", path, err)
-	}
 	md := pf.Metadata()
 	info.Rows = md.NumRows
 	info.CreatedBy = md.CreatedBy
@@ -144,4 +128,30 @@ func Stat(path string) (info Info, err error) {
 		}
 	}
 	return info, nil
+}
+
+// openParquet opens the Parquet file at path and reads its footer; verb
+// ("read", "stat") names the operation in errors. A footer that makes the
+// library panic is an error. The caller closes the returned file.
+func openParquet(path, verb string, opts ...parquet.FileOption) (pf *parquet.File, f *os.File, err error) {
+	if f, err = os.Open(path); err != nil {
+		return nil, nil, fmt.Errorf("trace: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			pf, err = nil, fmt.Errorf("trace: %s %s: corrupt file: %v", verb, path, r)
+		}
+		if err != nil {
+			f.Close()
+			f = nil
+		}
+	}()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, f, fmt.Errorf("trace: %w", err)
+	}
+	if pf, err = parquet.OpenFile(f, st.Size(), opts...); err != nil {
+		return nil, f, fmt.Errorf("trace: %s %s: not a complete Parquet file: %w", verb, path, err)
+	}
+	return pf, f, nil
 }

@@ -145,24 +145,16 @@ func WriteTable(path string, cols []Column, opts ...Option) (err error) {
 // its columns in file order. Float and int32 columns are widened to
 // []float64 and []int64; other column types are an error.
 func ReadTable(path string) (cols []Column, err error) {
-	f, err := os.Open(path)
+	pf, f, err := openParquet(path, "read")
 	if err != nil {
-		return nil, fmt.Errorf("trace: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("trace: %w", err)
-	}
 	defer func() {
 		if r := recover(); r != nil {
 			cols, err = nil, fmt.Errorf("trace: read %s: corrupt file: %v", path, r)
 		}
 	}()
-	pf, err := parquet.OpenFile(f, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("trace: read %s: not a complete Parquet file: %w", path, err)
-	}
 	schema := pf.Schema()
 	paths := schema.Columns()
 	cols = make([]Column, len(paths))
