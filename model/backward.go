@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 
+	"github.com/locosim/locosim/internal/gemm"
 	"github.com/locosim/locosim/model/internal/kernel"
 )
 
@@ -21,19 +22,40 @@ func (m *Model) HeadBackward(ws *Workspace) ([]float32, error) {
 }
 
 func (m *Model) headBackward(ws *Workspace) []float32 {
-	N, C, V, L := ws.rows(), m.cfg.Channels, m.cfg.Vocab, m.cfg.Layers
 	ws.headReady = false // the probabilities become gradients in place
-	dlogits := ws.logits[:N*V]
-	ws.split(N, 1, func(_, lo, hi int) {
-		kernel.CrossEntropyBackward(dlogits[lo*V:hi*V], ws.tgt[lo:hi], hi-lo, V, 1/float32(N))
+	ws.runShards(func(sh *shard) { m.headBackwardShard(ws, sh) })
+	ws.runTasks(m.headTasks(ws, true))
+	return ws.dx[m.cfg.Layers][:ws.rows()*m.cfg.Channels]
+}
+
+// headBackwardShard turns the shard's probabilities into logit gradients in
+// place and back-propagates them through the LM head and the final LayerNorm
+// into the shard's rows of ws.dx[Layers], keeping the LayerNorm's output
+// gradient in ws.dlnf.
+func (m *Model) headBackwardShard(ws *Workspace, sh *shard) {
+	N, C, V, L := ws.rows(), m.cfg.Channels, m.cfg.Vocab, m.cfg.Layers
+	r0, r1 := sh.r0, sh.r1
+	dlogits, tgt := sh.rows(ws.logits, V), ws.tgt[r0:r1]
+	sh.split(func(lo, hi int) {
+		kernel.CrossEntropyBackward(dlogits[lo*V:hi*V], tgt[lo:hi], hi-lo, V, 1/float32(N))
 	})
-	dlnf := ws.dln[:N*C]
+	dlnf := sh.rows(ws.dlnf, C)
 	clear(dlnf)
-	ws.linearBackward(dlnf, ws.g.wte, nil, dlogits, ws.lnf[:N*C], m.p.wte, N, C, V)
-	dx := ws.dx[L][:N*C]
+	gemm.BackwardInputPar(sh.workers, dlnf, dlogits, m.p.wte, sh.n(), C, V)
+	dx := sh.rows(ws.dx[L], C)
 	clear(dx)
-	ws.layerNormBackward(dx, ws.g.lnfG, ws.g.lnfB, dlnf, ws.x[L][:N*C], m.p.lnfG, ws.lnfMean, ws.lnfRstd, N, C)
-	return dx
+	sh.layerNormBackward(dx, dlnf, sh.rows(ws.x[L], C), m.p.lnfG, ws.lnfMean[r0:r1], ws.lnfRstd[r0:r1], C)
+}
+
+// headTasks appends the head's parameter gradients: the final LayerNorm's
+// and, with wte, the tied LM head's share of wte's.
+func (m *Model) headTasks(ws *Workspace, wte bool) []gradTask {
+	N, C, V, L := ws.rows(), m.cfg.Channels, m.cfg.Vocab, m.cfg.Layers
+	tasks := []gradTask{lnTask(ws.g.lnfG, ws.g.lnfB, ws.dlnf[:N*C], ws.x[L][:N*C], m.p.lnfG, ws.lnfMean, ws.lnfRstd, N, C)}
+	if wte {
+		tasks = append(tasks, weightTask(ws.g.wte, nil, ws.logits[:N*V], ws.lnf[:N*C], N, C, V))
+	}
+	return tasks
 }
 
 // BackwardBlocks back-propagates dy, the gradient at boundary hi ([B,T,C], it
@@ -57,40 +79,70 @@ func (m *Model) backwardBlocks(ws *Workspace, lo, hi int, dy []float32) []float3
 	if dst := ws.dx[hi][:N*C]; &dst[0] != &dy[0] {
 		copy(dst, dy)
 	}
-	for l := hi - 1; l >= lo; l-- {
-		m.blockBackward(ws, l)
+	ws.runShards(func(sh *shard) {
+		for l := hi - 1; l >= lo; l-- {
+			m.blockBackward(ws, sh, l)
+		}
+	})
+	var tasks []gradTask
+	for l := lo; l < hi; l++ {
+		tasks = m.blockTasks(ws, l, tasks)
 	}
+	ws.runTasks(tasks)
 	return ws.dx[lo][:N*C]
 }
 
-// blockBackward computes ws.dx[l] from ws.dx[l+1].
-func (m *Model) blockBackward(ws *Workspace, l int) {
-	N, C := ws.rows(), m.cfg.Channels
-	p, g, a := &m.p.blocks[l], &ws.g.blocks[l], &ws.layers[l]
-	dy := ws.dx[l+1][:N*C]
-	// dx accumulates the gradient at boundary l: dy through the MLP's residual
-	// (it is then also the gradient at res2), then through attention's.
-	dx := ws.dx[l][:N*C]
-	copy(dx, dy)
-	dbig := ws.dbig[:4*N*C]
+// blockBackward computes the shard's rows of ws.dx[l] from ws.dx[l+1],
+// keeping in ws.grad[l] what the block's parameter gradients need.
+func (m *Model) blockBackward(ws *Workspace, sh *shard, l int) {
+	C, T, H := m.cfg.Channels, m.cfg.SeqLen, m.cfg.Heads
+	p, a, lg := &m.p.blocks[l], &ws.layers[l], &ws.grad[l]
+	r0, r1, n := sh.r0, sh.r1, sh.n()
+	dy, dx := sh.rows(ws.dx[l+1], C), sh.rows(ws.dx[l], C)
+	dbig, dln2, dres2 := sh.rows(lg.dbig, 4*C), sh.rows(lg.dln2, C), sh.rows(lg.dres2, C)
+	dqkv, dln1, datty := sh.rows(lg.dqkv, 3*C), sh.rows(lg.dln1, C), sh.rows(ws.datty, C)
+	fc := sh.rows(a.fc, 4*C)
+	// dres2 accumulates the gradient at res2: dy through the MLP's residual,
+	// then through the MLP; dx then adds the attention branch's to it.
+	copy(dres2, dy)
 	clear(dbig)
-	ws.linearBackward(dbig, g.mprojW, g.mprojB, dy, a.gelu, p.mprojW, N, 4*C, C)
-	ws.split(N, 1, func(_, lo, hi int) {
-		kernel.GeluBackward(dbig[lo*4*C:hi*4*C], a.fc[lo*4*C:hi*4*C], dbig[lo*4*C:hi*4*C])
+	gemm.BackwardInputPar(sh.workers, dbig, dy, p.mprojW, n, 4*C, C)
+	sh.split(func(lo, hi int) {
+		kernel.GeluBackward(dbig[lo*4*C:hi*4*C], fc[lo*4*C:hi*4*C], dbig[lo*4*C:hi*4*C])
 	})
-	dln := ws.dln[:N*C]
-	clear(dln)
-	ws.linearBackward(dln, g.fcW, g.fcB, dbig, a.ln2, p.fcW, N, C, 4*C)
-	ws.layerNormBackward(dx, g.ln2G, g.ln2B, dln, a.res2, p.ln2G, a.ln2Mean, a.ln2Rstd, N, C)
+	clear(dln2)
+	gemm.BackwardInputPar(sh.workers, dln2, dbig, p.fcW, n, C, 4*C)
+	sh.layerNormBackward(dres2, dln2, sh.rows(a.res2, C), p.ln2G, a.ln2Mean[r0:r1], a.ln2Rstd[r0:r1], C)
 
-	datty := ws.datty[:N*C]
+	copy(dx, dres2)
 	clear(datty)
-	ws.linearBackward(datty, g.projW, g.projB, dx, a.atty, p.projW, N, C, C)
-	dqkv := ws.dqkv[:3*N*C]
-	ws.attn.Backward(dqkv, datty, a.att, a.qkv, ws.b)
-	clear(dln)
-	ws.linearBackward(dln, g.qkvW, g.qkvB, dqkv, a.ln1, p.qkvW, N, C, 3*C)
-	ws.layerNormBackward(dx, g.ln1G, g.ln1B, dln, ws.x[l][:N*C], p.ln1G, a.ln1Mean, a.ln1Rstd, N, C)
+	gemm.BackwardInputPar(sh.workers, datty, dres2, p.projW, n, C, C)
+	sh.attn.Backward(dqkv, datty, a.att[sh.s0*H*T*T:], sh.rows(a.qkv, 3*C), sh.s1-sh.s0)
+	clear(dln1)
+	gemm.BackwardInputPar(sh.workers, dln1, dqkv, p.qkvW, n, C, 3*C)
+	sh.layerNormBackward(dx, dln1, sh.rows(ws.x[l], C), p.ln1G, a.ln1Mean[r0:r1], a.ln1Rstd[r0:r1], C)
+}
+
+// blockTasks appends block l's parameter gradients.
+func (m *Model) blockTasks(ws *Workspace, l int, tasks []gradTask) []gradTask {
+	N, C := ws.rows(), m.cfg.Channels
+	p, g, a, lg := &m.p.blocks[l], &ws.g.blocks[l], &ws.layers[l], &ws.grad[l]
+	return append(tasks,
+		weightTask(g.mprojW, g.mprojB, ws.dx[l+1][:N*C], a.gelu[:4*N*C], N, 4*C, C),
+		weightTask(g.fcW, g.fcB, lg.dbig[:4*N*C], a.ln2[:N*C], N, C, 4*C),
+		lnTask(g.ln2G, g.ln2B, lg.dln2[:N*C], a.res2[:N*C], p.ln2G, a.ln2Mean, a.ln2Rstd, N, C),
+		weightTask(g.projW, g.projB, lg.dres2[:N*C], a.atty[:N*C], N, C, C),
+		weightTask(g.qkvW, g.qkvB, lg.dqkv[:3*N*C], a.ln1[:N*C], N, C, 3*C),
+		lnTask(g.ln1G, g.ln1B, lg.dln1[:N*C], ws.x[l][:N*C], p.ln1G, a.ln1Mean, a.ln1Rstd, N, C),
+	)
+}
+
+// layerNormBackward accumulates the shard's rows of dx from dout (all
+// arguments are the shard's rows).
+func (sh *shard) layerNormBackward(dx, dout, x, g, mean, rstd []float32, c int) {
+	sh.split(func(lo, hi int) {
+		kernel.LayerNormBackwardInput(dx[lo*c:hi*c], dout[lo*c:hi*c], x[lo*c:hi*c], g, mean[lo:hi], rstd[lo:hi], hi-lo, c)
+	})
 }
 
 // EmbedBackward accumulates the embedding gradients (wte, wpe) from dx, the

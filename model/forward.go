@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 
+	"github.com/locosim/locosim/internal/gemm"
 	"github.com/locosim/locosim/model/internal/kernel"
 )
 
@@ -12,15 +13,37 @@ import (
 // so a caller may average gradients of several replicas before an optimizer
 // step. inputs and targets hold B·SeqLen tokens for 1 <= B <= ws.Batch().
 func (m *Model) ForwardBackward(ws *Workspace, inputs, targets []int32) (float64, error) {
-	loss, err := m.Loss(ws, inputs, targets)
-	if err != nil {
+	if err := m.checkTokens(ws, inputs, targets); err != nil {
 		return 0, err
 	}
-	ws.ZeroGrads()
+	m.setInputs(ws, inputs)
+	copy(ws.tgt, targets)
 	L := m.cfg.Layers
-	dy := m.headBackward(ws)
-	m.backwardBlocks(ws, 0, L, dy)
-	m.embedBackward(ws, ws.dx[0][:ws.rows()*m.cfg.Channels])
+	ws.runShards(func(sh *shard) {
+		m.embedShard(ws, sh)
+		for l := 0; l < L; l++ {
+			m.blockForward(ws, sh, l)
+		}
+		m.headForward(ws, sh)
+		m.headBackwardShard(ws, sh)
+		for l := L - 1; l >= 0; l-- {
+			m.blockBackward(ws, sh, l)
+		}
+	})
+	ws.headReady = false
+	loss := ws.meanLoss()
+	ws.ZeroGrads()
+	tasks := m.headTasks(ws, false)
+	for l := 0; l < L; l++ {
+		tasks = m.blockTasks(ws, l, tasks)
+	}
+	// wte collects the head's gradient first, then the embedding's.
+	N, C, V := ws.rows(), m.cfg.Channels, m.cfg.Vocab
+	tasks = append(tasks, gradTask{cost: N * C * (V + 1), run: func() {
+		gemm.BackwardWeight(ws.g.wte, nil, ws.logits[:N*V], ws.lnf[:N*C], N, C, V)
+		m.embedBackward(ws, ws.dx[0][:N*C])
+	}})
+	ws.runTasks(tasks)
 	return loss, nil
 }
 
@@ -30,9 +53,17 @@ func (m *Model) Loss(ws *Workspace, inputs, targets []int32) (float64, error) {
 	if err := m.checkTokens(ws, inputs, targets); err != nil {
 		return 0, err
 	}
-	x := m.embed(ws, inputs)
-	m.forwardBlocks(ws, 0, m.cfg.Layers, x)
-	return m.head(ws, ws.x[m.cfg.Layers][:ws.rows()*m.cfg.Channels], targets), nil
+	m.setInputs(ws, inputs)
+	copy(ws.tgt, targets)
+	ws.runShards(func(sh *shard) {
+		m.embedShard(ws, sh)
+		for l := 0; l < m.cfg.Layers; l++ {
+			m.blockForward(ws, sh, l)
+		}
+		m.headForward(ws, sh)
+	})
+	ws.headReady = true
+	return ws.meanLoss(), nil
 }
 
 func (m *Model) checkWorkspace(ws *Workspace) error {
@@ -95,14 +126,25 @@ func (m *Model) Embed(ws *Workspace, inputs []int32) ([]float32, error) {
 }
 
 func (m *Model) embed(ws *Workspace, inputs []int32) []float32 {
-	C, T := m.cfg.Channels, m.cfg.SeqLen
-	ws.b = len(inputs) / T
+	m.setInputs(ws, inputs)
+	ws.runShards(func(sh *shard) { m.embedShard(ws, sh) })
+	return ws.x[0][:len(inputs)*m.cfg.Channels]
+}
+
+// setInputs starts a step on len(inputs)/SeqLen sequences.
+func (m *Model) setInputs(ws *Workspace, inputs []int32) {
+	ws.b = len(inputs) / m.cfg.SeqLen
 	copy(ws.inputs, inputs)
-	x := ws.x[0][:len(inputs)*C]
-	for i, tok := range inputs {
-		kernel.Add(x[i*C:i*C+C], m.p.wte[int(tok)*C:int(tok)*C+C], m.p.wpe[(i%T)*C:(i%T)*C+C])
+}
+
+// embedShard writes the token plus position embeddings of the shard's rows.
+func (m *Model) embedShard(ws *Workspace, sh *shard) {
+	C, T := m.cfg.Channels, m.cfg.SeqLen
+	x := ws.x[0]
+	for i := sh.r0; i < sh.r1; i++ {
+		tok := int(ws.inputs[i])
+		kernel.Add(x[i*C:i*C+C], m.p.wte[tok*C:tok*C+C], m.p.wpe[(i%T)*C:(i%T)*C+C])
 	}
-	return x
 }
 
 // checkRange validates a block range and a boundary tensor of B·SeqLen·C
@@ -141,27 +183,32 @@ func (m *Model) forwardBlocks(ws *Workspace, lo, hi int, x []float32) []float32 
 	if dst := ws.x[lo][:N*C]; &dst[0] != &x[0] {
 		copy(dst, x)
 	}
-	for l := lo; l < hi; l++ {
-		m.blockForward(ws, l)
-	}
+	ws.runShards(func(sh *shard) {
+		for l := lo; l < hi; l++ {
+			m.blockForward(ws, sh, l)
+		}
+	})
 	return ws.x[hi][:N*C]
 }
 
-// blockForward computes ws.x[l+1] from ws.x[l].
-func (m *Model) blockForward(ws *Workspace, l int) {
-	N, C := ws.rows(), m.cfg.Channels
+// blockForward computes the shard's rows of ws.x[l+1] from ws.x[l].
+func (m *Model) blockForward(ws *Workspace, sh *shard, l int) {
+	C, T, H := m.cfg.Channels, m.cfg.SeqLen, m.cfg.Heads
 	p, a := &m.p.blocks[l], &ws.layers[l]
-	x, y := ws.x[l][:N*C], ws.x[l+1][:N*C]
-	ws.layerNorm(a.ln1, a.ln1Mean, a.ln1Rstd, x, p.ln1G, p.ln1B, N, C)
-	ws.linear(a.qkv, a.ln1, p.qkvW, p.qkvB, N, C, 3*C)
-	ws.attn.Forward(a.atty, a.att, a.qkv, ws.b)
-	ws.linear(a.res2, a.atty, p.projW, p.projB, N, C, C)
-	ws.add(a.res2, a.res2, x, N, C)
-	ws.layerNorm(a.ln2, a.ln2Mean, a.ln2Rstd, a.res2, p.ln2G, p.ln2B, N, C)
-	ws.linear(a.fc, a.ln2, p.fcW, p.fcB, N, C, 4*C)
-	ws.gelu(a.gelu, a.fc, N, 4*C)
-	ws.linear(y, a.gelu, p.mprojW, p.mprojB, N, 4*C, C)
-	ws.add(y, y, a.res2, N, C)
+	r0, r1 := sh.r0, sh.r1
+	x, y := sh.rows(ws.x[l], C), sh.rows(ws.x[l+1], C)
+	ln1, qkv, atty, res2 := sh.rows(a.ln1, C), sh.rows(a.qkv, 3*C), sh.rows(a.atty, C), sh.rows(a.res2, C)
+	ln2, fc, gelu := sh.rows(a.ln2, C), sh.rows(a.fc, 4*C), sh.rows(a.gelu, 4*C)
+	sh.layerNorm(ln1, a.ln1Mean[r0:r1], a.ln1Rstd[r0:r1], x, p.ln1G, p.ln1B, C)
+	sh.linear(qkv, ln1, p.qkvW, p.qkvB, C, 3*C)
+	sh.attn.Forward(atty, a.att[sh.s0*H*T*T:], qkv, sh.s1-sh.s0)
+	sh.linear(res2, atty, p.projW, p.projB, C, C)
+	sh.add(res2, res2, x, C)
+	sh.layerNorm(ln2, a.ln2Mean[r0:r1], a.ln2Rstd[r0:r1], res2, p.ln2G, p.ln2B, C)
+	sh.linear(fc, ln2, p.fcW, p.fcB, C, 4*C)
+	sh.gelu(gelu, fc, 4*C)
+	sh.linear(y, gelu, p.mprojW, p.mprojB, 4*C, C)
+	sh.add(y, y, res2, C)
 }
 
 // Head applies the final LayerNorm and the tied LM head to x (the activation
@@ -183,18 +230,33 @@ func (m *Model) Head(ws *Workspace, x []float32, targets []int32) (float64, erro
 }
 
 func (m *Model) head(ws *Workspace, x []float32, targets []int32) float64 {
-	N, C, V := ws.rows(), m.cfg.Channels, m.cfg.Vocab
+	N, C := ws.rows(), m.cfg.Channels
 	if dst := ws.x[m.cfg.Layers][:N*C]; &dst[0] != &x[0] {
 		copy(dst, x)
 	}
 	copy(ws.tgt, targets)
-	ws.layerNorm(ws.lnf, ws.lnfMean, ws.lnfRstd, x, m.p.lnfG, m.p.lnfB, N, C)
-	logits := ws.logits[:N*V]
-	ws.linear(logits, ws.lnf, m.p.wte, nil, N, C, V)
-	ws.split(N, 1, func(_, lo, hi int) {
-		kernel.CrossEntropyForward(logits[lo*V:hi*V], ws.losses[lo:hi], ws.tgt[lo:hi], hi-lo, V)
-	})
+	ws.runShards(func(sh *shard) { m.headForward(ws, sh) })
 	ws.headReady = true
+	return ws.meanLoss()
+}
+
+// headForward applies the final LayerNorm, the LM head and the softmax to the
+// shard's rows, leaving probabilities in ws.logits and losses in ws.losses.
+func (m *Model) headForward(ws *Workspace, sh *shard) {
+	C, V := m.cfg.Channels, m.cfg.Vocab
+	r0, r1 := sh.r0, sh.r1
+	lnf, logits := sh.rows(ws.lnf, C), sh.rows(ws.logits, V)
+	sh.layerNorm(lnf, ws.lnfMean[r0:r1], ws.lnfRstd[r0:r1], sh.rows(ws.x[m.cfg.Layers], C), m.p.lnfG, m.p.lnfB, C)
+	sh.linear(logits, lnf, m.p.wte, nil, C, V)
+	losses, tgt := ws.losses[r0:r1], ws.tgt[r0:r1]
+	sh.split(func(lo, hi int) {
+		kernel.CrossEntropyForward(logits[lo*V:hi*V], losses[lo:hi], tgt[lo:hi], hi-lo, V)
+	})
+}
+
+// meanLoss is the mean of the current batch's token losses, summed in order.
+func (ws *Workspace) meanLoss() float64 {
+	N := ws.rows()
 	var sum float64
 	for _, l := range ws.losses[:N] {
 		sum += float64(l)
@@ -202,22 +264,28 @@ func (m *Model) head(ws *Workspace, x []float32, targets []int32) float64 {
 	return sum / float64(N)
 }
 
-func (ws *Workspace) layerNorm(out, mean, rstd, x, g, b []float32, n, c int) {
-	ws.split(n, 1, func(_, lo, hi int) {
+func (sh *shard) layerNorm(out, mean, rstd, x, g, b []float32, c int) {
+	sh.split(func(lo, hi int) {
 		kernel.LayerNormForward(out[lo*c:hi*c], mean[lo:hi], rstd[lo:hi], x[lo*c:hi*c], g, b, hi-lo, c)
 	})
 }
 
-func (ws *Workspace) add(dst, a, b []float32, n, c int) {
-	ws.split(n, 1, func(_, lo, hi int) {
+func (sh *shard) add(dst, a, b []float32, c int) {
+	sh.split(func(lo, hi int) {
 		kernel.Add(dst[lo*c:hi*c], a[lo*c:hi*c], b[lo*c:hi*c])
 	})
 }
 
-func (ws *Workspace) gelu(out, x []float32, n, c int) {
-	ws.split(n, 1, func(_, lo, hi int) {
+func (sh *shard) gelu(out, x []float32, c int) {
+	sh.split(func(lo, hi int) {
 		kernel.GeluForward(out[lo*c:hi*c], x[lo*c:hi*c])
 	})
+}
+
+// linear computes the shard's rows of out = a·wᵀ + bias (a has k columns,
+// out n); gemm gives the same bits for any split of the rows.
+func (sh *shard) linear(out, a, w, bias []float32, k, n int) {
+	gemm.ForwardPar(sh.workers, out, a, w, bias, sh.n(), k, n)
 }
 
 // Evaluate returns the mean cross-entropy over any number of whole sequences,

@@ -2,9 +2,7 @@ package model
 
 import (
 	"fmt"
-	"sync"
 
-	"github.com/locosim/locosim/internal/gemm"
 	"github.com/locosim/locosim/model/internal/kernel"
 )
 
@@ -31,13 +29,24 @@ type Workspace struct {
 	lnf, lnfMean, lnfRstd []float32
 	logits, losses        []float32 // [N,V] (probabilities after the forward pass), [N]
 
-	// Backward scratch.
-	dln, datty, dqkv, dbig []float32
-	lnSums                 []float32 // [2N], LayerNormBackwardPar scratch
+	// Gradients at the outputs of the linear layers, kept by the backward
+	// pass of the activations for the parameter gradients (see shard.go).
+	grad []layerGrads
+	dlnf []float32 // [N,C], at the final LayerNorm's output
+	// datty is backward scratch, [N,C].
+	datty []float32
 
-	attn   *kernel.Attention
+	attn   []*kernel.Attention // one per shard (attnWorkers goroutines each)
 	inputs []int32 // tokens of the current step (for the embedding backward)
 	tgt    []int32 // targets of the current step (for the head backward)
+}
+
+// layerGrads are one block's gradients at the outputs of its MLP projection
+// input (dbig, [N,4C], through the GELU), its LayerNorms (dln1, dln2) and
+// its attention projection (dres2, the residual stream's gradient there),
+// and at its QKV projection's output (dqkv, [N,3C]).
+type layerGrads struct {
+	dbig, dln2, dres2, dqkv, dln1 []float32
 }
 
 type layerActs struct {
@@ -53,8 +62,18 @@ func workspaceFloats(cfg Config, batch, workers int) (grads, acts, scratch int) 
 	grads = cfg.NumParams()
 	perLayer := 2*N + N*C + 2*N + 3*N*C + batch*H*T*T + N*C + N*C + N*C + 4*N*C + 4*N*C
 	acts = (L+1)*N*C + L*perLayer + N*C + 2*N + N*V + N
-	scratch = (L+1)*N*C + 2*N*C + 3*N*C + 4*N*C + 2*N + workers*attnScratch(cfg)
+	scratch = (L+1)*N*C + L*10*N*C + 2*N*C + attnScratches(workers)*attnScratch(cfg)
 	return grads, acts, scratch
+}
+
+// attnScratches is the number of per-goroutine attention scratch spaces of a
+// workspace: attnWorkers(workers, i) for each shard i.
+func attnScratches(workers int) int {
+	n := 0
+	for i := range workers {
+		n += attnWorkers(workers, i)
+	}
+	return n
 }
 
 // attnScratch is the per-worker scratch of kernel.Attention.
@@ -90,7 +109,7 @@ func NewWorkspace(cfg Config, batch, workers int) (*Workspace, error) {
 	N, C, T, V, L, H := batch*cfg.SeqLen, cfg.Channels, cfg.SeqLen, cfg.Vocab, cfg.Layers, cfg.Heads
 	ws := &Workspace{cfg: cfg, batch: batch, workers: workers}
 	_, acts, scratch := workspaceFloats(cfg, batch, workers)
-	buf := make([]float32, acts+scratch-workers*attnScratch(cfg)) // attention keeps its own
+	buf := make([]float32, acts+scratch-attnScratches(workers)*attnScratch(cfg)) // attention keeps its own
 	next := func(n int) []float32 {
 		s := buf[:n:n]
 		buf = buf[n:]
@@ -115,13 +134,18 @@ func NewWorkspace(cfg Config, batch, workers int) (*Workspace, error) {
 	}
 	ws.lnf, ws.lnfMean, ws.lnfRstd = next(N*C), next(N), next(N)
 	ws.logits, ws.losses = next(N*V), next(N)
-	ws.dln, ws.datty = next(N*C), next(N*C)
-	ws.dqkv, ws.dbig = next(3*N*C), next(4*N*C)
-	ws.lnSums = next(2 * N)
+	ws.grad = make([]layerGrads, L)
+	for i := range ws.grad {
+		ws.grad[i] = layerGrads{dbig: next(4 * N * C), dln2: next(N * C), dres2: next(N * C), dqkv: next(3 * N * C), dln1: next(N * C)}
+	}
+	ws.dlnf, ws.datty = next(N*C), next(N*C)
 	if len(buf) != 0 {
 		panic("model: workspace size accounting is off") // keeps Memory honest
 	}
-	ws.attn = kernel.NewAttention(batch, T, C, H, workers)
+	ws.attn = make([]*kernel.Attention, workers)
+	for i := range ws.attn {
+		ws.attn[i] = kernel.NewAttention(batch, T, C, H, attnWorkers(workers, i))
+	}
 	ws.inputs = make([]int32, N)
 	ws.tgt = make([]int32, N)
 	return ws, nil
@@ -157,46 +181,3 @@ func (ws *Workspace) BoundaryGrad(l int) []float32 {
 
 func (ws *Workspace) rows() int { return ws.b * ws.cfg.SeqLen }
 
-// split runs fn over [0,n) cut into up to ws.workers ranges aligned to align,
-// the first on the calling goroutine.
-func (ws *Workspace) split(n, align int, fn func(w, lo, hi int)) {
-	parts := min(ws.workers, (n+align-1)/align)
-	if parts <= 1 {
-		fn(0, 0, n)
-		return
-	}
-	blocks := (n + align - 1) / align
-	bound := func(w int) int { return min(n, w*blocks/parts*align) }
-	var wg sync.WaitGroup
-	wg.Add(parts - 1)
-	for w := 1; w < parts; w++ {
-		go func() {
-			defer wg.Done()
-			fn(w, bound(w), bound(w+1))
-		}()
-	}
-	fn(0, 0, bound(1))
-	wg.Wait()
-}
-
-// layerNormBackward is kernel.LayerNormBackwardPar on the workspace's workers.
-func (ws *Workspace) layerNormBackward(dx, dg, db, dout, x, g, mean, rstd []float32, n, c int) {
-	kernel.LayerNormBackwardPar(ws.workers, ws.lnSums, dx, dg, db, dout, x, g, mean, rstd, n, c)
-}
-
-// linear computes out = a·wᵀ + bias, split over rows on ws.workers
-// goroutines (bit-identical for any count).
-func (ws *Workspace) linear(out, a, w, bias []float32, m, k, n int) {
-	gemm.ForwardPar(ws.workers, out, a, w, bias, m, k, n)
-}
-
-// linearBackward accumulates da += dout·w (if da is not nil), dw += doutᵀ·a
-// and dbias += colsum(dout) (if dbias is not nil). gemm splits the weight
-// gradient over output features, never over the rows it sums, so the result
-// does not depend on the worker count.
-func (ws *Workspace) linearBackward(da, dw, dbias, dout, a, w []float32, m, k, n int) {
-	if da != nil {
-		gemm.BackwardInputPar(ws.workers, da, dout, w, m, k, n)
-	}
-	gemm.BackwardWeightPar(ws.workers, dw, dbias, dout, a, m, k, n)
-}

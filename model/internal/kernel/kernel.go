@@ -56,46 +56,56 @@ func LayerNormBackward(dx, dg, db, dout, x, g, mean, rstd []float32, n, c int) {
 // LayerNormBackwardPar is LayerNormBackward on up to workers goroutines:
 // rows are split for dx, columns for dg and db (each still summed over the
 // rows in order), so the result is the same bits for every worker count.
-// sums is scratch of at least 2n floats.
-func LayerNormBackwardPar(workers int, sums, dx, dg, db, dout, x, g, mean, rstd []float32, n, c int) {
-	sums = sums[:2*n]
-	g = g[:c]
-	parallel(workers, n, func(_, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			di, xi := dout[i*c:i*c+c], x[i*c:i*c+c]
-			if useFast {
-				sums[2*i], sums[2*i+1] = lnSumsAVX2(di, xi, g, mean[i], rstd[i])
-			} else {
-				sums[2*i], sums[2*i+1] = lnSumsRef(di, xi, g, mean[i], rstd[i])
-			}
-		}
-	})
+// It is LayerNormBackwardInput and LayerNormBackwardParams, which callers
+// may also run apart (the parameter half after every row's input half).
+func LayerNormBackwardPar(workers int, dx, dg, db, dout, x, g, mean, rstd []float32, n, c int) {
 	workers = max(1, workers)
 	parallel(workers, workers, func(w, _, _ int) {
-		// Worker w takes its share of the rows of dx ...
-		for i := w * n / workers; i < (w+1)*n/workers; i++ {
-			di, xi, dxi := dout[i*c:i*c+c], x[i*c:i*c+c], dx[i*c:i*c+c]
-			md, mdx := sums[2*i]/float32(c), sums[2*i+1]/float32(c)
-			if useFast {
-				lnGrad2AVX2(dxi, di, xi, g, mean[i], rstd[i], md, mdx)
-			} else {
-				lnDxRef(dxi, di, xi, g, mean[i], rstd[i], md, mdx)
-			}
-		}
-		// ... and of the columns of dg and db, over all rows in order.
+		lo, hi := w*n/workers, (w+1)*n/workers
+		LayerNormBackwardInput(dx[lo*c:hi*c], dout[lo*c:hi*c], x[lo*c:hi*c], g, mean[lo:hi], rstd[lo:hi], hi-lo, c)
 		c0, c1 := w*c/workers, (w+1)*c/workers
-		if c0 == c1 {
-			return
-		}
-		for i := 0; i < n; i++ {
-			di, xi := dout[i*c+c0:i*c+c1], x[i*c+c0:i*c+c1]
-			if useFast {
-				lnGrad1AVX2(di, xi, g[c0:c1], dg[c0:c1], db[c0:c1], mean[i], rstd[i])
-			} else {
-				lnDgDbRef(dg[c0:c1], db[c0:c1], di, xi, mean[i], rstd[i])
-			}
-		}
+		layerNormBackwardCols(dg, db, dout, x, g, mean, rstd, n, c, c0, c1)
 	})
+}
+
+// LayerNormBackwardInput accumulates dx += ∂L/∂x for n rows of c: the row
+// half of LayerNormBackwardPar. Rows are independent, so any split of them
+// gives the same bits.
+func LayerNormBackwardInput(dx, dout, x, g, mean, rstd []float32, n, c int) {
+	g = g[:c]
+	for i := 0; i < n; i++ {
+		di, xi, dxi := dout[i*c:i*c+c], x[i*c:i*c+c], dx[i*c:i*c+c]
+		if useFast {
+			sd, sdx := lnSumsAVX2(di, xi, g, mean[i], rstd[i])
+			lnGrad2AVX2(dxi, di, xi, g, mean[i], rstd[i], sd/float32(c), sdx/float32(c))
+		} else {
+			sd, sdx := lnSumsRef(di, xi, g, mean[i], rstd[i])
+			lnDxRef(dxi, di, xi, g, mean[i], rstd[i], sd/float32(c), sdx/float32(c))
+		}
+	}
+}
+
+// LayerNormBackwardParams accumulates dg and db (∂L/∂g, ∂L/∂b) over the n
+// rows in order: the column half of LayerNormBackwardPar.
+func LayerNormBackwardParams(dg, db, dout, x, g, mean, rstd []float32, n, c int) {
+	layerNormBackwardCols(dg, db, dout, x, g, mean, rstd, n, c, 0, c)
+}
+
+// layerNormBackwardCols is LayerNormBackwardParams for columns [c0,c1).
+// Each column is summed over the rows on its own, so the bits do not depend
+// on how the columns are cut.
+func layerNormBackwardCols(dg, db, dout, x, g, mean, rstd []float32, n, c, c0, c1 int) {
+	if c0 >= c1 {
+		return
+	}
+	for i := 0; i < n; i++ {
+		di, xi := dout[i*c+c0:i*c+c1], x[i*c+c0:i*c+c1]
+		if useFast {
+			lnGrad1AVX2(di, xi, g[c0:c1], dg[c0:c1], db[c0:c1], mean[i], rstd[i])
+		} else {
+			lnDgDbRef(dg[c0:c1], db[c0:c1], di, xi, mean[i], rstd[i])
+		}
+	}
 }
 
 // GeluForward writes out = GELU(x) (tanh approximation). out may alias x.

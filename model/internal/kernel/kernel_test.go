@@ -203,7 +203,7 @@ func TestLayerNormBackwardPar(t *testing.T) {
 					if workers == 0 {
 						LayerNormBackward(dx, dg, db, dout, x, g, mean, rstd, s.n, s.c)
 					} else {
-						LayerNormBackwardPar(workers, make([]float32, 2*s.n), dx, dg, db, dout, x, g, mean, rstd, s.n, s.c)
+						LayerNormBackwardPar(workers, dx, dg, db, dout, x, g, mean, rstd, s.n, s.c)
 					}
 					return o
 				}
