@@ -37,8 +37,8 @@ type Workspace struct {
 	datty []float32
 
 	attn   []*kernel.Attention // one per shard (attnWorkers goroutines each)
-	inputs []int32 // tokens of the current step (for the embedding backward)
-	tgt    []int32 // targets of the current step (for the head backward)
+	inputs []int32             // tokens of the current step (for the embedding backward)
+	tgt    []int32             // targets of the current step (for the head backward)
 }
 
 // layerGrads are one block's gradients at the outputs of its MLP projection
@@ -180,4 +180,3 @@ func (ws *Workspace) BoundaryGrad(l int) []float32 {
 }
 
 func (ws *Workspace) rows() int { return ws.b * ws.cfg.SeqLen }
-
