@@ -203,20 +203,22 @@ func tiles(kn *kernel, a unsafe.Pointer, rs, cs uintptr, kk int, b []float32, ps
 	}
 }
 
-// packTransposed packs w [n,k] as panels of nr columns of wᵀ: panel q holds,
-// for each p < k, the nr floats w[q*nr+jj][p], zero beyond n. Panels
-// [q0,q1) only.
-func packTransposed(dst, w []float32, n, k, nr, q0, q1 int) {
+// packTransposed packs w [n,k] (rows ld floats apart) as panels of nr
+// columns of wᵀ: panel q holds, for each p < k, the nr floats w[q*nr+jj][p],
+// zero beyond n. Panels [q0,q1) only.
+func packTransposed(dst, w []float32, ld, n, k, nr, q0, q1 int) {
 	for q := q0; q < q1; q++ {
 		panel := dst[q*k*nr : (q+1)*k*nr]
 		rows := min(nr, n-q*nr)
 		jj := 0
 		if k >= 8 {
 			for ; jj+8 <= rows; jj += 8 {
-				packT8(&panel[jj], uintptr(nr*4), &w[(q*nr+jj)*k], uintptr(k*4), k/8)
+				// packT8 reads 8 rows of k&^7 floats from here on.
+				_ = w[(q*nr+jj+7)*ld+k-1]
+				packT8(&panel[jj], uintptr(nr*4), &w[(q*nr+jj)*ld], uintptr(ld*4), k/8)
 			}
 			for r := 0; r < jj; r++ {
-				wr := w[(q*nr+r)*k : (q*nr+r+1)*k]
+				wr := w[(q*nr+r)*ld : (q*nr+r)*ld+k]
 				for p := k &^ 7; p < k; p++ {
 					panel[p*nr+r] = wr[p]
 				}
@@ -229,7 +231,7 @@ func packTransposed(dst, w []float32, n, k, nr, q0, q1 int) {
 				}
 				continue
 			}
-			wr := w[(q*nr+r)*k : (q*nr+r+1)*k]
+			wr := w[(q*nr+r)*ld : (q*nr+r)*ld+k]
 			for p, v := range wr {
 				panel[p*nr+r] = v
 			}
@@ -237,21 +239,30 @@ func packTransposed(dst, w []float32, n, k, nr, q0, q1 int) {
 	}
 }
 
-// packRows packs src [rows,cols] as panels of nr columns: panel q holds, for
-// each row i, the nr floats src[i][q*nr:], zero beyond cols. Panels [q0,q1).
-// It walks src row by row: down a column of panels, the reads would stride
-// by whole rows, which defeats the prefetcher and aliases in cache.
-func packRows(dst, src []float32, rows, cols, nr, q0, q1 int) {
+// packRows packs src [rows,cols] (rows ld floats apart) as panels of nr
+// columns: panel q holds, for each row i, the nr floats src[i][q*nr:], zero
+// beyond cols. Panels [q0,q1). It walks src row by row: down a column of
+// panels, the reads would stride by whole rows, which defeats the
+// prefetcher and aliases in cache. Full panels of the two kernels' widths
+// are moved as fixed-size arrays, which the compiler copies inline.
+func packRows(dst, src []float32, ld, rows, cols, nr, q0, q1 int) {
 	pstride := rows * nr
-	last := (cols - 1) / nr // the only panel that may be partial
+	full := min(q1, cols/nr) // panels [q0,full) are full
 	for i := 0; i < rows; i++ {
-		row := src[i*cols : (i+1)*cols]
-		for q := q0; q < q1; q++ {
-			d := dst[q*pstride+i*nr : q*pstride+i*nr+nr]
-			if q < last {
-				copy(d, row[q*nr:])
-				continue
+		row := src[i*ld : i*ld+cols]
+		q := q0
+		switch nr {
+		case 16:
+			for ; q < full; q++ {
+				*(*[16]float32)(dst[q*pstride+i*16:]) = *(*[16]float32)(row[q*16:])
 			}
+		case 32:
+			for ; q < full; q++ {
+				*(*[32]float32)(dst[q*pstride+i*32:]) = *(*[32]float32)(row[q*32:])
+			}
+		}
+		for ; q < q1; q++ {
+			d := dst[q*pstride+i*nr : q*pstride+i*nr+nr]
 			clear(d[copy(d, row[q*nr:]):])
 		}
 	}
@@ -261,7 +272,7 @@ func forwardFast(kn *kernel, workers int, out, a, w, bias []float32, m, k, n int
 	np := (n + kn.nr - 1) / kn.nr
 	buf := getScratch(np * k * kn.nr)
 	bp := *buf
-	parallel(workers, np, 1, func(q0, q1 int) { packTransposed(bp, w, n, k, kn.nr, q0, q1) })
+	parallel(workers, np, 1, func(q0, q1 int) { packTransposed(bp, w, k, n, k, kn.nr, q0, q1) })
 	mode := modeZero
 	if bias != nil {
 		mode = modeBias
@@ -276,7 +287,7 @@ func backwardInputFast(kn *kernel, workers int, da, dout, w []float32, m, k, n i
 	np := (k + kn.nr - 1) / kn.nr
 	buf := getScratch(np * n * kn.nr)
 	bp := *buf
-	parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, w, n, k, kn.nr, q0, q1) })
+	parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, w, k, n, k, kn.nr, q0, q1) })
 	parallel(workers, m, kn.maxMR, func(i0, i1 int) {
 		tiles(kn, unsafe.Pointer(&dout[0]), uintptr(n*4), 4, n, bp, n*kn.nr, da, k, k, i0, i1, modeAccumulate, nil)
 	})
@@ -298,7 +309,7 @@ func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m
 	// the output features, and each block of rows is done before the next.
 	for r0 := 0; r0 < m; r0 += mb {
 		rows := min(m, r0+mb) - r0
-		parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, a[r0*k:], rows, k, nr, q0, q1) })
+		parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, a[r0*k:], k, rows, k, nr, q0, q1) })
 		parallel(workers, n, kn.maxMR, func(j0, j1 int) {
 			backwardWeightRows(kn, dw, sums, dbias != nil, dout[r0*n:], bp, rows, k, n, j0, j1)
 		})

@@ -21,7 +21,7 @@ func TestPacking(t *testing.T) {
 			w := randSlice(r, n*k)
 			np := (n + nr - 1) / nr
 			got := randSlice(r, np*k*nr) // garbage that must be overwritten
-			packTransposed(got, w, n, k, nr, 0, np)
+			packTransposed(got, w, k, n, k, nr, 0, np)
 			for q := 0; q < np; q++ {
 				for p := 0; p < k; p++ {
 					for jj := 0; jj < nr; jj++ {
