@@ -24,7 +24,7 @@ func (m *Model) HeadBackward(ws *Workspace) ([]float32, error) {
 func (m *Model) headBackward(ws *Workspace) []float32 {
 	ws.headReady = false // the probabilities become gradients in place
 	ws.runShards(func(sh *shard) { m.headBackwardShard(ws, sh) })
-	ws.runTasks(m.headTasks(ws, true))
+	ws.runTasks(m.headTasks(ws, false, true))
 	return ws.dx[m.cfg.Layers][:ws.rows()*m.cfg.Channels]
 }
 
@@ -47,13 +47,14 @@ func (m *Model) headBackwardShard(ws *Workspace, sh *shard) {
 	sh.layerNormBackward(dx, dlnf, sh.rows(ws.x[L], C), m.p.lnfG, ws.lnfMean[r0:r1], ws.lnfRstd[r0:r1], C)
 }
 
-// headTasks appends the head's parameter gradients: the final LayerNorm's
-// and, with wte, the tied LM head's share of wte's.
-func (m *Model) headTasks(ws *Workspace, wte bool) []gradTask {
+// headTasks returns the head's parameter gradient tasks: the final
+// LayerNorm's and, with wte, the tied LM head's share of wte's. With
+// overwrite they replace the gradients instead of accumulating.
+func (m *Model) headTasks(ws *Workspace, overwrite, wte bool) []gradTask {
 	N, C, V, L := ws.rows(), m.cfg.Channels, m.cfg.Vocab, m.cfg.Layers
-	tasks := []gradTask{lnTask(ws.g.lnfG, ws.g.lnfB, ws.dlnf[:N*C], ws.x[L][:N*C], m.p.lnfG, ws.lnfMean, ws.lnfRstd, N, C)}
+	tasks := []gradTask{lnTask(overwrite, ws.g.lnfG, ws.g.lnfB, ws.dlnf[:N*C], ws.x[L][:N*C], m.p.lnfG, ws.lnfMean, ws.lnfRstd, N, C)}
 	if wte {
-		tasks = append(tasks, weightTask(ws.g.wte, nil, ws.logits[:N*V], ws.lnf[:N*C], N, C, V))
+		tasks = append(tasks, weightTask(overwrite, ws.g.wte, nil, ws.logits[:N*V], ws.lnf[:N*C], N, C, V))
 	}
 	return tasks
 }
@@ -86,7 +87,7 @@ func (m *Model) backwardBlocks(ws *Workspace, lo, hi int, dy []float32) []float3
 	})
 	var tasks []gradTask
 	for l := lo; l < hi; l++ {
-		tasks = m.blockTasks(ws, l, tasks)
+		tasks = m.blockTasks(ws, l, false, tasks)
 	}
 	ws.runTasks(tasks)
 	return ws.dx[lo][:N*C]
@@ -123,17 +124,18 @@ func (m *Model) blockBackward(ws *Workspace, sh *shard, l int) {
 	sh.layerNormBackward(dx, dln1, sh.rows(ws.x[l], C), p.ln1G, a.ln1Mean[r0:r1], a.ln1Rstd[r0:r1], C)
 }
 
-// blockTasks appends block l's parameter gradients.
-func (m *Model) blockTasks(ws *Workspace, l int, tasks []gradTask) []gradTask {
+// blockTasks appends block l's parameter gradient tasks (replacing the
+// gradients with overwrite, else accumulating).
+func (m *Model) blockTasks(ws *Workspace, l int, overwrite bool, tasks []gradTask) []gradTask {
 	N, C := ws.rows(), m.cfg.Channels
 	p, g, a, lg := &m.p.blocks[l], &ws.g.blocks[l], &ws.layers[l], &ws.grad[l]
 	return append(tasks,
-		weightTask(g.mprojW, g.mprojB, ws.dx[l+1][:N*C], a.gelu[:4*N*C], N, 4*C, C),
-		weightTask(g.fcW, g.fcB, lg.dbig[:4*N*C], a.ln2[:N*C], N, C, 4*C),
-		lnTask(g.ln2G, g.ln2B, lg.dln2[:N*C], a.res2[:N*C], p.ln2G, a.ln2Mean, a.ln2Rstd, N, C),
-		weightTask(g.projW, g.projB, lg.dres2[:N*C], a.atty[:N*C], N, C, C),
-		weightTask(g.qkvW, g.qkvB, lg.dqkv[:3*N*C], a.ln1[:N*C], N, C, 3*C),
-		lnTask(g.ln1G, g.ln1B, lg.dln1[:N*C], ws.x[l][:N*C], p.ln1G, a.ln1Mean, a.ln1Rstd, N, C),
+		weightTask(overwrite, g.mprojW, g.mprojB, ws.dx[l+1][:N*C], a.gelu[:4*N*C], N, 4*C, C),
+		weightTask(overwrite, g.fcW, g.fcB, lg.dbig[:4*N*C], a.ln2[:N*C], N, C, 4*C),
+		lnTask(overwrite, g.ln2G, g.ln2B, lg.dln2[:N*C], a.res2[:N*C], p.ln2G, a.ln2Mean, a.ln2Rstd, N, C),
+		weightTask(overwrite, g.projW, g.projB, lg.dres2[:N*C], a.atty[:N*C], N, C, C),
+		weightTask(overwrite, g.qkvW, g.qkvB, lg.dqkv[:3*N*C], a.ln1[:N*C], N, C, 3*C),
+		lnTask(overwrite, g.ln1G, g.ln1B, lg.dln1[:N*C], ws.x[l][:N*C], p.ln1G, a.ln1Mean, a.ln1Rstd, N, C),
 	)
 }
 

@@ -32,14 +32,16 @@ func (m *Model) ForwardBackward(ws *Workspace, inputs, targets []int32) (float64
 	})
 	ws.headReady = false
 	loss := ws.meanLoss()
-	ws.ZeroGrads()
-	tasks := m.headTasks(ws, false)
+	// The tasks overwrite every gradient, so nothing is cleared before.
+	tasks := m.headTasks(ws, true, false)
 	for l := 0; l < L; l++ {
-		tasks = m.blockTasks(ws, l, tasks)
+		tasks = m.blockTasks(ws, l, true, tasks)
 	}
 	// wte collects the head's gradient first, then the embedding's.
 	N, C, V := ws.rows(), m.cfg.Channels, m.cfg.Vocab
 	tasks = append(tasks, gradTask{cost: N * C * (V + 1), run: func() {
+		clear(ws.g.wte)
+		clear(ws.g.wpe)
 		gemm.BackwardWeight(ws.g.wte, nil, ws.logits[:N*V], ws.lnf[:N*C], N, C, V)
 		m.embedBackward(ws, ws.dx[0][:N*C])
 	}})

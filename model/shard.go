@@ -120,12 +120,26 @@ func (ws *Workspace) runTasks(tasks []gradTask) {
 }
 
 // weightTask accumulates dw += doutᵀ·a and dbias += colsum(dout) over all
-// m rows.
-func weightTask(dw, dbias, dout, a []float32, m, k, n int) gradTask {
-	return gradTask{cost: m * k * n, run: func() { gemm.BackwardWeight(dw, dbias, dout, a, m, k, n) }}
+// m rows; with overwrite, dw and dbias are cleared first (by the task, so
+// that clearing is shared out as well).
+func weightTask(overwrite bool, dw, dbias, dout, a []float32, m, k, n int) gradTask {
+	return gradTask{cost: m * k * n, run: func() {
+		if overwrite {
+			clear(dw[:n*k])
+			clear(dbias)
+		}
+		gemm.BackwardWeight(dw, dbias, dout, a, m, k, n)
+	}}
 }
 
-// lnTask accumulates a LayerNorm's gain and bias gradients over all n rows.
-func lnTask(dg, db, dout, x, g, mean, rstd []float32, n, c int) gradTask {
-	return gradTask{cost: 2 * n * c, run: func() { kernel.LayerNormBackwardParams(dg, db, dout, x, g, mean, rstd, n, c) }}
+// lnTask accumulates a LayerNorm's gain and bias gradients over all n rows,
+// clearing them first with overwrite.
+func lnTask(overwrite bool, dg, db, dout, x, g, mean, rstd []float32, n, c int) gradTask {
+	return gradTask{cost: 2 * n * c, run: func() {
+		if overwrite {
+			clear(dg)
+			clear(db)
+		}
+		kernel.LayerNormBackwardParams(dg, db, dout, x, g, mean, rstd, n, c)
+	}}
 }
