@@ -21,6 +21,13 @@
 // BackwardBlocks), with the residual-stream activation at each boundary and
 // its gradient exposed as plain slices, for pipeline-parallel stages.
 //
+// A workspace with several workers steps one replica on several cores: the
+// batch's sequences are cut into shards that go through the forward pass and
+// the backward pass of the activations each on its own goroutine, and the
+// parameter gradients, which sum over every token, are then handed out whole
+// to the workers (see shard.go). Many replicas on many cores are better
+// served by one single-worker workspace per goroutine, as the simulator does.
+//
 // Every result is deterministic: on a given machine (the kernels in use are
 // named by Kernels) the same seed and inputs give the same bits for any worker
 // count and any GOMAXPROCS.
