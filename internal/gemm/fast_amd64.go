@@ -254,11 +254,13 @@ func packRows(dst, src []float32, ld, rows, cols, nr, q0, q1 int) {
 		switch nr {
 		case 16:
 			for ; q < full; q++ {
-				*(*[16]float32)(dst[q*pstride+i*16:]) = *(*[16]float32)(row[q*16:])
+				v := *(*[16]float32)(row[q*16:])
+				*(*[16]float32)(dst[q*pstride+i*16:]) = v
 			}
 		case 32:
 			for ; q < full; q++ {
-				*(*[32]float32)(dst[q*pstride+i*32:]) = *(*[32]float32)(row[q*32:])
+				v := *(*[32]float32)(row[q*32:])
+				*(*[32]float32)(dst[q*pstride+i*32:]) = v
 			}
 		}
 		for ; q < q1; q++ {

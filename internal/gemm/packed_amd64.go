@@ -22,6 +22,16 @@ type Packed struct {
 // paths (Impl is not "go").
 func PackedAvailable() bool { return active != nil }
 
+// TileRows is the number of rows of C one micro-kernel call computes on
+// the active fast path (6 for AVX2, 8 for AVX-512), or 1 without one.
+// Products over that many rows cost one call per block of reduction.
+func TileRows() int {
+	if active == nil {
+		return 1
+	}
+	return active.maxMR
+}
+
 func (p *Packed) reset(k, n int) {
 	if active == nil {
 		panic("gemm: Packed needs a fast path (see PackedAvailable)")

@@ -9,6 +9,9 @@ type Packed struct{}
 // PackedAvailable reports whether Packed products can run.
 func PackedAvailable() bool { return false }
 
+// TileRows is the number of rows of C one micro-kernel call computes: 1.
+func TileRows() int { return 1 }
+
 // PackRows panics: there is no fast path on this architecture.
 func (p *Packed) PackRows(src []float32, ld, k, n int) {
 	panic("gemm: no fast path on this architecture")

@@ -15,10 +15,11 @@ type Attention struct {
 	scratch              []attnScratch
 }
 
-// attnScratch is one worker's contiguous copies of a head's operands.
+// attnScratch is one worker's packed operands of a head and the gradient
+// of a block of scores.
 type attnScratch struct {
-	q, k, v, o, dq, dk, dv []float32 // [t,hs]
-	s, ds                  []float32 // [t,t]
+	kt, v, vt, k, q, do gemm.Packed // Kᵀ, V, Vᵀ, K, Q, dO in the kernels' panel layout
+	ds                  []float32   // [attnBlock,t]
 }
 
 // NewAttention sizes the scratch space for batches of up to b rows of length t,
@@ -26,20 +27,9 @@ type attnScratch struct {
 func NewAttention(b, t, c, nh, workers int) *Attention {
 	workers = max(1, workers)
 	a := &Attention{b: b, t: t, c: c, nh: nh, workers: workers}
-	hs := c / nh
 	a.scratch = make([]attnScratch, workers)
 	for i := range a.scratch {
-		buf := make([]float32, 7*t*hs+2*t*t)
-		next := func(n int) []float32 {
-			s := buf[:n:n]
-			buf = buf[n:]
-			return s
-		}
-		a.scratch[i] = attnScratch{
-			q: next(t * hs), k: next(t * hs), v: next(t * hs), o: next(t * hs),
-			dq: next(t * hs), dk: next(t * hs), dv: next(t * hs),
-			s: next(t * t), ds: next(t * t),
-		}
+		a.scratch[i].ds = make([]float32, min(t, attnBlock)*t)
 	}
 	return a
 }
@@ -47,9 +37,10 @@ func NewAttention(b, t, c, nh, workers int) *Attention {
 // Forward computes out and att from qkv for the first b batch rows.
 func (a *Attention) Forward(out, att, qkv []float32, b int) {
 	t, c, nh := a.t, a.c, a.nh
+	fast := useFast && gemm.PackedAvailable()
 	parallel(a.workers, b*nh, func(w, lo, hi int) {
 		for p := lo; p < hi; p++ {
-			if useFast {
+			if fast {
 				a.forwardFast(&a.scratch[w], out, att, qkv, p/nh, p%nh)
 			} else {
 				attentionForwardRef(out, att, qkv, p/nh, p%nh, t, c, nh)
@@ -62,9 +53,10 @@ func (a *Attention) Forward(out, att, qkv []float32, b int) {
 // given dout and the att and qkv of the forward pass.
 func (a *Attention) Backward(dqkv, dout, att, qkv []float32, b int) {
 	t, c, nh := a.t, a.c, a.nh
+	fast := useFast && gemm.PackedAvailable()
 	parallel(a.workers, b*nh, func(w, lo, hi int) {
 		for p := lo; p < hi; p++ {
-			if useFast {
+			if fast {
 				a.backwardFast(&a.scratch[w], dqkv, dout, att, qkv, p/nh, p%nh)
 			} else {
 				attentionBackwardRef(dqkv, dout, att, qkv, p/nh, p%nh, t, c, nh)
@@ -73,26 +65,20 @@ func (a *Attention) Backward(dqkv, dout, att, qkv []float32, b int) {
 	})
 }
 
-// gather copies columns [off,off+hs) of rows [bi*t, bi*t+t) of m (row length
-// stride) into dst [t,hs].
-func gather(dst, m []float32, bi, t, stride, off, hs int) {
-	for ti := 0; ti < t; ti++ {
-		copy(dst[ti*hs:ti*hs+hs], m[(bi*t+ti)*stride+off:])
-	}
-}
-
-func scatter(m, src []float32, bi, t, stride, off, hs int) {
-	for ti := 0; ti < t; ti++ {
-		copy(m[(bi*t+ti)*stride+off:(bi*t+ti)*stride+off+hs], src[ti*hs:ti*hs+hs])
-	}
-}
-
-// The fast path copies one head's operands into contiguous scratch and turns
-// it into small matrix products handled by gemm, plus vectorised softmax rows.
-// Query rows go in blocks of attnBlock; a block's products stop at its last
-// key, so most of the masked upper triangle is never computed. Inside a block
-// the masked probabilities are exactly zero, so the results are those of the
-// causal products.
+// The fast path multiplies one head's operands with gemm's micro-kernels:
+// it packs K, V (and, backward, Q and dO) once per head straight from the
+// strided rows of qkv and dout into the kernels' panel layout, reads Q, dO
+// and the probabilities in place (transposed through strides where a
+// product needs it) and writes scores into att and results into out and
+// dqkv directly. Query rows go in blocks of attnBlock; a block's products
+// stop at its last key, so most of the masked upper triangle is never
+// computed. Inside a block the masked probabilities are exactly zero, so
+// the results are those of the causal products.
+//
+// Every output element is the chain of fused multiply-adds it was when the
+// path called gemm's public functions on gathered copies (the blocks, the
+// masked zeros inside them and the order of the sums over blocks are
+// unchanged), so the bits are the same; TestAttentionGolden pins them.
 
 // attnBlock is the number of query rows per block.
 const attnBlock = 32
@@ -100,72 +86,91 @@ const attnBlock = 32
 func (a *Attention) forwardFast(s *attnScratch, out, att, qkv []float32, bi, h int) {
 	t, c, nh := a.t, a.c, a.nh
 	hs := c / nh
-	gather(s.q, qkv, bi, t, 3*c, h*hs, hs)
-	gather(s.k, qkv, bi, t, 3*c, c+h*hs, hs)
-	gather(s.v, qkv, bi, t, 3*c, 2*c+h*hs, hs)
+	ld := 3 * c
+	base := bi * t * ld                          // row 0 of this sequence in qkv
+	q := qkv[base+h*hs:]                         // Q[i][d] = q[i*ld+d]
+	s.kt.PackCols(qkv[base+c+h*hs:], ld, hs, t)  // B[d][j] = K[j][d]
+	s.v.PackRows(qkv[base+2*c+h*hs:], ld, t, hs) // B[j][d] = V[j][d]
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	p := att[(bi*nh+h)*t*t:][: t*t : t*t]
-	clear(s.o)
+	g := gemm.TileRows()
+	o := out[bi*t*c+h*hs:]
 	for r0 := 0; r0 < t; r0 += attnBlock {
 		r1 := min(t, r0+attnBlock)
 		rows, kr := r1-r0, r1 // query rows [r0,r1) see keys [0,r1)
-		pr := s.s[:rows*kr]
-		gemm.Forward(pr, s.q[r0*hs:r1*hs], s.k[:kr*hs], nil, rows, hs, kr)
-		for i := 0; i < rows; i++ {
-			ti := r0 + i
-			row := pr[i*kr : i*kr+kr]
+		// S = Q·Kᵀ into the block's rows of att, a tile of rows at a time,
+		// stopping after the tile's last key (scores past a row's own key
+		// are cleared below and enter no sum).
+		for i := r0; i < r1; i += g {
+			n := min(g, r1-i)
+			gemm.MulPacked(p[i*t:], t, q[i*ld:], ld, 1, n, &s.kt, 0, hs, i+n, false)
+		}
+		for ti := r0; ti < r1; ti++ {
+			row := p[ti*t : ti*t+t]
 			valid := row[:ti+1]
 			scaleAVX2(scale, valid)
 			m := maxAVX2(valid)
 			sum := expSubAVX2(valid, m)
 			scaleAVX2(1/sum, valid)
 			clear(row[ti+1:])
-			copy(p[ti*t:ti*t+kr], row)
-			clear(p[ti*t+kr : ti*t+t])
 		}
-		// O = P·V, which is gemm's input gradient with P as dout and V as weights.
-		gemm.BackwardInput(s.o[r0*hs:r1*hs], pr, s.v[:kr*hs], rows, hs, kr)
+		// O = P·V, straight into out.
+		gemm.MulPacked(o[r0*c:], c, p[r0*t:], t, 1, rows, &s.v, 0, kr, hs, false)
 	}
-	scatter(out, s.o, bi, t, c, h*hs, hs)
 }
 
 func (a *Attention) backwardFast(s *attnScratch, dqkv, dout, att, qkv []float32, bi, h int) {
 	t, c, nh := a.t, a.c, a.nh
 	hs := c / nh
-	gather(s.q, qkv, bi, t, 3*c, h*hs, hs)
-	gather(s.k, qkv, bi, t, 3*c, c+h*hs, hs)
-	gather(s.v, qkv, bi, t, 3*c, 2*c+h*hs, hs)
-	gather(s.o, dout, bi, t, c, h*hs, hs) // s.o holds dO here
+	ld := 3 * c
+	base := bi * t * ld
+	s.q.PackRows(qkv[base+h*hs:], ld, t, hs)
+	s.k.PackRows(qkv[base+c+h*hs:], ld, t, hs)
+	s.vt.PackCols(qkv[base+2*c+h*hs:], ld, hs, t)
+	dO := dout[bi*t*c+h*hs:] // dO[i][d] = dO[i*c+d]
+	s.do.PackRows(dO, c, t, hs)
+	dq := dqkv[base+h*hs:]
+	dk := dqkv[base+c+h*hs:]
+	dv := dqkv[base+2*c+h*hs:]
 	p := att[(bi*nh+h)*t*t:][: t*t : t*t]
 	scale := float32(1 / math.Sqrt(float64(hs)))
-	clear(s.dq)
-	clear(s.dk)
-	clear(s.dv)
+	g := gemm.TileRows()
 	for r0 := 0; r0 < t; r0 += attnBlock {
 		r1 := min(t, r0+attnBlock)
 		rows, kr := r1-r0, r1
-		pr := s.ds[:rows*kr] // this block's probabilities, contiguous
-		for i := 0; i < rows; i++ {
-			copy(pr[i*kr:i*kr+kr], p[(r0+i)*t:])
+		pb := p[r0*t:] // this block's probabilities, rows t apart
+		// dP = dO·Vᵀ, into ds (rows kr apart), a tile of rows at a time up
+		// to the tile's last key (what lies beyond a row's key is cleared
+		// below).
+		ds := s.ds[:rows*kr]
+		for i := 0; i < rows; i += g {
+			n := min(g, rows-i)
+			gemm.MulPacked(ds[i*kr:], kr, dO[(r0+i)*c:], c, 1, n, &s.vt, 0, hs, r0+i+n, false)
 		}
-		// dP = dO·Vᵀ ; dV += Pᵀ·dO
-		ds := s.s[:rows*kr]
-		dO := s.o[r0*hs : r1*hs]
-		gemm.Forward(ds, dO, s.v[:kr*hs], nil, rows, hs, kr)
-		gemm.BackwardWeight(s.dv[:kr*hs], nil, pr, dO, rows, hs, kr)
+		// dV += Pᵀ·dO. Rows of dV below r0 carry the sums of earlier blocks;
+		// rows [r0,r1) start here.
+		attnAccumT(dv, ld, hs, pb, t, &s.do, r0, r1)
 		// dS = P∘(dP - rowsum(P∘dP))·scale, in place over dP
 		for i := 0; i < rows; i++ {
 			n := r0 + i + 1
-			prow, drow := pr[i*kr:i*kr+n], ds[i*kr:i*kr+kr]
+			prow, drow := pb[i*t:i*t+n], ds[i*kr:i*kr+kr]
 			dot := dotAVX2(prow, drow[:n])
 			softmaxGradAVX2(drow[:n], prow, drow[:n], dot, scale)
 			clear(drow[n:])
 		}
 		// dQ = dS·K ; dK += dSᵀ·Q
-		gemm.BackwardInput(s.dq[r0*hs:r1*hs], ds, s.k[:kr*hs], rows, hs, kr)
-		gemm.BackwardWeight(s.dk[:kr*hs], nil, ds, s.q[r0*hs:r1*hs], rows, hs, kr)
+		gemm.MulPacked(dq[r0*ld:], ld, ds, kr, 1, rows, &s.k, 0, kr, hs, false)
+		attnAccumT(dk, ld, hs, ds, kr, &s.q, r0, r1)
 	}
-	scatter(dqkv, s.dq, bi, t, 3*c, h*hs, hs)
-	scatter(dqkv, s.dk, bi, t, 3*c, c+h*hs, hs)
-	scatter(dqkv, s.dv, bi, t, 3*c, 2*c+h*hs, hs)
+}
+
+// attnAccumT adds Xᵀ·B[r0:r1] to rows [0,r1) of the [.,hs] matrix d (rows
+// ld apart), X being the [r1-r0, r1] block whose rows are ldx apart in x:
+// rows [0,r0) of d accumulate, rows [r0,r1) are written (the chains start
+// from zero, as they would from cleared memory).
+func attnAccumT(d []float32, ld, hs int, x []float32, ldx int, b *gemm.Packed, r0, r1 int) {
+	if r0 > 0 {
+		gemm.MulPacked(d, ld, x, 1, ldx, r0, b, r0, r1, hs, true)
+	}
+	gemm.MulPacked(d[r0*ld:], ld, x[r0:], 1, ldx, r1-r0, b, r0, r1, hs, false)
 }
