@@ -180,17 +180,12 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 				scatterCodes(sum[:n], cnt[:n], loc, x.codes, j0, c.bits, x.lut)
 			}
 		}
-		rowLen := n / pl.h
-		for row := range pl.h {
-			o := out[base+row*pl.cols : base+row*pl.cols+rowLen]
-			if c.cfg.Aggregation == MeanContributors {
-				mx |= finishMean(o, sum[row*rowLen:(row+1)*rowLen], cnt[row*rowLen:(row+1)*rowLen], recip)
-			} else {
-				mx |= finishLocal(o, sum[row*rowLen:(row+1)*rowLen], cnt[row*rowLen:(row+1)*rowLen], recip)
-			}
+		// Write the chunk's rows, zeroing the sums and counts.
+		if c.cfg.Aggregation == MeanContributors {
+			mx |= finishMeanRows(out[base:], pl.cols, pl.h, n/pl.h, sum[:n], cnt[:n], recip)
+		} else {
+			mx |= finishRows(out[base:], pl.cols, pl.h, n/pl.h, sum[:n], cnt[:n], recip)
 		}
-		clear(sum[:n])
-		clear(cnt[:n])
 	}
 	for r := range st {
 		if err := st[r].rd.finish(); err != nil {
@@ -258,6 +253,20 @@ func finishLocal(o, sum []float32, cnt []uint16, recip []float32) (or uint32) {
 		v := s * recip[cnt[j]]
 		o[j] = v
 		or |= math.Float32bits(v)
+	}
+	return or
+}
+
+// finishRows writes rows rows of rowLen outputs o[j] = sum[j]·recip[cnt[j]],
+// row i starting stride elements after row i−1 in o (and rowLen after in
+// sum and cnt), zeroes sum and cnt, and returns the or of the outputs'
+// bits (finishMeanRows may use a vector kernel for this).
+func finishRows(o []float32, stride, rows, rowLen int, sum []float32, cnt []uint16, recip []float32) (or uint32) {
+	for row := range rows {
+		s, c := sum[row*rowLen:(row+1)*rowLen], cnt[row*rowLen:(row+1)*rowLen]
+		or |= finishLocal(o[row*stride:row*stride+rowLen], s, c, recip)
+		clear(s)
+		clear(c)
 	}
 	return or
 }

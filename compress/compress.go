@@ -167,6 +167,9 @@ func New(cfg Config, layout tensor.Layout) (Compressor, error) {
 		}
 		c.plans = append(c.plans, newPlan(s, cfg, c.sparse))
 	}
+	for _, p := range c.plans {
+		p.wireHdr = c.tensorHeader(p)
+	}
 	if cfg.Kind == DeMo {
 		c.dct = map[int]*dctBasis{}
 		for _, p := range c.plans {

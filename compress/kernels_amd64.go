@@ -81,15 +81,14 @@ func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32, pf1,
 }
 
 //go:noescape
-func finishMeanAVX2(o, sum []float32, cnt []uint16) uint32
+func finishMeanRowsAVX2(o *float32, stride, rows, rowLen int, sum *float32, cnt *uint16) uint32
 
-// finishMean is finishLocal for the mean over contributors, whose recip
-// table holds 0 and then 1/k.
-func finishMean(o, sum []float32, cnt []uint16, recip []float32) uint32 {
-	if !useAVX2 {
-		return finishLocal(o, sum, cnt, recip)
+// finishMeanRows is finishRows for the mean over contributors.
+func finishMeanRows(o []float32, stride, rows, rowLen int, sum []float32, cnt []uint16, recip []float32) uint32 {
+	if !useAVX2 || rowLen%8 != 0 || rows == 0 || rowLen == 0 {
+		return finishRows(o, stride, rows, rowLen, sum, cnt, recip)
 	}
-	sum, cnt = sum[:len(o)], cnt[:len(o)]
-	m := len(o) &^ 7
-	return finishMeanAVX2(o, sum, cnt) | finishLocal(o[m:], sum[m:], cnt[m:], recip)
+	// The bounds the kernel relies on.
+	_, _, _ = o[(rows-1)*stride+rowLen-1], sum[rows*rowLen-1], cnt[rows*rowLen-1]
+	return finishMeanRowsAVX2(&o[0], stride, rows, rowLen, &sum[0], &cnt[0])
 }

@@ -250,40 +250,58 @@ addfail:
 	MOVB $0, ret+72(FP)
 	RET
 
-// func finishMeanAVX2(o, sum []float32, cnt []uint16) uint32
+// func finishMeanRowsAVX2(o *float32, stride, rows, rowLen int, sum *float32, cnt *uint16) uint32
 //
-// o[i] = sum[i] * (1/float32(cnt[i])), or 0 where cnt[i] is 0, for the
-// first len(o) &^ 7 elements; returns the or of the outputs' bits. The
-// division is IEEE, as Go's 1/float32(k), so the bits are the same.
-TEXT ·finishMeanAVX2(SB), NOSPLIT, $0-76
-	MOVQ o_base+0(FP), DI
-	MOVQ o_len+8(FP), CX
-	MOVQ sum_base+24(FP), SI
-	MOVQ cnt_base+48(FP), DX
+// o[i] = sum[i] * (1/float32(cnt[i])), or 0 where cnt[i] is 0, for rows
+// rows of rowLen (a multiple of 8) elements, zeroing sum and cnt; returns
+// the or of the outputs' bits. Row i of o starts stride elements after row
+// i−1, of sum and cnt rowLen after. The division is IEEE, as Go's
+// 1/float32(k), so the bits are those of the recip table.
+TEXT ·finishMeanRowsAVX2(SB), NOSPLIT, $0-52
+	MOVQ o+0(FP), DI
+	MOVQ stride+8(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+16(FP), R9
+	MOVQ rowLen+24(FP), R10
+	SHRQ $3, R10
+	MOVQ sum+32(FP), SI
+	MOVQ cnt+40(FP), DX
 	MOVL $0x3f800000, AX
 	MOVL AX, X5
 	VPBROADCASTD X5, Y5
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
-	SHRQ $3, CX
-	JZ findone
+	TESTQ R9, R9
+	JZ frdone
+	TESTQ R10, R10
+	JZ frdone
 
-finloop:
+frrow:
+	MOVQ DI, AX
+	MOVQ R10, CX
+
+frloop:
 	VPMOVZXWD (DX), Y1
 	VPCMPEQD Y6, Y1, Y2
 	VCVTDQ2PS Y1, Y1
 	VDIVPS Y1, Y5, Y1
 	VMULPS (SI), Y1, Y1
 	VPANDN Y1, Y2, Y1
-	VMOVUPS Y1, (DI)
+	VMOVUPS Y1, (AX)
 	VPOR Y1, Y7, Y7
-	ADDQ $32, DI
+	VMOVUPS Y6, (SI)
+	VMOVDQU X6, (DX)
+	ADDQ $32, AX
 	ADDQ $32, SI
 	ADDQ $16, DX
 	DECQ CX
-	JNZ finloop
+	JNZ frloop
 
-findone:
+	ADDQ R8, DI
+	DECQ R9
+	JNZ frrow
+
+frdone:
 	VEXTRACTI128 $1, Y7, X1
 	VPOR X1, X7, X7
 	VPSHUFD $0x4e, X7, X1
@@ -291,6 +309,6 @@ findone:
 	VPSHUFD $0xb1, X7, X1
 	VPOR X1, X7, X7
 	VMOVD X7, AX
-	MOVL AX, ret+72(FP)
+	MOVL AX, ret+48(FP)
 	VZEROUPPER
 	RET

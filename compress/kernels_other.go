@@ -14,6 +14,6 @@ func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32, _, _
 	return add12x2Go(sum, cnt, src, codes, lut)
 }
 
-func finishMean(o, sum []float32, cnt []uint16, recip []float32) uint32 {
-	return finishLocal(o, sum, cnt, recip)
+func finishMeanRows(o []float32, stride, rows, rowLen int, sum []float32, cnt []uint16, recip []float32) uint32 {
+	return finishRows(o, stride, rows, rowLen, sum, cnt, recip)
 }

@@ -110,15 +110,22 @@ func TestAdd12x2MatchesGo(t *testing.T) {
 	}
 }
 
-// TestFinishMeanMatchesGo: the vector finish of a mean over contributors
-// gives the bits the table-driven loop gives, for counts 0 to 300.
-func TestFinishMeanMatchesGo(t *testing.T) {
-	rng := rand.New(rand.NewPCG(13, 13))
+// TestFinishMeanRowsMatchesGo: the vector finish of a chunk's rows gives
+// the bits of the table-driven loop, writes only the rows, and zeroes the
+// sums and counts.
+func TestFinishMeanRowsMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 14))
 	recip := []float32{0}
 	for k := 1; k <= 300; k++ {
 		recip = append(recip, 1/float32(k))
 	}
-	for n := range 200 {
+	for trial := range 300 {
+		rows, rowLen := rng.IntN(6), 8*rng.IntN(12)
+		if trial%4 == 3 {
+			rowLen += 1 + rng.IntN(7) // not a multiple of 8: the Go loop
+		}
+		stride := rowLen + rng.IntN(3)*8
+		n := rows * rowLen
 		sum, cnt := make([]float32, n), make([]uint16, n)
 		for i := range sum {
 			if cnt[i] = uint16(rng.IntN(301)); rng.IntN(3) == 0 {
@@ -128,10 +135,20 @@ func TestFinishMeanMatchesGo(t *testing.T) {
 				sum[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(60)-30)))
 			}
 		}
-		o1, o2 := make([]float32, n), make([]float32, n)
-		or1, or2 := finishMean(o1, sum, cnt, recip), finishLocal(o2, sum, cnt, recip)
+		sum2, cnt2 := slices.Clone(sum), slices.Clone(cnt)
+		olen := max(0, (rows-1)*stride+rowLen) + rng.IntN(9)
+		o1, o2 := make([]float32, olen), make([]float32, olen)
+		for i := range o1 {
+			o1[i] = float32(i) + 0.5
+			o2[i] = o1[i]
+		}
+		or1 := finishMeanRows(o1, stride, rows, rowLen, sum, cnt, recip)
+		or2 := finishRows(o2, stride, rows, rowLen, sum2, cnt2, recip)
 		if or1 != or2 || !slices.EqualFunc(o1, o2, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
-			t.Fatalf("n=%d: finishMean differs from finishLocal", n)
+			t.Fatalf("trial %d (%d rows of %d, stride %d): finishMeanRows differs from finishRows", trial, rows, rowLen, stride)
+		}
+		if slices.ContainsFunc(sum, func(v float32) bool { return v != 0 }) || slices.ContainsFunc(cnt, func(v uint16) bool { return v != 0 }) {
+			t.Fatalf("trial %d: sums or counts not zeroed", trial)
 		}
 	}
 }

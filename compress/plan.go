@@ -32,6 +32,7 @@ type plan struct {
 	total        int     // values kept in the whole tensor
 	offs         []int32 // local index -> offset from the chunk's base (h > 1)
 	idealIdxBits float64 // Σ over chunks of log2 C(len, k)
+	wireHdr      []byte  // the tensor's header on the wire, up to its value count
 }
 
 func largestDivisor(n, atMost int) int {

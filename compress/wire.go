@@ -120,13 +120,7 @@ func (c *codec) Encode(p *Payload) ([]byte, error) {
 	var w bitWriter
 	for i, pl := range c.plans {
 		t := &p.Tensors[i]
-		b = binary.AppendUvarint(b, uint64(len(t.Name)))
-		b = append(b, t.Name...)
-		b = binary.AppendUvarint(b, uint64(len(t.Shape)))
-		for _, d := range t.Shape {
-			b = binary.AppendUvarint(b, uint64(d))
-		}
-		b = binary.AppendUvarint(b, uint64(len(t.Values)))
+		b = appendTensorHeader(b, t.Name, t.Shape, len(t.Values))
 		if c.sparse {
 			w = bitWriter{buf: w.buf[:0]}
 			pl.encodeIndices(&w, t.Indices, idxEnc == 1)
@@ -163,6 +157,23 @@ func (c *codec) Encode(p *Payload) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// appendTensorHeader appends a tensor's name, shape and value count.
+func appendTensorHeader(b []byte, name string, shape []int, values int) []byte {
+	b = binary.AppendUvarint(b, uint64(len(name)))
+	b = append(b, name...)
+	b = binary.AppendUvarint(b, uint64(len(shape)))
+	for _, d := range shape {
+		b = binary.AppendUvarint(b, uint64(d))
+	}
+	return binary.AppendUvarint(b, uint64(values))
+}
+
+// tensorHeader is the only header tensorSections accepts for tensor pl:
+// the encoding is canonical.
+func (c *codec) tensorHeader(pl *plan) []byte {
+	return appendTensorHeader(nil, pl.name, pl.shape, c.valueCount(pl))
 }
 
 // encodedCap is a generous guess of the encoded length.
@@ -577,29 +588,14 @@ func reuse[T any](s []T, n int) []T {
 // section (sparse kinds) and its value bytes, whose lengths it checked.
 // On malformed input it returns an error, or sets d.err.
 func (c *codec) tensorSections(d *decoder, pl *plan, byteCodes bool) (sec, vb []byte, err error) {
-	name := d.bytes("name", int(d.uvarint("name length", uint64(len(pl.name)))))
-	if d.err != nil {
-		return nil, nil, nil
-	}
-	if string(name) != pl.name {
-		return nil, nil, fmt.Errorf("payload names it %q", name)
-	}
-	rank := int(d.uvarint("rank", uint64(len(pl.shape))))
-	if d.err == nil && rank != len(pl.shape) {
-		return nil, nil, fmt.Errorf("rank %d, want %d", rank, len(pl.shape))
-	}
-	for _, want := range pl.shape {
-		if got := d.uvarint("dimension", math.MaxInt32); d.err == nil && int(got) != want {
-			return nil, nil, fmt.Errorf("shape differs from %v", pl.shape)
-		}
+	if h := pl.wireHdr; d.err == nil && len(d.b) >= len(h) && string(d.b[:len(h)]) == string(h) {
+		// The expected header (the common case, and the only one
+		// tensorHeaderSlow accepts).
+		d.b = d.b[len(h):]
+	} else if err := c.tensorHeaderSlow(d, pl); err != nil || d.err != nil {
+		return nil, nil, err
 	}
 	want := c.valueCount(pl)
-	if got := d.uvarint("value count", uint64(pl.size)); d.err == nil && int(got) != want {
-		return nil, nil, fmt.Errorf("%d values, want %d", got, want)
-	}
-	if d.err != nil {
-		return nil, nil, nil
-	}
 	if c.sparse {
 		sec = d.bytes("index section", int(d.uvarint("index section length", uint64(len(d.b)))))
 		if d.err != nil {
@@ -623,6 +619,33 @@ func (c *codec) tensorSections(d *decoder, pl *plan, byteCodes bool) (sec, vb []
 		return nil, nil, nil
 	}
 	return sec, vb, nil
+}
+
+// tensorHeaderSlow reads tensor pl's name, shape and value count field by
+// field and checks them. On malformed input it returns an error, or sets
+// d.err.
+func (c *codec) tensorHeaderSlow(d *decoder, pl *plan) error {
+	name := d.bytes("name", int(d.uvarint("name length", uint64(len(pl.name)))))
+	if d.err != nil {
+		return nil
+	}
+	if string(name) != pl.name {
+		return fmt.Errorf("payload names it %q", name)
+	}
+	rank := int(d.uvarint("rank", uint64(len(pl.shape))))
+	if d.err == nil && rank != len(pl.shape) {
+		return fmt.Errorf("rank %d, want %d", rank, len(pl.shape))
+	}
+	for _, want := range pl.shape {
+		if got := d.uvarint("dimension", math.MaxInt32); d.err == nil && int(got) != want {
+			return fmt.Errorf("shape differs from %v", pl.shape)
+		}
+	}
+	want := c.valueCount(pl)
+	if got := d.uvarint("value count", uint64(pl.size)); d.err == nil && int(got) != want {
+		return fmt.Errorf("%d values, want %d", got, want)
+	}
+	return nil
 }
 
 // valueCount is the number of values a payload carries for tensor pl.
