@@ -47,6 +47,13 @@ func packT8(dst *float32, dstride uintptr, src *float32, ld uintptr, nb int)
 // colAcc32 adds src[i*ld+j] (ld in bytes) to dst[j] for each row i < rows
 // in order, for j < 32*nb.
 //
+// packRowsFull copies, for each row i < rows and panel q < np, nv vectors
+// of 8 floats from src + i*ld + q*nv*32 to dst + q*pstride + i*nv*32 (all
+// in bytes), row by row.
+//
+//go:noescape
+func packRowsFull(dst *float32, pstride uintptr, src *float32, ld uintptr, rows, np, nv int)
+
 //go:noescape
 func colAcc32(dst, src *float32, rows int, ld uintptr, nb int)
 
@@ -243,29 +250,31 @@ func packTransposed(dst, w []float32, ld, n, k, nr, q0, q1 int) {
 // columns: panel q holds, for each row i, the nr floats src[i][q*nr:], zero
 // beyond cols. Panels [q0,q1). It walks src row by row: down a column of
 // panels, the reads would stride by whole rows, which defeats the
-// prefetcher and aliases in cache. Full panels of the two kernels' widths
-// are moved as fixed-size arrays, which the compiler copies inline.
+// prefetcher and aliases in cache. Full panels go through packRowsFull,
+// whole vectors at a time.
 func packRows(dst, src []float32, ld, rows, cols, nr, q0, q1 int) {
+	if rows <= 0 || q0 >= q1 {
+		return
+	}
 	pstride := rows * nr
-	full := min(q1, cols/nr) // panels [q0,full) are full
-	for i := 0; i < rows; i++ {
-		row := src[i*ld : i*ld+cols]
-		q := q0
-		switch nr {
-		case 16:
-			for ; q < full; q++ {
-				v := *(*[16]float32)(row[q*16:])
-				*(*[16]float32)(dst[q*pstride+i*16:]) = v
-			}
-		case 32:
-			for ; q < full; q++ {
-				v := *(*[32]float32)(row[q*32:])
-				*(*[32]float32)(dst[q*pstride+i*32:]) = v
-			}
-		}
-		for ; q < q1; q++ {
+	full := max(q0, min(q1, cols/nr)) // panels [q0,full) are full
+	if full > q0 {
+		// Bounds of the last row's last full panel, in dst and in src.
+		_ = dst[(full-1)*pstride+rows*nr-1]
+		_ = src[(rows-1)*ld+full*nr-1]
+		packRowsFull(&dst[q0*pstride], uintptr(pstride*4), &src[q0*nr], uintptr(ld*4), rows, full-q0, nr/8)
+	}
+	for q := full; q < q1; q++ {
+		for i := 0; i < rows; i++ {
 			d := dst[q*pstride+i*nr : q*pstride+i*nr+nr]
-			clear(d[copy(d, row[q*nr:]):])
+			s := src[i*ld+q*nr : i*ld+cols]
+			for j := range d {
+				if j < len(s) {
+					d[j] = s[j]
+				} else {
+					d[j] = 0
+				}
+			}
 		}
 	}
 }

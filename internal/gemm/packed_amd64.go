@@ -112,5 +112,31 @@ func MulPacked(c []float32, ldc int, a []float32, rs, cs, m int, b *Packed, q0, 
 		mode = modeAccumulate
 	}
 	kn := b.kn
-	tiles(kn, unsafe.Pointer(&a[0]), uintptr(rs*4), uintptr(cs*4), kk, b.buf[q0*kn.nr:], b.k*kn.nr, c, ldc, n, 0, m, mode, nil)
+	nr := kn.nr
+	np := (n + nr - 1) / nr
+	if np*min(kk, kcBlock)*nr*4 > chunkBytes {
+		tiles(kn, unsafe.Pointer(&a[0]), uintptr(rs*4), uintptr(cs*4), kk, b.buf[q0*nr:], b.k*nr, c, ldc, n, 0, m, mode, nil)
+		return
+	}
+	// All panels in one call per tile of rows. The m rows are cut into
+	// the fewest tiles the kernel takes, of sizes that differ by at most
+	// one: a short last tile would keep too few sums in flight to hide
+	// the latency of its multiply-adds.
+	mask := kn.maskOf(n - (np-1)*nr)
+	pstride := uintptr(b.k * nr * 4)
+	nt := (m + kn.maxMR - 1) / kn.maxMR
+	for p0 := 0; p0 < kk; p0 += kcBlock {
+		p1 := min(kk, p0+kcBlock)
+		md := mode
+		if p0 > 0 {
+			md = modeAccumulate
+		}
+		bq := &b.buf[(q0+p0)*nr]
+		ap := unsafe.Add(unsafe.Pointer(&a[0]), p0*cs*4)
+		for t := 0; t < nt; t++ {
+			i0, i1 := m*t/nt, m*(t+1)/nt
+			kn.run((*float32)(unsafe.Add(ap, i0*rs*4)), uintptr(rs*4), uintptr(cs*4), p1-p0, bq, pstride,
+				&c[i0*ldc], uintptr(ldc*4), np, mask, md, nil, i1-i0)
+		}
+	}
 }

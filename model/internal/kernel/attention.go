@@ -97,23 +97,17 @@ func (a *Attention) forwardFast(s *attnScratch, out, att, qkv []float32, bi, h i
 	o := out[bi*t*c+h*hs:]
 	for r0 := 0; r0 < t; r0 += attnBlock {
 		r1 := min(t, r0+attnBlock)
-		rows, kr := r1-r0, r1 // query rows [r0,r1) see keys [0,r1)
+		rows, kr := r1-r0, r1    // query rows [r0,r1) see keys [0,r1)
+		nt := (rows + g - 1) / g // tiles of rows, as in gemm.MulPacked
 		// S = Q·Kᵀ into the block's rows of att, a tile of rows at a time,
 		// stopping after the tile's last key (scores past a row's own key
 		// are cleared below and enter no sum).
-		for i := r0; i < r1; i += g {
-			n := min(g, r1-i)
-			gemm.MulPacked(p[i*t:], t, q[i*ld:], ld, 1, n, &s.kt, 0, hs, i+n, false)
+		for tile := range nt {
+			i0, i1 := r0+rows*tile/nt, r0+rows*(tile+1)/nt
+			gemm.MulPacked(p[i0*t:], t, q[i0*ld:], ld, 1, i1-i0, &s.kt, 0, hs, i1, false)
 		}
-		for ti := r0; ti < r1; ti++ {
-			row := p[ti*t : ti*t+t]
-			valid := row[:ti+1]
-			scaleAVX2(scale, valid)
-			m := maxAVX2(valid)
-			sum := expSubAVX2(valid, m)
-			scaleAVX2(1/sum, valid)
-			clear(row[ti+1:])
-		}
+		// Row ti's probabilities over keys [0,ti], zeros after.
+		attnSoftmax(p, t, r0, r1, scale)
 		// O = P·V, straight into out.
 		gemm.MulPacked(o[r0*c:], c, p[r0*t:], t, 1, rows, &s.v, 0, kr, hs, false)
 	}
@@ -138,26 +132,22 @@ func (a *Attention) backwardFast(s *attnScratch, dqkv, dout, att, qkv []float32,
 	for r0 := 0; r0 < t; r0 += attnBlock {
 		r1 := min(t, r0+attnBlock)
 		rows, kr := r1-r0, r1
+		nt := (rows + g - 1) / g
 		pb := p[r0*t:] // this block's probabilities, rows t apart
 		// dP = dO·Vᵀ, into ds (rows kr apart), a tile of rows at a time up
 		// to the tile's last key (what lies beyond a row's key is cleared
 		// below).
 		ds := s.ds[:rows*kr]
-		for i := 0; i < rows; i += g {
-			n := min(g, rows-i)
-			gemm.MulPacked(ds[i*kr:], kr, dO[(r0+i)*c:], c, 1, n, &s.vt, 0, hs, r0+i+n, false)
+		for tile := range nt {
+			i0, i1 := rows*tile/nt, rows*(tile+1)/nt
+			gemm.MulPacked(ds[i0*kr:], kr, dO[(r0+i0)*c:], c, 1, i1-i0, &s.vt, 0, hs, r0+i1, false)
 		}
 		// dV += Pᵀ·dO. Rows of dV below r0 carry the sums of earlier blocks;
 		// rows [r0,r1) start here.
 		attnAccumT(dv, ld, hs, pb, t, &s.do, r0, r1)
 		// dS = P∘(dP - rowsum(P∘dP))·scale, in place over dP
-		for i := 0; i < rows; i++ {
-			n := r0 + i + 1
-			prow, drow := pb[i*t:i*t+n], ds[i*kr:i*kr+kr]
-			dot := dotAVX2(prow, drow[:n])
-			softmaxGradAVX2(drow[:n], prow, drow[:n], dot, scale)
-			clear(drow[n:])
-		}
+		// (row r0+i over keys [0,r0+i], zeros after)
+		attnSoftmaxGrad(ds, kr, pb, t, r0, rows, scale)
 		// dQ = dS·K ; dK += dSᵀ·Q
 		gemm.MulPacked(dq[r0*ld:], ld, ds, kr, 1, rows, &s.k, 0, kr, hs, false)
 		attnAccumT(dk, ld, hs, ds, kr, &s.q, r0, r1)
@@ -173,4 +163,30 @@ func attnAccumT(d []float32, ld, hs int, x []float32, ldx int, b *gemm.Packed, r
 		gemm.MulPacked(d, ld, x, 1, ldx, r0, b, r0, r1, hs, true)
 	}
 	gemm.MulPacked(d[r0*ld:], ld, x[r0:], 1, ldx, r1-r0, b, r0, r1, hs, false)
+}
+
+// attnSoftmax does, for each row ti in [r0,r1) of p (rows t floats apart),
+// with x = p[ti*t:][:ti+1]: scaleAVX2(scale, x); m := maxAVX2(x);
+// sum := expSubAVX2(x, m); scaleAVX2(1/sum, x); then it clears the rest of
+// the row. One call does it all, with the primitives' arithmetic.
+func attnSoftmax(p []float32, t, r0, r1 int, scale float32) {
+	if r0 < 0 || r0 > r1 || r1 > t || len(p) < r1*t {
+		panic("kernel: attnSoftmax: rows out of range")
+	}
+	attnSoftmaxAVX2(p, t, r0, r1, scale)
+}
+
+// attnSoftmaxGrad does, for each row i < rows, with n = r0+i+1,
+// dp = ds[i*ldd:][:n] and pr = p[i*ldp:][:n]: dot := dotAVX2(pr, dp);
+// softmaxGradAVX2(dp, pr, dp, dot, scale); then it clears ds up to the end
+// of the row (ldd floats). One call does it all, with the primitives'
+// arithmetic.
+func attnSoftmaxGrad(ds []float32, ldd int, p []float32, ldp, r0, rows int, scale float32) {
+	if rows <= 0 {
+		return
+	}
+	if r0 < 0 || r0+rows > ldd || len(ds) < rows*ldd || ldp < 0 || len(p) < (rows-1)*ldp+r0+rows {
+		panic("kernel: attnSoftmaxGrad: rows out of range")
+	}
+	attnSoftmaxGradAVX2(ds, ldd, p, ldp, r0, rows, scale)
 }

@@ -52,3 +52,9 @@ func adamwAVX2Body(p, g, m, v []float32, h *AdamWParams)
 
 //go:noescape
 func lnSumsAVX2(dout, x, g []float32, mu, rs float32) (sd, sdx float32)
+
+//go:noescape
+func attnSoftmaxAVX2(p []float32, t, r0, r1 int, scale float32)
+
+//go:noescape
+func attnSoftmaxGradAVX2(ds []float32, ldd int, p []float32, ldp, r0, rows int, scale float32)

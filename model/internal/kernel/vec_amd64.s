@@ -698,3 +698,284 @@ lsdone:
 	VMOVSS X0, sdx+84(FP)
 	VZEROUPPER
 	RET
+
+// func attnSoftmaxAVX2(p []float32, t, r0, r1 int, scale float32)
+// For each row ti in [r0,r1) of p (rows t floats apart, ti < t), with
+// x = p[ti*t:][:ti+1]: the sequence scaleAVX2(scale, x); m = maxAVX2(x);
+// sum = expSubAVX2(x, m); scaleAVX2(1/sum, x), then p[ti*t+ti+1:ti*t+t] = 0.
+// The arithmetic is that of those primitives instruction for instruction;
+// only the partial last vector of x stays in a register (Y8) between the
+// passes instead of going through masked stores and loads.
+TEXT ·attnSoftmaxAVX2(SB), NOSPLIT, $0-52
+	MOVQ p_base+0(FP), BX
+	MOVQ t+24(FP), AX
+	MOVQ r0+32(FP), R9
+	MOVQ r1+40(FP), R10
+	VBROADCASTSS scale+48(FP), Y9
+	SHLQ $2, AX               // row bytes
+	MOVQ R9, DX
+	IMULQ AX, DX
+	ADDQ DX, BX               // BX = row r0
+smrow:
+	CMPQ R9, R10
+	JGE  smdone
+	LEAQ 1(R9), CX            // n = ti+1
+	MOVQ CX, R11
+	SHRQ $3, R11              // full vectors
+	MOVQ CX, R14
+	ANDQ $7, R14              // tail length
+	JZ   smnomask
+	TAILMASK(R14, Y15)
+smnomask:
+	// Pass 1: x *= scale.
+	MOVQ BX, SI
+	MOVQ R11, DX
+sm1:
+	TESTQ DX, DX
+	JZ    sm1tail
+	VMULPS (SI), Y9, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	DECQ DX
+	JMP  sm1
+sm1tail:
+	TESTQ R14, R14
+	JZ    sm2
+	VMASKMOVPS (SI), Y15, Y8
+	VMULPS Y8, Y9, Y8
+sm2:
+	// Pass 2: m = max(x), seeded with x[0].
+	TESTQ R11, R11
+	JZ    sm2first
+	VBROADCASTSS (BX), Y0
+	JMP  sm2seed
+sm2first:
+	VBROADCASTSS X8, Y0
+sm2seed:
+	VMOVAPS Y0, Y6
+	MOVQ BX, SI
+	MOVQ R11, DX
+sm2loop:
+	TESTQ DX, DX
+	JZ    sm2tail
+	VMAXPS (SI), Y0, Y0
+	ADDQ $32, SI
+	DECQ DX
+	JMP  sm2loop
+sm2tail:
+	TESTQ R14, R14
+	JZ    sm2done
+	VANDNPS Y6, Y15, Y5
+	VORPS Y5, Y8, Y4
+	VMAXPS Y4, Y0, Y0
+sm2done:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4e, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xb1, X0, X1
+	VMAXPS X1, X0, X0
+	VBROADCASTSS X0, Y6
+	// Pass 3: x = exp(x-m), summed lane-wise in Y7.
+	VXORPS Y7, Y7, Y7
+	MOVQ BX, SI
+	MOVQ R11, DX
+sm3:
+	TESTQ DX, DX
+	JZ    sm3tail
+	VMOVUPS (SI), Y0
+	VSUBPS Y6, Y0, Y0
+	EXP(Y0, Y1, Y2, Y3)
+	VMOVUPS Y0, (SI)
+	VADDPS Y0, Y7, Y7
+	ADDQ $32, SI
+	DECQ DX
+	JMP  sm3
+sm3tail:
+	TESTQ R14, R14
+	JZ    sm3done
+	VSUBPS Y6, Y8, Y0
+	EXP(Y0, Y1, Y2, Y3)
+	VANDPS Y15, Y0, Y0
+	VMOVAPS Y0, Y8
+	VADDPS Y0, Y7, Y7
+sm3done:
+	VMOVAPS Y7, Y0
+	HSUM
+	VMOVSS one<>(SB), X1
+	VDIVSS X0, X1, X1
+	VBROADCASTSS X1, Y10
+	// Pass 4: x *= 1/sum; then zeros to the end of the row.
+	MOVQ BX, SI
+	MOVQ R11, DX
+sm4:
+	TESTQ DX, DX
+	JZ    sm4tail
+	VMULPS (SI), Y10, Y0
+	VMOVUPS Y0, (SI)
+	ADDQ $32, SI
+	DECQ DX
+	JMP  sm4
+sm4tail:
+	LEAQ (BX)(AX*1), DI       // end of the row
+	TESTQ R14, R14
+	JZ    smclear
+	VMULPS Y8, Y10, Y0
+	VANDPS Y15, Y0, Y0        // zeros past x
+	LEAQ 32(SI), DX
+	CMPQ DX, DI
+	JGT  smpartial
+	VMOVUPS Y0, (SI)
+	MOVQ DX, SI
+	JMP  smclear
+smpartial:
+	VMASKMOVPS Y0, Y15, (SI)
+	LEAQ (SI)(R14*4), SI
+smclear:
+	VXORPS Y0, Y0, Y0
+smclear8:
+	LEAQ 32(SI), DX
+	CMPQ DX, DI
+	JGT  smclear1
+	VMOVUPS Y0, (SI)
+	MOVQ DX, SI
+	JMP  smclear8
+smclear1:
+	CMPQ SI, DI
+	JGE  smnext
+	MOVL $0, (SI)
+	ADDQ $4, SI
+	JMP  smclear1
+smnext:
+	ADDQ AX, BX
+	INCQ R9
+	JMP  smrow
+smdone:
+	VZEROUPPER
+	RET
+
+// func attnSoftmaxGradAVX2(ds []float32, ldd int, p []float32, ldp, r0, rows int, scale float32)
+// For each row i < rows, with n = r0+i+1 <= ldd, dp = ds[i*ldd:][:n] and
+// pr = p[i*ldp:][:n]: dot = dotAVX2(pr, dp); softmaxGradAVX2(dp, pr, dp,
+// dot, scale), then ds[i*ldd+n:i*ldd+ldd] = 0. The arithmetic is that of
+// those primitives instruction for instruction; the partial last vectors
+// stay in registers (Y9, Y10) between the two.
+TEXT ·attnSoftmaxGradAVX2(SB), NOSPLIT, $0-84
+	MOVQ ds_base+0(FP), BX
+	MOVQ ldd+24(FP), AX
+	MOVQ p_base+32(FP), R8
+	MOVQ ldp+56(FP), R15
+	MOVQ r0+64(FP), R9
+	MOVQ rows+72(FP), R10
+	VBROADCASTSS scale+80(FP), Y11
+	SHLQ $2, AX
+	SHLQ $2, R15
+	ADDQ R9, R10              // rows end at n = r0+rows
+sgrow:
+	CMPQ R9, R10
+	JGE  sgrdone
+	LEAQ 1(R9), CX            // n
+	MOVQ CX, R14
+	ANDQ $7, R14
+	JZ   sgrnomask
+	TAILMASK(R14, Y15)
+sgrnomask:
+	// dot = dotAVX2(pr, dp)
+	MOVQ R8, SI
+	MOVQ BX, DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+sgr32:
+	CMPQ CX, $32
+	JLT  sgr8
+	VMOVUPS (SI), Y5
+	VMOVUPS 32(SI), Y6
+	VMOVUPS 64(SI), Y7
+	VMOVUPS 96(SI), Y8
+	VFMADD231PS (DI), Y5, Y0
+	VFMADD231PS 32(DI), Y6, Y2
+	VFMADD231PS 64(DI), Y7, Y3
+	VFMADD231PS 96(DI), Y8, Y4
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  sgr32
+sgr8:
+	CMPQ CX, $8
+	JLT  sgrtail
+	VMOVUPS (SI), Y5
+	VFMADD231PS (DI), Y5, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  sgr8
+sgrtail:
+	TESTQ CX, CX
+	JZ    sgrdot
+	VMASKMOVPS (SI), Y15, Y9
+	VMASKMOVPS (DI), Y15, Y10
+	VFMADD231PS Y10, Y9, Y0
+sgrdot:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y4, Y3, Y3
+	VADDPS Y3, Y0, Y0
+	HSUM
+	VBROADCASTSS X0, Y6
+	// dp = (dp-dot)·pr·scale
+	MOVQ R8, SI
+	MOVQ BX, DI
+	LEAQ 1(R9), CX
+sgr2:
+	CMPQ CX, $8
+	JLT  sgr2tail
+	VMOVUPS (DI), Y0
+	VSUBPS Y6, Y0, Y0
+	VMULPS (SI), Y0, Y0
+	VMULPS Y11, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  sgr2
+sgr2tail:
+	LEAQ (BX)(AX*1), DX       // end of the row
+	TESTQ CX, CX
+	JZ    sgrclear
+	VSUBPS Y6, Y10, Y0
+	VMULPS Y9, Y0, Y0
+	VMULPS Y11, Y0, Y0
+	VANDPS Y15, Y0, Y0        // zeros past n
+	LEAQ 32(DI), SI
+	CMPQ SI, DX
+	JGT  sgrpartial
+	VMOVUPS Y0, (DI)
+	MOVQ SI, DI
+	JMP  sgrclear
+sgrpartial:
+	VMASKMOVPS Y0, Y15, (DI)
+	LEAQ (DI)(CX*4), DI
+sgrclear:
+	VXORPS Y0, Y0, Y0
+sgrclear8:
+	LEAQ 32(DI), SI
+	CMPQ SI, DX
+	JGT  sgrclear1
+	VMOVUPS Y0, (DI)
+	MOVQ SI, DI
+	JMP  sgrclear8
+sgrclear1:
+	CMPQ DI, DX
+	JGE  sgrnext
+	MOVL $0, (DI)
+	ADDQ $4, DI
+	JMP  sgrclear1
+sgrnext:
+	ADDQ AX, BX
+	ADDQ R15, R8
+	INCQ R9
+	JMP  sgrow
+sgrdone:
+	VZEROUPPER
+	RET

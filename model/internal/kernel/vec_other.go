@@ -106,3 +106,25 @@ func lnSumsAVX2(dout, x, g []float32, mu, rs float32) (sd, sdx float32) {
 	}
 	return sd, sdx
 }
+
+func attnSoftmaxAVX2(p []float32, t, r0, r1 int, scale float32) {
+	for ti := r0; ti < r1; ti++ {
+		row := p[ti*t : ti*t+t]
+		x := row[:ti+1]
+		scaleAVX2(scale, x)
+		m := maxAVX2(x)
+		sum := expSubAVX2(x, m)
+		scaleAVX2(1/sum, x)
+		clear(row[ti+1:])
+	}
+}
+
+func attnSoftmaxGradAVX2(ds []float32, ldd int, p []float32, ldp, r0, rows int, scale float32) {
+	for i := 0; i < rows; i++ {
+		n := r0 + i + 1
+		pr, dp := p[i*ldp:i*ldp+n], ds[i*ldd:i*ldd+n]
+		dot := dotAVX2(pr, dp)
+		softmaxGradAVX2(dp, pr, dp, dot, scale)
+		clear(ds[i*ldd+n : i*ldd+ldd])
+	}
+}
