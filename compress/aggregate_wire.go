@@ -129,56 +129,30 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 	// At least 4096 long: add12x2 indexes them as arrays.
 	sum, cnt := grow(s.sum, max(full, 4096)), grow(s.cnt, max(full, 4096))
 	s.sum, s.cnt = sum, cnt
-	loc := grow(s.loc, max(pl.k, pl.kLast))
-	s.loc = loc
+	s.loc = grow(s.loc, max(pl.k, pl.kLast))
+	peers := c.peerSources(s, pl, st)
 	var mx uint32
 	for ch := range pl.nChunks {
 		base, n, k := pl.chunk(ch)
-		j0 := ch * pl.k
-		// The common case: 12-bit indices starting on a byte, whole
-		// groups of four, codes starting on a byte.
-		fast := c.bits == 2 && k%4 == 0 && j0%4 == 0 && k < n && packedWidth(n) == 12
-		loc := loc[:k]
-		for r := range st {
-			x := &st[r]
-			if fast && !x.rd.entropy && x.rd.nb%8 == 0 {
-				q := x.rd.p - int(x.rd.nb/8)
-				if q+3*k/2 <= len(x.rd.sec) {
-					// Ask for the peer after next's section of this chunk
-					// (or, past the last peer, of the next chunk).
-					y := &st[(r+2)%len(st)]
-					pf1, pf2 := &x.rd.sec[q], &x.codes[j0/4]
-					if y.rd.p < len(y.rd.sec) {
-						pf1 = &y.rd.sec[y.rd.p]
-					}
-					if j0/4 < len(y.codes) {
-						pf2 = &y.codes[j0/4]
-					}
-					if add12x2(sum[:n:len(sum)], cnt[:n:len(cnt)], x.rd.sec[q:q+3*k/2], x.codes[j0/4:j0/4+k/4], x.lut, pf1, pf2) {
-						x.rd.p, x.rd.acc, x.rd.nb = q+3*k/2, 0, 0
-						continue
-					}
-					// Invalid indices: let readChunk name the problem.
-					err := pl.readChunk(&x.rd, ch, loc, true)
-					if err == nil {
-						err = fmt.Errorf("chunk %d: indices not ascending or out of range %d", ch, n)
-					}
-					clear(sum)
-					clear(cnt)
-					return false, fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
+		var err error
+		if peers != nil {
+			// Every peer's chunk in one call.
+			if r := add12x2Peers(sum[:n:len(sum)], cnt[:n:len(cnt)], peers, ch*3*k/2, ch*k/4, k, s.kbuf); r >= 0 {
+				// Invalid indices: let readChunk name the problem.
+				x := &st[r]
+				x.rd.p, x.rd.acc, x.rd.nb = ch*3*k/2, 0, 0
+				if err = pl.readChunk(&x.rd, ch, s.loc[:k], true); err == nil {
+					err = fmt.Errorf("chunk %d: indices not ascending or out of range %d", ch, n)
 				}
-				// Truncated: readChunk names the problem.
+				err = fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
 			}
-			if err := pl.readChunk(&x.rd, ch, loc, true); err != nil {
-				clear(sum)
-				clear(cnt)
-				return false, fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
-			}
-			if c.bits == 2 {
-				scatter2(sum[:n], cnt[:n], loc, x.codes, j0, x.lut)
-			} else {
-				scatterCodes(sum[:n], cnt[:n], loc, x.codes, j0, c.bits, x.lut)
-			}
+		} else {
+			err = c.addChunk(s, pl, ch, sum, cnt, st)
+		}
+		if err != nil {
+			clear(sum)
+			clear(cnt)
+			return false, err
 		}
 		// Write the chunk's rows, zeroing the sums and counts.
 		if c.cfg.Aggregation == MeanContributors {
@@ -188,11 +162,90 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 		}
 	}
 	for r := range st {
+		if peers != nil {
+			st[r].rd.p = len(st[r].rd.sec) // peerSources checked the length
+		}
 		if err := st[r].rd.finish(); err != nil {
 			return false, fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
 		}
 	}
 	return mx&0x7f800000 != 0x7f800000 || firstNonFinite(out) < 0, nil
+}
+
+// addChunk adds chunk ch of every peer, read from its stream, into sum and
+// cnt (at least 4096 long).
+func (c *codec) addChunk(s *scratch, pl *plan, ch int, sum []float32, cnt []uint16, st []stream) error {
+	_, n, k := pl.chunk(ch)
+	j0 := ch * pl.k
+	// The common case: 12-bit indices starting on a byte, whole
+	// groups of four, codes starting on a byte.
+	fast := c.bits == 2 && k%4 == 0 && j0%4 == 0 && k < n && packedWidth(n) == 12
+	loc := s.loc[:k]
+	for r := range st {
+		x := &st[r]
+		if fast && !x.rd.entropy && x.rd.nb%8 == 0 {
+			q := x.rd.p - int(x.rd.nb/8)
+			if q+3*k/2 <= len(x.rd.sec) {
+				// Ask for the peer after next's section of this chunk
+				// (or, past the last peer, of the next chunk).
+				y := &st[(r+2)%len(st)]
+				pf1, pf2 := &x.rd.sec[q], &x.codes[j0/4]
+				if y.rd.p < len(y.rd.sec) {
+					pf1 = &y.rd.sec[y.rd.p]
+				}
+				if j0/4 < len(y.codes) {
+					pf2 = &y.codes[j0/4]
+				}
+				if add12x2(sum[:n:len(sum)], cnt[:n:len(cnt)], x.rd.sec[q:q+3*k/2], x.codes[j0/4:j0/4+k/4], x.lut, pf1, pf2) {
+					x.rd.p, x.rd.acc, x.rd.nb = q+3*k/2, 0, 0
+					continue
+				}
+				// Invalid indices: let readChunk name the problem.
+				err := pl.readChunk(&x.rd, ch, loc, true)
+				if err == nil {
+					err = fmt.Errorf("chunk %d: indices not ascending or out of range %d", ch, n)
+				}
+				return fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
+			}
+			// Truncated: readChunk names the problem.
+		}
+		if err := pl.readChunk(&x.rd, ch, loc, true); err != nil {
+			return fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
+		}
+		if c.bits == 2 {
+			scatter2(sum[:n], cnt[:n], loc, x.codes, j0, x.lut)
+		} else {
+			scatterCodes(sum[:n], cnt[:n], loc, x.codes, j0, c.bits, x.lut)
+		}
+	}
+	return nil
+}
+
+// peerSources returns every peer's index section and codes for tensor pl
+// when add12x2Peers can read each chunk of all of them from fixed offsets:
+// 2-bit codes, chunks of at most 4096 that all keep the same k < n
+// (a multiple of 16), 12-bit indices (byte-aligned, 3k/2 bytes a chunk),
+// and sections of exactly the length that makes. Otherwise nil.
+func (c *codec) peerSources(s *scratch, pl *plan, st []stream) []peerSrc {
+	full := pl.h * pl.w
+	if pl.flat {
+		full = pl.run
+	}
+	if c.bits != 2 || pl.k%16 != 0 || pl.k >= full || full > 4096 || pl.lenLast != full || pl.kLast != pl.k || len(st) == 0 {
+		return nil
+	}
+	idxLen, codesLen := pl.nChunks*3*pl.k/2, pl.nChunks*pl.k/4
+	peers := reuse(s.peers, len(st))
+	s.peers = peers
+	for r := range st {
+		x := &st[r]
+		if x.rd.entropy || x.rd.p != 0 || x.rd.nb != 0 || len(x.rd.sec) != idxLen || len(x.codes) < codesLen {
+			return nil
+		}
+		peers[r] = peerSrc{idx: x.rd.sec, codes: x.codes, lut: [4]float32(x.lut)}
+	}
+	s.kbuf = grow(s.kbuf, 6*pl.k)
+	return peers
 }
 
 // add12x2Go adds one peer's chunk, given as 12-bit local indices (src, three
@@ -239,6 +292,27 @@ func add12x2Go(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bo
 		src, codes = src[6:], codes[1:]
 	}
 	return true
+}
+
+// peerSrc is one peer's index section and codes for a tensor, and its
+// table of values by code.
+type peerSrc struct {
+	idx, codes []byte
+	lut        [4]float32
+}
+
+// add12x2PeersGo adds one chunk of every peer in turn, as add12x2Go: peer
+// r's k 12-bit indices start idxOff bytes into peers[r].idx, its 2-bit
+// codes codeOff bytes into peers[r].codes. It returns the first peer whose
+// indices do not ascend below len(sum), having added garbage, or −1.
+func add12x2PeersGo(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff, k int) int {
+	for r := range peers {
+		p := &peers[r]
+		if !add12x2Go(sum, cnt, p.idx[idxOff:idxOff+3*k/2], p.codes[codeOff:codeOff+k/4], p.lut[:]) {
+			return r
+		}
+	}
+	return -1
 }
 
 // finishLocal writes o[j] = sum[j]·recip[cnt[j]] and returns the or of

@@ -142,6 +142,8 @@ type scratch struct {
 	decoded  []*Payload
 	streams  []stream
 	luts     []float32
+	peers    []peerSrc
+	kbuf     []byte
 }
 
 // New builds the compressor cfg describes for the tensors of layout.

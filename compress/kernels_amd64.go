@@ -92,3 +92,27 @@ func finishMeanRows(o []float32, stride, rows, rowLen int, sum []float32, cnt []
 	_, _, _ = o[(rows-1)*stride+rowLen-1], sum[rows*rowLen-1], cnt[rows*rowLen-1]
 	return finishMeanRowsAVX2(&o[0], stride, rows, rowLen, &sum[0], &cnt[0])
 }
+
+//go:noescape
+func add12x2PeersKernel(sum *float32, cnt *uint16, peers *peerSrc, npeers, idxOff, codeOff, k, n int, pfIdx, pfCodes int) int
+
+// add12x2Peers is add12x2PeersGo, with an AVX2 kernel for k a multiple
+// of 16 and chunks of at most 4096.
+func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff, k int, buf []byte) int {
+	n := len(sum)
+	if !useAVX2 || k%16 != 0 || k == 0 || n > 4096 || len(buf) < 6*k || len(cnt) < n {
+		return add12x2PeersGo(sum, cnt, peers, idxOff, codeOff, k)
+	}
+	// The kernel reads these bytes and checks the indices against n
+	// before it adds.
+	for i := range peers {
+		p := &peers[i]
+		if idxOff < 0 || codeOff < 0 || len(p.idx) < idxOff+3*k/2 || len(p.codes) < codeOff+k/4 {
+			return add12x2PeersGo(sum, cnt, peers, idxOff, codeOff, k)
+		}
+	}
+	if len(peers) == 0 {
+		return -1
+	}
+	return add12x2PeersKernel(&sum[0], &cnt[0], &peers[0], len(peers), idxOff, codeOff, k, n, 3*k/2, k/4)
+}

@@ -312,3 +312,262 @@ frdone:
 	MOVL AX, ret+48(FP)
 	VZEROUPPER
 	RET
+
+// Byte pairs holding 12-bit indices 0..7 of 12 bytes (lane 0), and of
+// bytes 4..15 (lane 1, which add12x2PeersKernel loads from 8 bytes on).
+DATA idx12shuf<>+0x00(SB)/8, $0x0504040302010100
+DATA idx12shuf<>+0x08(SB)/8, $0x0b0a0a0908070706
+DATA idx12shuf<>+0x10(SB)/8, $0x0908080706050504
+DATA idx12shuf<>+0x18(SB)/8, $0x0f0e0e0d0c0b0b0a
+GLOBL idx12shuf<>(SB), RODATA|NOPTR, $32
+
+// Shifts that bring 2-bit codes 0..7, then 8..15, of a 32-bit word down.
+DATA code2shift<>+0x00(SB)/8, $0x0000000200000000
+DATA code2shift<>+0x08(SB)/8, $0x0000000600000004
+DATA code2shift<>+0x10(SB)/8, $0x0000000a00000008
+DATA code2shift<>+0x18(SB)/8, $0x0000000e0000000c
+DATA code2shift<>+0x20(SB)/8, $0x0000001200000010
+DATA code2shift<>+0x28(SB)/8, $0x0000001600000014
+DATA code2shift<>+0x30(SB)/8, $0x0000001a00000018
+DATA code2shift<>+0x38(SB)/8, $0x0000001e0000001c
+GLOBL code2shift<>(SB), RODATA|NOPTR, $64
+
+// func add12x2PeersKernel(sum *float32, cnt *uint16, peers *peerSrc, npeers, idxOff, codeOff, k, n int, pfIdx, pfCodes int) int
+//
+// add12x2 for one chunk of every peer in turn: peer r's k (a multiple of
+// 16) 12-bit indices start idxOff bytes into peers[r].idx, its 2-bit codes
+// codeOff bytes into peers[r].codes (a peerSrc is 64 bytes: idx, codes,
+// lut at 0, 24, 48). The indices are decoded 16 at a time (shuffle byte
+// pairs, mask or shift) and the codes looked up in the peer's table
+// (VPERMPS). A first pass checks that a peer's indices ascend and stay
+// below n; a second decodes them again and adds the values with scalar
+// code, as add12x2Kernel does. It returns the first peer whose indices
+// fail, having added none of its values, or −1. Before each peer it asks
+// the cache for the index and code bytes of the peer three after it (past
+// the last peer: of the next chunk, pfIdx and pfCodes bytes further on):
+// the peers' streams are too many for the hardware prefetcher to follow.
+TEXT ·add12x2PeersKernel(SB), NOSPLIT, $8-88
+	MOVQ sum+0(FP), DI
+	MOVQ cnt+8(FP), R8
+	MOVQ peers+16(FP), R9
+	MOVQ npeers+24(FP), R10
+	MOVQ idxOff+32(FP), R11
+	MOVQ codeOff+40(FP), R12
+	MOVQ k+48(FP), R13
+	MOVQ n+56(FP), AX
+	MOVQ AX, X14
+	VPBROADCASTW X14, Y14
+	VMOVDQU idx12shuf<>(SB), Y15
+	MOVL $0x0fff, AX
+	MOVL AX, X13
+	VPBROADCASTW X13, Y13
+	VMOVDQU code2shift<>(SB), Y12
+	VMOVDQU code2shift<>+32(SB), Y11
+	MOVL $3, AX
+	MOVL AX, X10
+	VPBROADCASTD X10, Y10
+	XORQ BX, BX
+	TESTQ R10, R10
+	JZ pdone
+
+ppeer:
+	// Prefetch for peer r+3, or past the last, the next chunk's.
+	LEAQ 3(BX), AX
+	MOVQ R11, CX
+	MOVQ R12, DX
+	CMPQ AX, R10
+	JLT ppfsame
+	SUBQ R10, AX
+	ADDQ pfIdx+64(FP), CX
+	ADDQ pfCodes+72(FP), DX
+	CMPQ AX, R10
+	JGE ppfdone
+
+ppfsame:
+	SHLQ $6, AX
+	ADDQ peers+16(FP), AX
+	MOVQ 24(AX), SI
+	PREFETCHT0 (SI)(DX*1)
+	MOVQ (AX), SI
+	ADDQ CX, SI
+	LEAQ (R13)(R13*2), CX
+	SHRQ $1, CX
+	LEAQ -1(SI)(CX*1), DX
+
+ppfloop:
+	PREFETCHT0 (SI)
+	ADDQ $64, SI
+	CMPQ SI, DX
+	JLT ppfloop
+	PREFETCHT0 (DX)
+
+ppfdone:
+	// Check the indices: ascending from −1, below n.
+	MOVQ (R9), SI
+	ADDQ R11, SI
+	VPCMPEQW Y8, Y8, Y8
+	VMOVDQA Y8, Y7
+	MOVQ R13, R14
+	SHRQ $4, R14
+
+pcheck:
+	VMOVDQU (SI), X0
+	VINSERTI128 $1, 8(SI), Y0, Y0
+	VPSHUFB Y15, Y0, Y0
+	VPAND Y13, Y0, Y1
+	VPSRLW $4, Y0, Y2
+	VPBLENDW $0xaa, Y2, Y1, Y0
+	VPERM2I128 $0x21, Y0, Y8, Y1
+	VPALIGNR $14, Y1, Y0, Y1
+	VPCMPGTW Y1, Y0, Y2
+	VPAND Y2, Y7, Y7
+	VPCMPGTW Y0, Y14, Y2
+	VPAND Y2, Y7, Y7
+	VMOVDQA Y0, Y8
+	ADDQ $24, SI
+	DECQ R14
+	JNZ pcheck
+
+	VPMOVMSKB Y7, R14
+	CMPL R14, $-1
+	JNE pbad
+
+	// Add them: decode again, look up the values, scatter.
+	MOVQ BX, r-8(SP)
+	MOVQ (R9), SI
+	ADDQ R11, SI
+	MOVQ 24(R9), DX
+	ADDQ R12, DX
+	VBROADCASTF128 48(R9), Y9
+	MOVQ R13, R14
+	SHRQ $4, R14
+
+padd:
+	VMOVDQU (SI), X0
+	VINSERTI128 $1, 8(SI), Y0, Y0
+	VPSHUFB Y15, Y0, Y0
+	VPAND Y13, Y0, Y1
+	VPSRLW $4, Y0, Y2
+	VPBLENDW $0xaa, Y2, Y1, Y0
+	VPBROADCASTD (DX), Y3
+	VPSRLVD Y12, Y3, Y4
+	VPAND Y10, Y4, Y4
+	VPERMPS Y9, Y4, Y4
+	VPSRLVD Y11, Y3, Y5
+	VPAND Y10, Y5, Y5
+	VPERMPS Y9, Y5, Y5
+	VMOVQ X0, AX
+	VPEXTRQ $1, X0, BX
+	VEXTRACTF128 $1, Y4, X7
+	MOVWQZX AX, CX
+	VADDSS (DI)(CX*4), X4, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, AX
+	MOVWQZX AX, CX
+	VPERMILPS $1, X4, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, AX
+	MOVWQZX AX, CX
+	VPERMILPS $2, X4, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, AX
+	MOVWQZX AX, CX
+	VPERMILPS $3, X4, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	MOVWQZX BX, CX
+	VADDSS (DI)(CX*4), X7, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, BX
+	MOVWQZX BX, CX
+	VPERMILPS $1, X7, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, BX
+	MOVWQZX BX, CX
+	VPERMILPS $2, X7, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, BX
+	MOVWQZX BX, CX
+	VPERMILPS $3, X7, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	VEXTRACTI128 $1, Y0, X1
+	VMOVQ X1, AX
+	VPEXTRQ $1, X1, BX
+	VEXTRACTF128 $1, Y5, X7
+	MOVWQZX AX, CX
+	VADDSS (DI)(CX*4), X5, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, AX
+	MOVWQZX AX, CX
+	VPERMILPS $1, X5, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, AX
+	MOVWQZX AX, CX
+	VPERMILPS $2, X5, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, AX
+	MOVWQZX AX, CX
+	VPERMILPS $3, X5, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	MOVWQZX BX, CX
+	VADDSS (DI)(CX*4), X7, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, BX
+	MOVWQZX BX, CX
+	VPERMILPS $1, X7, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, BX
+	MOVWQZX BX, CX
+	VPERMILPS $2, X7, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	SHRQ $16, BX
+	MOVWQZX BX, CX
+	VPERMILPS $3, X7, X6
+	VADDSS (DI)(CX*4), X6, X6
+	VMOVSS X6, (DI)(CX*4)
+	INCW (R8)(CX*2)
+	ADDQ $24, SI
+	ADDQ $4, DX
+	DECQ R14
+	JNZ padd
+
+	MOVQ r-8(SP), BX
+	ADDQ $64, R9
+	INCQ BX
+	CMPQ BX, R10
+	JLT ppeer
+
+pdone:
+	MOVQ $-1, ret+80(FP)
+	VZEROUPPER
+	RET
+
+pbad:
+	MOVQ BX, ret+80(FP)
+	VZEROUPPER
+	RET

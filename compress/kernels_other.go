@@ -17,3 +17,7 @@ func add12x2(sum []float32, cnt []uint16, src, codes []byte, lut []float32, _, _
 func finishMeanRows(o []float32, stride, rows, rowLen int, sum []float32, cnt []uint16, recip []float32) uint32 {
 	return finishRows(o, stride, rows, rowLen, sum, cnt, recip)
 }
+
+func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff, k int, _ []byte) int {
+	return add12x2PeersGo(sum, cnt, peers, idxOff, codeOff, k)
+}

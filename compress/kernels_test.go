@@ -152,3 +152,71 @@ func TestFinishMeanRowsMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestAdd12x2PeersMatchesGo: the kernel that adds one chunk of every peer
+// names the same first bad peer as the Go loop and, when all are good,
+// leaves the same sums and counts.
+func TestAdd12x2PeersMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 15))
+	good, bad := 0, 0
+	for trial := range 400 {
+		k := 4 * (1 + rng.IntN(40))
+		if trial%3 != 0 {
+			k = 16 * (1 + rng.IntN(10))
+		}
+		n := k + 1 + rng.IntN(4096-k)
+		chunks := 1 + rng.IntN(3)
+		peers := make([]peerSrc, rng.IntN(9))
+		for r := range peers {
+			var idx, codes []byte
+			for range chunks {
+				l := rng.Perm(n)[:k]
+				slices.Sort(l)
+				switch rng.IntN(40) {
+				case 0:
+					l[rng.IntN(k)] = n + rng.IntN(4096-n+1) // may reach 4096: wraps to 0 in 12 bits
+				case 1:
+					i := rng.IntN(k - 1)
+					l[i+1] = l[i]
+				case 2:
+					slices.Reverse(l)
+				}
+				for i := 0; i < k; i += 2 {
+					a, b := l[i]&0xfff, l[i+1]&0xfff
+					idx = append(idx, byte(a), byte(a>>8|b<<4), byte(b>>4))
+				}
+				for range k / 4 {
+					codes = append(codes, byte(rng.IntN(256)))
+				}
+			}
+			peers[r] = peerSrc{idx: idx, codes: codes}
+			for b := range peers[r].lut {
+				peers[r].lut[b] = float32(rng.NormFloat64())
+			}
+		}
+		ch := rng.IntN(chunks)
+		s1, s2 := make([]float32, 4096), make([]float32, 4096)
+		c1, c2 := make([]uint16, 4096), make([]uint16, 4096)
+		for i := range n {
+			s1[i] = float32(rng.NormFloat64())
+			s2[i] = s1[i]
+		}
+		buf := make([]byte, 6*k)
+		r1 := add12x2Peers(s1[:n], c1[:n], peers, ch*3*k/2, ch*k/4, k, buf)
+		r2 := add12x2PeersGo(s2[:n], c2[:n], peers, ch*3*k/2, ch*k/4, k)
+		if r1 != r2 {
+			t.Fatalf("trial %d (k=%d, n=%d, %d peers): first bad peer %d, want %d", trial, k, n, len(peers), r1, r2)
+		}
+		if r1 < 0 && (!slices.Equal(c1, c2) || !slices.EqualFunc(s1, s2, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) })) {
+			t.Fatalf("trial %d (k=%d, n=%d, %d peers): the sums differ", trial, k, n, len(peers))
+		}
+		if r1 < 0 && len(peers) > 0 {
+			good++
+		} else if r1 >= 0 {
+			bad++
+		}
+	}
+	if good < 100 || bad < 50 {
+		t.Fatalf("%d trials all good, %d with a bad peer: too few of one kind", good, bad)
+	}
+}

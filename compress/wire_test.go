@@ -83,7 +83,8 @@ func TestPublishedRatio(t *testing.T) {
 }
 
 // fuzzCodecs are the compressors FuzzDecode tries every input on: every
-// kind and wire variant, on a small layout with 8x8 blocks.
+// kind and wire variant, on a small layout with 8x8 blocks, and the
+// default one keeping 16 per block.
 func fuzzCodecs(t testing.TB) []*codec {
 	l := tensor.Pack([]string{"m", "v", "s"}, [][]int{{16, 24}, {10}, {1}})
 	var cs []*codec
@@ -103,6 +104,12 @@ func fuzzCodecs(t testing.TB) []*codec {
 		}
 		cs = append(cs, mustNew(t, cfg, l))
 	}
+	// 16 of each 64: AggregateEncoded adds all peers' chunks in one call
+	// (add12x2Peers).
+	cfg := DefaultConfig()
+	cfg.ChunkSize = 64
+	cfg.TopKPerChunk = 1024
+	cs = append(cs, mustNew(t, cfg, l))
 	return cs
 }
 
