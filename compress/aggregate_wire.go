@@ -71,20 +71,27 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 	var q QuantStats
 	for _, pl := range c.plans {
 		out := dst[pl.offset : pl.offset+pl.size]
+		// Two passes over the peers, so that the cache can fetch each
+		// peer's statistics while the others' headers are read.
 		for r := range st {
 			x := &st[r]
 			sec, vb, err := c.tensorSections(&x.d, pl, false)
 			if err == nil {
 				err = x.d.err
 			}
-			if err == nil {
-				err = c.readQuant(vb, &q)
-			}
 			if err != nil {
 				return fmt.Errorf("compress: payload %d: decode: tensor %q: %w", r, pl.name, err)
 			}
 			x.rd = idxReader{sec: sec, entropy: entropy}
-			x.codes = vb[4*(3+nb):]
+			x.codes = vb
+			prefetch(&vb[0]) // the length was checked
+		}
+		for r := range st {
+			x := &st[r]
+			if err := c.readQuant(x.codes, &q); err != nil {
+				return fmt.Errorf("compress: payload %d: decode: tensor %q: %w", r, pl.name, err)
+			}
+			x.codes = x.codes[4*(3+nb):]
 			// Only zero padding may follow the last code.
 			if used := pl.total * c.bits % 8; used != 0 && x.codes[len(x.codes)-1]>>used != 0 {
 				return fmt.Errorf("compress: payload %d: decode: tensor %q: non-zero padding after the codes", r, pl.name)
@@ -92,6 +99,10 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 			x.lut = luts[r*nb : (r+1)*nb : (r+1)*nb]
 			for b := range x.lut {
 				x.lut[b] = q.Centroids[b] + q.Mean
+			}
+			// The next tensor's header, read after this one's chunks.
+			if len(x.d.b) > 0 {
+				prefetch(&x.d.b[0])
 			}
 		}
 		if len(st) == 0 {
@@ -131,6 +142,9 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 	s.sum, s.cnt = sum, cnt
 	s.loc = grow(s.loc, max(pl.k, pl.kLast))
 	peers := c.peerSources(s, pl, st)
+	if peers == nil && pl.size <= len(sum) && pl.nChunks > 1 {
+		return c.streamSmall(s, pl, out, st)
+	}
 	var mx uint32
 	for ch := range pl.nChunks {
 		base, n, k := pl.chunk(ch)
@@ -168,6 +182,39 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 		if err := st[r].rd.finish(); err != nil {
 			return false, fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
 		}
+	}
+	return mx&0x7f800000 != 0x7f800000 || firstNonFinite(out) < 0, nil
+}
+
+// streamSmall is streamChunks for a tensor that fits in the sums and
+// counts: peer after peer, all its indices (as positions in the tensor)
+// and codes at once, which saves the per-chunk work of small chunks.
+func (c *codec) streamSmall(s *scratch, pl *plan, out []float32, st []stream) (bool, error) {
+	recip := c.recips(s, len(st))
+	sum, cnt := s.sum[:pl.size], s.cnt[:pl.size]
+	loc := grow(s.loc, pl.total)[:pl.total]
+	s.loc = loc
+	for r := range st {
+		x := &st[r]
+		if x.rd.entropy || !pl.unpackUniform(x.rd.sec, loc) {
+			if err := pl.decodeIndices(x.rd.sec, loc, x.rd.entropy); err != nil {
+				clear(sum)
+				clear(cnt)
+				return false, fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
+			}
+		}
+		x.rd.p, x.rd.acc, x.rd.nb = len(x.rd.sec), 0, 0
+		if c.bits == 2 {
+			scatter2(sum, cnt, loc, x.codes, 0, x.lut)
+		} else {
+			scatterCodes(sum, cnt, loc, x.codes, 0, c.bits, x.lut)
+		}
+	}
+	var mx uint32
+	if c.cfg.Aggregation == MeanContributors {
+		mx = finishMeanRows(out, pl.size, 1, pl.size, sum, cnt, recip)
+	} else {
+		mx = finishRows(out, pl.size, 1, pl.size, sum, cnt, recip)
 	}
 	return mx&0x7f800000 != 0x7f800000 || firstNonFinite(out) < 0, nil
 }

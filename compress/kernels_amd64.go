@@ -116,3 +116,8 @@ func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff,
 	}
 	return add12x2PeersKernel(&sum[0], &cnt[0], &peers[0], len(peers), idxOff, codeOff, k, n, 3*k/2, k/4)
 }
+
+// prefetch asks the cache for the line holding p.
+//
+//go:noescape
+func prefetch(p *byte)

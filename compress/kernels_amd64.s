@@ -571,3 +571,11 @@ pbad:
 	MOVQ BX, ret+80(FP)
 	VZEROUPPER
 	RET
+
+// func prefetch(p *byte)
+//
+// Asks the cache for the line holding p.
+TEXT ·prefetch(SB), NOSPLIT, $0-8
+	MOVQ p+0(FP), AX
+	PREFETCHT0 (AX)
+	RET

@@ -240,6 +240,46 @@ func (pl *plan) decodeIndices(sec []byte, idx []int32, entropy bool) error {
 	return rd.finish()
 }
 
+// unpackUniform is decodeIndices of a packed section (not entropy coded)
+// for a tensor whose chunks all keep the same k < n: one loop over the
+// whole section. It returns false, having written garbage, where
+// decodeIndices would fail.
+func (pl *plan) unpackUniform(sec []byte, out []int32) bool {
+	full := pl.h * pl.w
+	if pl.flat {
+		full = pl.run
+	}
+	if pl.lenLast != full || pl.kLast != pl.k || pl.k >= full || len(out) != pl.total {
+		return false
+	}
+	n := full
+	width := packedWidth(n)
+	mask := uint64(1)<<width - 1
+	p, acc, nb := 0, uint64(0), uint(0)
+	j := 0
+	for ch := range pl.nChunks {
+		base, _, k := pl.chunk(ch)
+		prev := -1
+		for range k {
+			if nb < width {
+				if p, acc, nb = refillBits(sec, p, acc, nb); nb < width {
+					return false
+				}
+			}
+			l := int(acc & mask)
+			acc >>= width
+			nb -= width
+			if l <= prev || l >= n {
+				return false
+			}
+			prev = l
+			out[j] = int32(pl.pos(base, l))
+			j++
+		}
+	}
+	return p == len(sec) && nb < 8 && acc&(1<<nb-1) == 0
+}
+
 // idxReader reads an index section chunk by chunk. It keeps the bit
 // buffer in plain fields that readChunk copies to locals: this is the
 // receiver's hot path.

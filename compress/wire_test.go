@@ -224,3 +224,45 @@ func TestDecodeToReuses(t *testing.T) {
 		}
 	}
 }
+
+// TestUnpackUniformMatchesDecode: the one-loop reading of a packed index
+// section accepts what decodeIndices accepts, with the same positions, and
+// rejects the rest (flipped bits, truncation, trailing bytes).
+func TestUnpackUniformMatchesDecode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 16))
+	tried := 0
+	for _, l := range []tensor.Layout{gptLayout(1), oddLayout()} {
+		for _, name := range []string{"sparseloco", "sparseloco-flat", "sparseloco-k128", "sparseloco-density"} {
+			c := mustNew(t, allConfigs()[name], l)
+			p, _ := c.Compress(c.NewState(), randn(rng, l.Size(), 1), 0)
+			for i, pl := range c.plans {
+				var w bitWriter
+				pl.encodeIndices(&w, p.Tensors[i].Indices, false)
+				sec := w.flush()
+				for trial := range 30 {
+					b := slices.Clone(sec)
+					switch {
+					case trial == 1 && len(b) > 0:
+						b = b[:len(b)-1]
+					case trial == 2:
+						b = append(b, 0)
+					case trial > 2 && len(b) > 0:
+						b[rng.IntN(len(b))] ^= byte(1 << rng.IntN(8))
+					}
+					want, got := make([]int32, pl.total), make([]int32, pl.total)
+					err := pl.decodeIndices(b, want, false)
+					if !pl.unpackUniform(b, got) {
+						continue // not a uniform plan, or garbage: decodeIndices decides
+					}
+					tried++
+					if err != nil || !slices.Equal(got, want) {
+						t.Fatalf("%s %s trial %d: unpackUniform accepts, decodeIndices says %v (or other positions)", name, pl.name, trial, err)
+					}
+				}
+			}
+		}
+	}
+	if tried < 100 {
+		t.Fatalf("only %d sections read by unpackUniform", tried)
+	}
+}
