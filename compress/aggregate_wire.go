@@ -151,7 +151,7 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 		var err error
 		if peers != nil {
 			// Every peer's chunk in one call.
-			if r := add12x2Peers(sum[:n:len(sum)], cnt[:n:len(cnt)], peers, ch*3*k/2, ch*k/4, k, s.kbuf); r >= 0 {
+			if r := add12x2Peers(sum[:n:len(sum)], cnt[:n:len(cnt)], peers, ch*3*k/2, ch*k/4, k); r >= 0 {
 				// Invalid indices: let readChunk name the problem.
 				x := &st[r]
 				x.rd.p, x.rd.acc, x.rd.nb = ch*3*k/2, 0, 0
@@ -291,7 +291,6 @@ func (c *codec) peerSources(s *scratch, pl *plan, st []stream) []peerSrc {
 		}
 		peers[r] = peerSrc{idx: x.rd.sec, codes: x.codes, lut: [4]float32(x.lut)}
 	}
-	s.kbuf = grow(s.kbuf, 6*pl.k)
 	return peers
 }
 

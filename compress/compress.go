@@ -143,7 +143,6 @@ type scratch struct {
 	streams  []stream
 	luts     []float32
 	peers    []peerSrc
-	kbuf     []byte
 }
 
 // New builds the compressor cfg describes for the tensors of layout.

@@ -98,9 +98,9 @@ func add12x2PeersKernel(sum *float32, cnt *uint16, peers *peerSrc, npeers, idxOf
 
 // add12x2Peers is add12x2PeersGo, with an AVX2 kernel for k a multiple
 // of 16 and chunks of at most 4096.
-func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff, k int, buf []byte) int {
+func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff, k int) int {
 	n := len(sum)
-	if !useAVX2 || k%16 != 0 || k == 0 || n > 4096 || len(buf) < 6*k || len(cnt) < n {
+	if !useAVX2 || k%16 != 0 || k == 0 || n > 4096 || len(cnt) < n {
 		return add12x2PeersGo(sum, cnt, peers, idxOff, codeOff, k)
 	}
 	// The kernel reads these bytes and checks the indices against n

@@ -201,8 +201,7 @@ func TestAdd12x2PeersMatchesGo(t *testing.T) {
 			s1[i] = float32(rng.NormFloat64())
 			s2[i] = s1[i]
 		}
-		buf := make([]byte, 6*k)
-		r1 := add12x2Peers(s1[:n], c1[:n], peers, ch*3*k/2, ch*k/4, k, buf)
+		r1 := add12x2Peers(s1[:n], c1[:n], peers, ch*3*k/2, ch*k/4, k)
 		r2 := add12x2PeersGo(s2[:n], c2[:n], peers, ch*3*k/2, ch*k/4, k)
 		if r1 != r2 {
 			t.Fatalf("trial %d (k=%d, n=%d, %d peers): first bad peer %d, want %d", trial, k, n, len(peers), r1, r2)
