@@ -18,6 +18,9 @@
 // memory (Wᵀ for Forward, W for BackwardInput, a for BackwardWeight, which
 // also transposes dout in cache-sized blocks) and runs a register-tiled
 // micro-kernel over them, in blocks of the reduction that stay in cache.
+// For small products in inner loops, Packed holds an operand packed once
+// and MulPacked multiplies by it, reading and writing through strides,
+// with the same kernels and so the same bits.
 //
 // # Determinism
 //

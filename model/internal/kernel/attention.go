@@ -72,8 +72,12 @@ func (a *Attention) Backward(dqkv, dout, att, qkv []float32, b int) {
 // product needs it) and writes scores into att and results into out and
 // dqkv directly. Query rows go in blocks of attnBlock; a block's products
 // stop at its last key, so most of the masked upper triangle is never
-// computed. Inside a block the masked probabilities are exactly zero, so
-// the results are those of the causal products.
+// computed; the scores S = Q·Kᵀ and their gradient dP = dO·Vᵀ, which
+// enter no sum past a row's own key, stop at the last key of each tile of
+// rows. Inside a block the masked probabilities are exactly zero, so the
+// results are those of the causal products. The softmax of a block's rows
+// and its gradient each take one assembly call (attnSoftmaxAVX2,
+// attnSoftmaxGradAVX2) doing the arithmetic of the row primitives.
 //
 // Every output element is the chain of fused multiply-adds it was when the
 // path called gemm's public functions on gathered copies (the blocks, the
