@@ -280,10 +280,23 @@ func packRows(dst, src []float32, ld, rows, cols, nr, q0, q1 int) {
 }
 
 func forwardFast(kn *kernel, workers int, out, a, w, bias []float32, m, k, n int) {
+	buf := getScratch(packedSize(kn, k, n))
+	packForward(kn, workers, *buf, w, k, n)
+	forwardPacked(kn, workers, out, a, *buf, bias, m, k, n)
+	scratch.Put(buf)
+}
+
+// packedSize is the number of floats of a k×n operand in panels.
+func packedSize(kn *kernel, k, n int) int { return (n + kn.nr - 1) / kn.nr * k * kn.nr }
+
+// packForward packs wᵀ ([n,k] w) as Forward's panels into dst.
+func packForward(kn *kernel, workers int, dst, w []float32, k, n int) {
 	np := (n + kn.nr - 1) / kn.nr
-	buf := getScratch(np * k * kn.nr)
-	bp := *buf
-	parallel(workers, np, 1, func(q0, q1 int) { packTransposed(bp, w, k, n, k, kn.nr, q0, q1) })
+	parallel(workers, np, 1, func(q0, q1 int) { packTransposed(dst, w, k, n, k, kn.nr, q0, q1) })
+}
+
+// forwardPacked is forwardFast with wᵀ packed by packForward in bp.
+func forwardPacked(kn *kernel, workers int, out, a, bp, bias []float32, m, k, n int) {
 	mode := modeZero
 	if bias != nil {
 		mode = modeBias
@@ -291,18 +304,31 @@ func forwardFast(kn *kernel, workers int, out, a, w, bias []float32, m, k, n int
 	parallel(workers, m, kn.maxMR, func(i0, i1 int) {
 		tiles(kn, unsafe.Pointer(&a[0]), uintptr(k*4), 4, k, bp, k*kn.nr, out, n, n, i0, i1, mode, bias)
 	})
-	scratch.Put(buf)
 }
 
 func backwardInputFast(kn *kernel, workers int, da, dout, w []float32, m, k, n int) {
-	np := (k + kn.nr - 1) / kn.nr
-	buf := getScratch(np * n * kn.nr)
-	bp := *buf
-	parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, w, k, n, k, kn.nr, q0, q1) })
-	parallel(workers, m, kn.maxMR, func(i0, i1 int) {
-		tiles(kn, unsafe.Pointer(&dout[0]), uintptr(n*4), 4, n, bp, n*kn.nr, da, k, k, i0, i1, modeAccumulate, nil)
-	})
+	buf := getScratch(packedSize(kn, n, k))
+	packBackwardInput(kn, workers, *buf, w, k, n)
+	backwardInputPacked(kn, workers, da, dout, *buf, m, k, n, true)
 	scratch.Put(buf)
+}
+
+// packBackwardInput packs w ([n,k]) as BackwardInput's panels into dst.
+func packBackwardInput(kn *kernel, workers int, dst, w []float32, k, n int) {
+	np := (k + kn.nr - 1) / kn.nr
+	parallel(workers, np, 1, func(q0, q1 int) { packRows(dst, w, k, n, k, kn.nr, q0, q1) })
+}
+
+// backwardInputPacked is backwardInputFast with w packed by
+// packBackwardInput in bp: da += dout·w with accumulate, else da = dout·w.
+func backwardInputPacked(kn *kernel, workers int, da, dout, bp []float32, m, k, n int, accumulate bool) {
+	mode := modeZero
+	if accumulate {
+		mode = modeAccumulate
+	}
+	parallel(workers, m, kn.maxMR, func(i0, i1 int) {
+		tiles(kn, unsafe.Pointer(&dout[0]), uintptr(n*4), 4, n, bp, n*kn.nr, da, k, k, i0, i1, mode, nil)
+	})
 }
 
 // packBytes bounds the packed rows of a that BackwardWeight holds at once,

@@ -22,3 +22,21 @@ func backwardInputFast(kn *kernel, workers int, da, dout, w []float32, m, k, n i
 func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m, k, n int) {
 	panic("gemm: no fast path on this architecture")
 }
+
+func packedSize(kn *kernel, k, n int) int { panic("gemm: no fast path on this architecture") }
+
+func packForward(kn *kernel, workers int, dst, w []float32, k, n int) {
+	panic("gemm: no fast path on this architecture")
+}
+
+func forwardPacked(kn *kernel, workers int, out, a, bp, bias []float32, m, k, n int) {
+	panic("gemm: no fast path on this architecture")
+}
+
+func packBackwardInput(kn *kernel, workers int, dst, w []float32, k, n int) {
+	panic("gemm: no fast path on this architecture")
+}
+
+func backwardInputPacked(kn *kernel, workers int, da, dout, bp []float32, m, k, n int, accumulate bool) {
+	panic("gemm: no fast path on this architecture")
+}
