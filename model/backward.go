@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 
-	"github.com/locosim/locosim/internal/gemm"
 	"github.com/locosim/locosim/model/internal/kernel"
 )
 
@@ -23,6 +22,7 @@ func (m *Model) HeadBackward(ws *Workspace) ([]float32, error) {
 
 func (m *Model) headBackward(ws *Workspace) []float32 {
 	ws.headReady = false // the probabilities become gradients in place
+	m.packWeights(ws, 0, 0, true, false, true)
 	ws.runShards(func(sh *shard) { m.headBackwardShard(ws, sh) })
 	ws.runTasks(m.headTasks(ws, false, true))
 	return ws.dx[m.cfg.Layers][:ws.rows()*m.cfg.Channels]
@@ -40,8 +40,7 @@ func (m *Model) headBackwardShard(ws *Workspace, sh *shard) {
 		kernel.CrossEntropyBackward(dlogits[lo*V:hi*V], tgt[lo:hi], hi-lo, V, 1/float32(N))
 	})
 	dlnf := sh.rows(ws.dlnf, C)
-	clear(dlnf)
-	gemm.BackwardInputPar(sh.workers, dlnf, dlogits, m.p.wte, sh.n(), C, V)
+	ws.head.BackwardInput(sh.workers, dlnf, dlogits, sh.n(), false)
 	dx := sh.rows(ws.dx[L], C)
 	clear(dx)
 	sh.layerNormBackward(dx, dlnf, sh.rows(ws.x[L], C), m.p.lnfG, ws.lnfMean[r0:r1], ws.lnfRstd[r0:r1], C)
@@ -80,6 +79,7 @@ func (m *Model) backwardBlocks(ws *Workspace, lo, hi int, dy []float32) []float3
 	if dst := ws.dx[hi][:N*C]; &dst[0] != &dy[0] {
 		copy(dst, dy)
 	}
+	m.packWeights(ws, lo, hi, false, false, true)
 	ws.runShards(func(sh *shard) {
 		for l := hi - 1; l >= lo; l-- {
 			m.blockBackward(ws, sh, l)
@@ -97,7 +97,7 @@ func (m *Model) backwardBlocks(ws *Workspace, lo, hi int, dy []float32) []float3
 // keeping in ws.grad[l] what the block's parameter gradients need.
 func (m *Model) blockBackward(ws *Workspace, sh *shard, l int) {
 	C, T, H := m.cfg.Channels, m.cfg.SeqLen, m.cfg.Heads
-	p, a, lg := &m.p.blocks[l], &ws.layers[l], &ws.grad[l]
+	p, a, lg, lin := &m.p.blocks[l], &ws.layers[l], &ws.grad[l], &ws.lin[l]
 	r0, r1, n := sh.r0, sh.r1, sh.n()
 	dy, dx := sh.rows(ws.dx[l+1], C), sh.rows(ws.dx[l], C)
 	dbig, dln2, dres2 := sh.rows(lg.dbig, 4*C), sh.rows(lg.dln2, C), sh.rows(lg.dres2, C)
@@ -106,21 +106,17 @@ func (m *Model) blockBackward(ws *Workspace, sh *shard, l int) {
 	// dres2 accumulates the gradient at res2: dy through the MLP's residual,
 	// then through the MLP; dx then adds the attention branch's to it.
 	copy(dres2, dy)
-	clear(dbig)
-	gemm.BackwardInputPar(sh.workers, dbig, dy, p.mprojW, n, 4*C, C)
+	lin.mproj.BackwardInput(sh.workers, dbig, dy, n, false)
 	sh.split(func(lo, hi int) {
 		kernel.GeluBackward(dbig[lo*4*C:hi*4*C], fc[lo*4*C:hi*4*C], dbig[lo*4*C:hi*4*C])
 	})
-	clear(dln2)
-	gemm.BackwardInputPar(sh.workers, dln2, dbig, p.fcW, n, C, 4*C)
+	lin.fc.BackwardInput(sh.workers, dln2, dbig, n, false)
 	sh.layerNormBackward(dres2, dln2, sh.rows(a.res2, C), p.ln2G, a.ln2Mean[r0:r1], a.ln2Rstd[r0:r1], C)
 
 	copy(dx, dres2)
-	clear(datty)
-	gemm.BackwardInputPar(sh.workers, datty, dres2, p.projW, n, C, C)
+	lin.proj.BackwardInput(sh.workers, datty, dres2, n, false)
 	sh.attn.Backward(dqkv, datty, a.att[sh.s0*H*T*T:], sh.rows(a.qkv, 3*C), sh.s1-sh.s0)
-	clear(dln1)
-	gemm.BackwardInputPar(sh.workers, dln1, dqkv, p.qkvW, n, C, 3*C)
+	lin.qkv.BackwardInput(sh.workers, dln1, dqkv, n, false)
 	sh.layerNormBackward(dx, dln1, sh.rows(ws.x[l], C), p.ln1G, a.ln1Mean[r0:r1], a.ln1Rstd[r0:r1], C)
 }
 

@@ -19,6 +19,7 @@ func (m *Model) ForwardBackward(ws *Workspace, inputs, targets []int32) (float64
 	m.setInputs(ws, inputs)
 	copy(ws.tgt, targets)
 	L := m.cfg.Layers
+	m.packWeights(ws, 0, L, true, true, true)
 	ws.runShards(func(sh *shard) {
 		m.embedShard(ws, sh)
 		for l := 0; l < L; l++ {
@@ -57,6 +58,7 @@ func (m *Model) Loss(ws *Workspace, inputs, targets []int32) (float64, error) {
 	}
 	m.setInputs(ws, inputs)
 	copy(ws.tgt, targets)
+	m.packWeights(ws, 0, m.cfg.Layers, true, true, false)
 	ws.runShards(func(sh *shard) {
 		m.embedShard(ws, sh)
 		for l := 0; l < m.cfg.Layers; l++ {
@@ -185,6 +187,7 @@ func (m *Model) forwardBlocks(ws *Workspace, lo, hi int, x []float32) []float32 
 	if dst := ws.x[lo][:N*C]; &dst[0] != &x[0] {
 		copy(dst, x)
 	}
+	m.packWeights(ws, lo, hi, false, true, false)
 	ws.runShards(func(sh *shard) {
 		for l := lo; l < hi; l++ {
 			m.blockForward(ws, sh, l)
@@ -196,20 +199,20 @@ func (m *Model) forwardBlocks(ws *Workspace, lo, hi int, x []float32) []float32 
 // blockForward computes the shard's rows of ws.x[l+1] from ws.x[l].
 func (m *Model) blockForward(ws *Workspace, sh *shard, l int) {
 	C, T, H := m.cfg.Channels, m.cfg.SeqLen, m.cfg.Heads
-	p, a := &m.p.blocks[l], &ws.layers[l]
+	p, a, lin := &m.p.blocks[l], &ws.layers[l], &ws.lin[l]
 	r0, r1 := sh.r0, sh.r1
 	x, y := sh.rows(ws.x[l], C), sh.rows(ws.x[l+1], C)
 	ln1, qkv, atty, res2 := sh.rows(a.ln1, C), sh.rows(a.qkv, 3*C), sh.rows(a.atty, C), sh.rows(a.res2, C)
 	ln2, fc, gelu := sh.rows(a.ln2, C), sh.rows(a.fc, 4*C), sh.rows(a.gelu, 4*C)
 	sh.layerNorm(ln1, a.ln1Mean[r0:r1], a.ln1Rstd[r0:r1], x, p.ln1G, p.ln1B, C)
-	sh.linear(qkv, ln1, p.qkvW, p.qkvB, C, 3*C)
+	sh.linear(qkv, ln1, &lin.qkv, p.qkvB)
 	sh.attn.Forward(atty, a.att[sh.s0*H*T*T:], qkv, sh.s1-sh.s0)
-	sh.linear(res2, atty, p.projW, p.projB, C, C)
+	sh.linear(res2, atty, &lin.proj, p.projB)
 	sh.add(res2, res2, x, C)
 	sh.layerNorm(ln2, a.ln2Mean[r0:r1], a.ln2Rstd[r0:r1], res2, p.ln2G, p.ln2B, C)
-	sh.linear(fc, ln2, p.fcW, p.fcB, C, 4*C)
+	sh.linear(fc, ln2, &lin.fc, p.fcB)
 	sh.gelu(gelu, fc, 4*C)
-	sh.linear(y, gelu, p.mprojW, p.mprojB, 4*C, C)
+	sh.linear(y, gelu, &lin.mproj, p.mprojB)
 	sh.add(y, y, res2, C)
 }
 
@@ -237,6 +240,7 @@ func (m *Model) head(ws *Workspace, x []float32, targets []int32) float64 {
 		copy(dst, x)
 	}
 	copy(ws.tgt, targets)
+	m.packWeights(ws, 0, 0, true, true, false)
 	ws.runShards(func(sh *shard) { m.headForward(ws, sh) })
 	ws.headReady = true
 	return ws.meanLoss()
@@ -249,7 +253,7 @@ func (m *Model) headForward(ws *Workspace, sh *shard) {
 	r0, r1 := sh.r0, sh.r1
 	lnf, logits := sh.rows(ws.lnf, C), sh.rows(ws.logits, V)
 	sh.layerNorm(lnf, ws.lnfMean[r0:r1], ws.lnfRstd[r0:r1], sh.rows(ws.x[m.cfg.Layers], C), m.p.lnfG, m.p.lnfB, C)
-	sh.linear(logits, lnf, m.p.wte, nil, C, V)
+	sh.linear(logits, lnf, &ws.head, nil)
 	losses, tgt := ws.losses[r0:r1], ws.tgt[r0:r1]
 	sh.split(func(lo, hi int) {
 		kernel.CrossEntropyForward(logits[lo*V:hi*V], losses[lo:hi], tgt[lo:hi], hi-lo, V)
@@ -284,10 +288,10 @@ func (sh *shard) gelu(out, x []float32, c int) {
 	})
 }
 
-// linear computes the shard's rows of out = a·wᵀ + bias (a has k columns,
-// out n); gemm gives the same bits for any split of the rows.
-func (sh *shard) linear(out, a, w, bias []float32, k, n int) {
-	gemm.ForwardPar(sh.workers, out, a, w, bias, sh.n(), k, n)
+// linear computes the shard's rows of out = a·wᵀ + bias; gemm gives the
+// same bits for any split of the rows.
+func (sh *shard) linear(out, a []float32, w *gemm.Weight, bias []float32) {
+	w.Forward(sh.workers, out, a, bias, sh.n())
 }
 
 // Evaluate returns the mean cross-entropy over any number of whole sequences,

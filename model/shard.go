@@ -143,3 +143,32 @@ func lnTask(overwrite bool, dg, db, dout, x, g, mean, rstd []float32, n, c int) 
 		kernel.LayerNormBackwardParams(dg, db, dout, x, g, mean, rstd, n, c)
 	}}
 }
+
+// packWeights packs the linear layers of blocks [lo,hi), and the LM head's
+// with head, for the forward products and, with backward, for the backward
+// ones: once per pass, shared by every shard. It sets them to m's weights
+// first, since replicas take turns with a workspace.
+func (m *Model) packWeights(ws *Workspace, lo, hi int, head, forward, backward bool) {
+	C, V := m.cfg.Channels, m.cfg.Vocab
+	var tasks []gradTask
+	add := func(wt *gemm.Weight, w []float32, k, n int) {
+		wt.Set(w, k, n)
+		if forward {
+			tasks = append(tasks, gradTask{cost: k * n, run: func() { wt.PackForward(1) }})
+		}
+		if backward {
+			tasks = append(tasks, gradTask{cost: k * n, run: func() { wt.PackBackward(1) }})
+		}
+	}
+	for l := lo; l < hi; l++ {
+		p, lin := &m.p.blocks[l], &ws.lin[l]
+		add(&lin.qkv, p.qkvW, C, 3*C)
+		add(&lin.proj, p.projW, C, C)
+		add(&lin.fc, p.fcW, C, 4*C)
+		add(&lin.mproj, p.mprojW, 4*C, C)
+	}
+	if head {
+		add(&ws.head, m.p.wte, C, V)
+	}
+	ws.runTasks(tasks)
+}

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 
+	"github.com/locosim/locosim/internal/gemm"
 	"github.com/locosim/locosim/model/internal/kernel"
 )
 
@@ -36,9 +37,12 @@ type Workspace struct {
 	// datty is backward scratch, [N,C].
 	datty []float32
 
-	attn   []*kernel.Attention // one per shard (attnWorkers goroutines each)
-	inputs []int32             // tokens of the current step (for the embedding backward)
-	tgt    []int32             // targets of the current step (for the head backward)
+	attn []*kernel.Attention // one per shard (attnWorkers goroutines each)
+	// The linear layers' weights, packed once per pass for every shard.
+	lin    []blockLinears
+	head   gemm.Weight
+	inputs []int32 // tokens of the current step (for the embedding backward)
+	tgt    []int32 // targets of the current step (for the head backward)
 }
 
 // layerGrads are one block's gradients at the outputs of its MLP projection
@@ -48,6 +52,8 @@ type Workspace struct {
 type layerGrads struct {
 	dbig, dln2, dres2, dqkv, dln1 []float32
 }
+
+type blockLinears struct{ qkv, proj, fc, mproj gemm.Weight }
 
 type layerActs struct {
 	ln1, ln1Mean, ln1Rstd []float32
@@ -63,7 +69,15 @@ func workspaceFloats(cfg Config, batch, workers int) (grads, acts, scratch int) 
 	perLayer := 2*N + N*C + 2*N + 3*N*C + batch*H*T*T + N*C + N*C + N*C + 4*N*C + 4*N*C
 	acts = (L+1)*N*C + L*perLayer + N*C + 2*N + N*V + N
 	scratch = (L+1)*N*C + L*10*N*C + 2*N*C + attnScratches(workers)*attnScratch(cfg)
+	scratch += packedWeightFloats(cfg)
 	return grads, acts, scratch
+}
+
+// packedWeightFloats is the memory of the packed linear layers.
+func packedWeightFloats(cfg Config) int {
+	C, V := cfg.Channels, cfg.Vocab
+	return cfg.Layers*(gemm.WeightFloats(C, 3*C)+gemm.WeightFloats(C, C)+gemm.WeightFloats(C, 4*C)+gemm.WeightFloats(4*C, C)) +
+		gemm.WeightFloats(C, V)
 }
 
 // attnScratches is the number of per-goroutine attention scratch spaces of a
@@ -109,7 +123,8 @@ func NewWorkspace(cfg Config, batch, workers int) (*Workspace, error) {
 	N, C, T, V, L, H := batch*cfg.SeqLen, cfg.Channels, cfg.SeqLen, cfg.Vocab, cfg.Layers, cfg.Heads
 	ws := &Workspace{cfg: cfg, batch: batch, workers: workers}
 	_, acts, scratch := workspaceFloats(cfg, batch, workers)
-	buf := make([]float32, acts+scratch-attnScratches(workers)*attnScratch(cfg)) // attention keeps its own
+	// Attention and the packed weights keep their own memory.
+	buf := make([]float32, acts+scratch-attnScratches(workers)*attnScratch(cfg)-packedWeightFloats(cfg))
 	next := func(n int) []float32 {
 		s := buf[:n:n]
 		buf = buf[n:]
@@ -142,6 +157,7 @@ func NewWorkspace(cfg Config, batch, workers int) (*Workspace, error) {
 	if len(buf) != 0 {
 		panic("model: workspace size accounting is off") // keeps Memory honest
 	}
+	ws.lin = make([]blockLinears, L)
 	ws.attn = make([]*kernel.Attention, workers)
 	for i := range ws.attn {
 		ws.attn[i] = kernel.NewAttention(batch, T, C, H, attnWorkers(workers, i))

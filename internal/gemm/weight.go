@@ -8,16 +8,17 @@ import "fmt"
 // packing them in each call would repeat that work for every shard.
 //
 // Set it to a matrix, pack it for the products to come (after every change
-// of w), then call its products from any number of goroutines. They give
+// of w; PackForward and PackBackward may run at the same time), then call
+// its products from any number of goroutines. They give
 // the same bits as ForwardPar and BackwardInputPar on the same operands.
 // On the plain-Go path nothing is packed and the products are the
 // reference ones.
 type Weight struct {
 	w            []float32
 	k, n         int
-	kn           *kernel // the kernels the panels were packed for
 	fwd, bwd     []float32
 	fwdOK, bwdOK bool
+	fwdKn, bwdKn *kernel // the kernels each was packed for
 }
 
 // Set makes p the matrix w ([n,k], row-major) and forgets any packing.
@@ -29,7 +30,7 @@ func (p *Weight) Set(w []float32, k, n int) {
 
 // PackForward packs wᵀ for Forward on up to workers goroutines.
 func (p *Weight) PackForward(workers int) {
-	p.kn = active
+	p.fwdKn = active
 	if active != nil && p.k > 0 && p.n > 0 {
 		p.fwd = grow(p.fwd, packedSize(active, p.k, p.n))
 		packForward(active, workers, p.fwd, p.w, p.k, p.n)
@@ -39,12 +40,21 @@ func (p *Weight) PackForward(workers int) {
 
 // PackBackward packs w for BackwardInput on up to workers goroutines.
 func (p *Weight) PackBackward(workers int) {
-	p.kn = active
+	p.bwdKn = active
 	if active != nil && p.k > 0 && p.n > 0 {
 		p.bwd = grow(p.bwd, packedSize(active, p.n, p.k))
 		packBackwardInput(active, workers, p.bwd, p.w, p.k, p.n)
 	}
 	p.bwdOK = true
+}
+
+// WeightFloats is the number of floats a Weight of a [n,k] matrix holds once
+// packed for both products on the active path (none on the plain-Go path).
+func WeightFloats(k, n int) int {
+	if active == nil || k == 0 || n == 0 {
+		return 0
+	}
+	return packedSize(active, k, n) + packedSize(active, n, k)
 }
 
 func grow(s []float32, n int) []float32 {
@@ -54,8 +64,8 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
-func (p *Weight) mustBePacked(op string, ok bool) {
-	if !ok || p.kn != active {
+func mustBePacked(op string, ok bool, kn *kernel) {
+	if !ok || kn != active {
 		panic(fmt.Sprintf("gemm: Weight.%s before its Pack call", op))
 	}
 }
@@ -64,7 +74,7 @@ func (p *Weight) mustBePacked(op string, ok bool) {
 func (p *Weight) Forward(workers int, out, a, bias []float32, m int) {
 	k, n := p.k, p.n
 	mustFit("Weight.Forward", m, k, n, []operand{{"out", out, m * n, false}, {"a", a, m * k, false}, {"bias", bias, n, true}})
-	p.mustBePacked("Forward", p.fwdOK)
+	mustBePacked("Forward", p.fwdOK, p.fwdKn)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -81,7 +91,7 @@ func (p *Weight) Forward(workers int, out, a, bias []float32, m int) {
 func (p *Weight) BackwardInput(workers int, da, dout []float32, m int, accumulate bool) {
 	k, n := p.k, p.n
 	mustFit("Weight.BackwardInput", m, k, n, []operand{{"da", da, m * k, false}, {"dout", dout, m * n, false}})
-	p.mustBePacked("BackwardInput", p.bwdOK)
+	mustBePacked("BackwardInput", p.bwdOK, p.bwdKn)
 	if !accumulate && (active == nil || n == 0) {
 		clear(da[:m*k]) // the fast kernels start from zero themselves
 		accumulate = true

@@ -25,6 +25,9 @@ func TestWeightMatchesPublic(t *testing.T) {
 				wt.Set(w, k, n)
 				wt.PackForward(2)
 				wt.PackBackward(3)
+				if got := len(wt.fwd) + len(wt.bwd); impl != "go" && k > 0 && n > 0 && got != WeightFloats(k, n) {
+					t.Fatalf("%v: packed %d floats, WeightFloats says %d", s, got, WeightFloats(k, n))
+				}
 				for _, workers := range []int{1, 2, 3} {
 					for _, b := range [][]float32{nil, bias} {
 						want, got := randSlice(r, m*n), randSlice(r, m*n)
