@@ -338,14 +338,14 @@ GLOBL code2shift<>(SB), RODATA|NOPTR, $64
 // 16) 12-bit indices start idxOff bytes into peers[r].idx, its 2-bit codes
 // codeOff bytes into peers[r].codes (a peerSrc is 64 bytes: idx, codes,
 // lut at 0, 24, 48). The indices are decoded 16 at a time (shuffle byte
-// pairs, mask or shift) and the codes looked up in the peer's table
-// (VPERMPS). A first pass checks that a peer's indices ascend and stay
-// below n; a second decodes them again and adds the values with scalar
-// code, as add12x2Kernel does. It returns the first peer whose indices
-// fail, having added none of its values, or −1. Before each peer it asks
-// the cache for the index and code bytes of the peer three after it (past
-// the last peer: of the next chunk, pfIdx and pfCodes bytes further on):
-// the peers' streams are too many for the hardware prefetcher to follow.
+// pairs, mask or shift), checked (they ascend and stay below n) before any
+// of the 16 is added, and the codes looked up in the peer's table
+// (VPERMPS); the adds are scalar, as in add12x2Kernel. It returns the first
+// peer whose indices fail, having added some of its values (at indices
+// below n), or −1. Before each peer it asks the cache for the index and
+// code bytes of the peer three after it (past the last peer: of the next
+// chunk, pfIdx and pfCodes bytes further on): the peers' streams are too
+// many for the hardware prefetcher to follow.
 TEXT ·add12x2PeersKernel(SB), NOSPLIT, $8-88
 	MOVQ sum+0(FP), DI
 	MOVQ cnt+8(FP), R8
@@ -402,43 +402,15 @@ ppfloop:
 	PREFETCHT0 (DX)
 
 ppfdone:
-	// Check the indices: ascending from −1, below n.
-	MOVQ (R9), SI
-	ADDQ R11, SI
-	VPCMPEQW Y8, Y8, Y8
-	VMOVDQA Y8, Y7
-	MOVQ R13, R14
-	SHRQ $4, R14
-
-pcheck:
-	VMOVDQU (SI), X0
-	VINSERTI128 $1, 8(SI), Y0, Y0
-	VPSHUFB Y15, Y0, Y0
-	VPAND Y13, Y0, Y1
-	VPSRLW $4, Y0, Y2
-	VPBLENDW $0xaa, Y2, Y1, Y0
-	VPERM2I128 $0x21, Y0, Y8, Y1
-	VPALIGNR $14, Y1, Y0, Y1
-	VPCMPGTW Y1, Y0, Y2
-	VPAND Y2, Y7, Y7
-	VPCMPGTW Y0, Y14, Y2
-	VPAND Y2, Y7, Y7
-	VMOVDQA Y0, Y8
-	ADDQ $24, SI
-	DECQ R14
-	JNZ pcheck
-
-	VPMOVMSKB Y7, R14
-	CMPL R14, $-1
-	JNE pbad
-
-	// Add them: decode again, look up the values, scatter.
+	// 16 at a time: decode the indices, check that they ascend (from −1)
+	// and stay below n, look up the values, add them.
 	MOVQ BX, r-8(SP)
 	MOVQ (R9), SI
 	ADDQ R11, SI
 	MOVQ 24(R9), DX
 	ADDQ R12, DX
 	VBROADCASTF128 48(R9), Y9
+	VPCMPEQW Y8, Y8, Y8
 	MOVQ R13, R14
 	SHRQ $4, R14
 
@@ -449,6 +421,15 @@ padd:
 	VPAND Y13, Y0, Y1
 	VPSRLW $4, Y0, Y2
 	VPBLENDW $0xaa, Y2, Y1, Y0
+	VPERM2I128 $0x21, Y0, Y8, Y1
+	VPALIGNR $14, Y1, Y0, Y1
+	VPCMPGTW Y1, Y0, Y2
+	VPCMPGTW Y0, Y14, Y7
+	VPAND Y2, Y7, Y7
+	VMOVDQA Y0, Y8
+	VPMOVMSKB Y7, CX
+	CMPL CX, $-1
+	JNE pbad
 	VPBROADCASTD (DX), Y3
 	VPSRLVD Y12, Y3, Y4
 	VPAND Y10, Y4, Y4
@@ -568,6 +549,7 @@ pdone:
 	RET
 
 pbad:
+	MOVQ r-8(SP), BX
 	MOVQ BX, ret+80(FP)
 	VZEROUPPER
 	RET
