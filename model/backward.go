@@ -108,7 +108,7 @@ func (m *Model) blockBackward(ws *Workspace, sh *shard, l int) {
 	copy(dres2, dy)
 	lin.mproj.BackwardInput(sh.workers, dbig, dy, n, false)
 	sh.split(func(lo, hi int) {
-		kernel.GeluBackward(dbig[lo*4*C:hi*4*C], fc[lo*4*C:hi*4*C], dbig[lo*4*C:hi*4*C])
+		kernel.Mul(dbig[lo*4*C:hi*4*C], dbig[lo*4*C:hi*4*C], fc[lo*4*C:hi*4*C]) // fc holds GELU'(fc)
 	})
 	lin.fc.BackwardInput(sh.workers, dln2, dbig, n, false)
 	sh.layerNormBackward(dres2, dln2, sh.rows(a.res2, C), p.ln2G, a.ln2Mean[r0:r1], a.ln2Rstd[r0:r1], C)

@@ -211,7 +211,7 @@ func (m *Model) blockForward(ws *Workspace, sh *shard, l int) {
 	sh.add(res2, res2, x, C)
 	sh.layerNorm(ln2, a.ln2Mean[r0:r1], a.ln2Rstd[r0:r1], res2, p.ln2G, p.ln2B, C)
 	sh.linear(fc, ln2, &lin.fc, p.fcB)
-	sh.gelu(gelu, fc, 4*C)
+	sh.gelu(gelu, fc, 4*C) // fc then holds GELU' for the backward pass
 	sh.linear(y, gelu, &lin.mproj, p.mprojB)
 	sh.add(y, y, res2, C)
 }
@@ -282,9 +282,11 @@ func (sh *shard) add(dst, a, b []float32, c int) {
 	})
 }
 
+// gelu writes out = GELU(x) and overwrites x with GELU'(x), which is all
+// the backward pass needs of it.
 func (sh *shard) gelu(out, x []float32, c int) {
 	sh.split(func(lo, hi int) {
-		kernel.GeluForward(out[lo*c:hi*c], x[lo*c:hi*c])
+		kernel.GeluForwardDeriv(out[lo*c:hi*c], x[lo*c:hi*c], x[lo*c:hi*c])
 	})
 }
 

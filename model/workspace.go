@@ -59,7 +59,9 @@ type layerActs struct {
 	ln1, ln1Mean, ln1Rstd []float32
 	qkv, att, atty, res2  []float32
 	ln2, ln2Mean, ln2Rstd []float32
-	fc, gelu              []float32
+	// fc is the MLP's pre-activation until the GELU, which replaces it by
+	// the GELU's derivative there; gelu is the GELU's output.
+	fc, gelu []float32
 }
 
 // workspaceFloats is the number of float32s a workspace allocates, by use.

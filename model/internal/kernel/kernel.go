@@ -126,6 +126,27 @@ func GeluBackward(dx, x, dout []float32) {
 	geluBackwardRef(dx, x, dout)
 }
 
+// GeluForwardDeriv writes out = GELU(x), as GeluForward, and deriv =
+// GELU'(x), the factor GeluBackward multiplies dout by, so that the backward
+// pass is Mul(dx, dout, deriv) with GeluBackward's bits and no second
+// evaluation of the exponential. deriv may alias x.
+func GeluForwardDeriv(out, deriv, x []float32) {
+	if useFast {
+		geluFwdDerivAVX2(out, deriv[:len(out)], x[:len(out)])
+		return
+	}
+	geluForwardDerivRef(out, deriv, x)
+}
+
+// Mul writes dst = a·b elementwise. dst may alias a or b.
+func Mul(dst, a, b []float32) {
+	if useFast {
+		mulAVX2(dst, a[:len(dst)], b[:len(dst)])
+		return
+	}
+	mulRef(dst, a, b)
+}
+
 // Add writes dst = a + b elementwise (the residual connection). dst may alias
 // a or b.
 func Add(dst, a, b []float32) {

@@ -258,6 +258,40 @@ func TestGeluFastMatchesRef(t *testing.T) {
 	checkClose(t, "gelu' in place", d, want, 2e-6)
 }
 
+// TestGeluForwardDerivBits: on each path, GeluForwardDeriv's output is
+// GeluForward's and Mul by its derivative is GeluBackward, bit for bit, also
+// with the derivative written over x.
+func TestGeluForwardDerivBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 7, 8, 9, 100, 1027} {
+		x := randSlice(r, n, 3)
+		x[0] = -12
+		if n > 1 {
+			x[1] = 12
+		}
+		dout := randSlice(r, n, 1)
+		for _, accel := range []bool{false, true} {
+			if accel && !cpuHasFast {
+				continue
+			}
+			withAccel(accel, func() {
+				out, dx := make([]float32, n), make([]float32, n)
+				GeluForward(out, x)
+				GeluBackward(dx, x, dout)
+				got, deriv := make([]float32, n), append([]float32(nil), x...)
+				GeluForwardDeriv(got, deriv, deriv) // in place over a copy of x
+				if i := firstDiff(got, out); i >= 0 {
+					t.Fatalf("n=%d fast=%v: GELU element %d is %v, GeluForward gives %v", n, accel, i, got[i], out[i])
+				}
+				Mul(deriv, dout, deriv)
+				if i := firstDiff(deriv, dx); i >= 0 {
+					t.Fatalf("n=%d fast=%v: dout·GELU' element %d is %v, GeluBackward gives %v", n, accel, i, deriv[i], dx[i])
+				}
+			})
+		}
+	}
+}
+
 func TestCrossEntropyFastMatchesRef(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, s := range shapes {

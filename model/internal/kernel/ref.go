@@ -100,6 +100,25 @@ func geluBackwardRef(dx, x, dout []float32) {
 	}
 }
 
+// geluForwardDerivRef is geluForwardRef and the factor geluBackwardRef
+// multiplies dout by, rounded to float32 as there.
+func geluForwardDerivRef(out, deriv, x []float32) {
+	for i, v64 := range x {
+		v := float64(v64)
+		u := geluScale * (v + 0.044715*v*v*v)
+		th := math.Tanh(u)
+		du := geluScale * (1 + 3*0.044715*v*v)
+		out[i] = float32(0.5 * v * (1 + th))
+		deriv[i] = float32(0.5*(1+th) + 0.5*v*(1-th*th)*du)
+	}
+}
+
+func mulRef(dst, a, b []float32) {
+	for i := range dst {
+		dst[i] = a[i] * b[i]
+	}
+}
+
 func addRef(dst, a, b []float32) {
 	for i := range dst {
 		dst[i] = a[i] + b[i]

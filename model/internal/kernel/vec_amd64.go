@@ -36,6 +36,12 @@ func geluFwdAVX2(out, x []float32)
 func geluBwdAVX2(dx, x, dout []float32)
 
 //go:noescape
+func geluFwdDerivAVX2(out, deriv, x []float32)
+
+//go:noescape
+func mulAVX2(dst, a, b []float32)
+
+//go:noescape
 func sumSqDevAVX2(x []float32, mu float32) float32
 
 //go:noescape

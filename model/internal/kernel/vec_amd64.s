@@ -404,6 +404,86 @@ gbdone:
 	VZEROUPPER
 	RET
 
+// GELUFB computes GELUF's Y6 = GELU(Y0) and GELUB's Y4 = GELU'(Y0) with one
+// exponential: every result is the same instructions on the same values as
+// in those macros.
+#define GELUFB \
+	VMULPS Y0, Y0, Y1; \
+	VMOVUPS geluK1<>(SB), Y2; \
+	VFMADD231PS geluK2<>(SB), Y1, Y2; \
+	VMULPS Y0, Y2, Y2; \
+	EXP(Y2, Y10, Y11, Y12); \
+	VMOVUPS one<>(SB), Y3; \
+	VADDPS Y3, Y2, Y2; \
+	VDIVPS Y2, Y0, Y6; \
+	VDIVPS Y2, Y3, Y3; \
+	VMOVUPS one<>(SB), Y4; \
+	VSUBPS Y3, Y4, Y4; \
+	VMULPS Y3, Y4, Y4; \
+	VMULPS Y0, Y4, Y4; \
+	VMOVUPS geluA1<>(SB), Y5; \
+	VFMADD231PS geluA3<>(SB), Y1, Y5; \
+	VFMADD213PS Y3, Y5, Y4
+
+// func geluFwdDerivAVX2(out, deriv, x []float32)
+TEXT ·geluFwdDerivAVX2(SB), NOSPLIT, $0-72
+	MOVQ out_base+0(FP), DI
+	MOVQ deriv_base+24(FP), DX
+	MOVQ x_base+48(FP), SI
+	MOVQ out_len+8(FP), CX
+gfd8:
+	CMPQ CX, $8
+	JLT  gfdtail
+	VMOVUPS (SI), Y0
+	GELUFB
+	VMOVUPS Y6, (DI)
+	VMOVUPS Y4, (DX)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  gfd8
+gfdtail:
+	TESTQ CX, CX
+	JZ    gfddone
+	TAILMASK(CX, Y15)
+	VMASKMOVPS (SI), Y15, Y0
+	GELUFB
+	VMASKMOVPS Y6, Y15, (DI)
+	VMASKMOVPS Y4, Y15, (DX)
+gfddone:
+	VZEROUPPER
+	RET
+
+// func mulAVX2(dst, a, b []float32)
+TEXT ·mulAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst_base+0(FP), DI
+	MOVQ a_base+24(FP), SI
+	MOVQ b_base+48(FP), DX
+	MOVQ dst_len+8(FP), CX
+mul8:
+	CMPQ CX, $8
+	JLT  multail
+	VMOVUPS (SI), Y0
+	VMULPS (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  mul8
+multail:
+	TESTQ CX, CX
+	JZ    muldone
+	TAILMASK(CX, Y15)
+	VMASKMOVPS (SI), Y15, Y0
+	VMASKMOVPS (DX), Y15, Y1
+	VMULPS Y1, Y0, Y0
+	VMASKMOVPS Y0, Y15, (DI)
+muldone:
+	VZEROUPPER
+	RET
+
 // func sumSqDevAVX2(x []float32, mu float32) float32
 TEXT ·sumSqDevAVX2(SB), NOSPLIT, $0-36
 	MOVQ x_base+0(FP), SI

@@ -60,6 +60,10 @@ func geluFwdAVX2(out, x []float32) { geluForwardRef(out, x) }
 
 func geluBwdAVX2(dx, x, dout []float32) { geluBackwardRef(dx, x, dout) }
 
+func geluFwdDerivAVX2(out, deriv, x []float32) { geluForwardDerivRef(out, deriv, x) }
+
+func mulAVX2(dst, a, b []float32) { mulRef(dst, a, b) }
+
 func sumSqDevAVX2(x []float32, mu float32) float32 {
 	var s float32
 	for _, v := range x {
