@@ -10,10 +10,12 @@ import (
 )
 
 // benchShapes are the model's matrix products (M = batch*seq rows): the
-// small GPT (C=128, 512 tokens), the medium one (C=256, 2048 tokens) and the
-// larger shapes of the performance notes.
+// small GPT (C=128, 512 tokens) whole and in the 256-row shards a training
+// step runs, the medium one (C=256, 2048 tokens) and the larger shapes of
+// the performance notes.
 var benchShapes = []shape{
 	{512, 128, 384}, {512, 128, 128}, {512, 128, 512}, {512, 512, 128}, {512, 128, 256},
+	{256, 128, 384}, {256, 128, 512}, {256, 512, 128},
 	{2048, 256, 768}, {2048, 256, 256}, {2048, 256, 1024}, {2048, 1024, 256},
 	{4096, 256, 768}, {4096, 256, 256},
 }
