@@ -311,10 +311,15 @@ func (c *codec) compressEF(s *scratch, pl *plan, e, d []float32, rng *rand.Rand,
 	} else {
 		t.Indices = make([]int32, 0, pl.total)
 		t.Values = make([]float32, 0, pl.total)
+		// Top-k updates a row of blocks (contiguous) at a time, then
+		// selects in each of its blocks; flat chunks go one at a time.
+		var keys []uint32
+		segs := 1
+		if !pl.flat {
+			segs = pl.nbx
+		}
 		for ch := range pl.nChunks {
 			base, n, k := pl.chunk(ch)
-			keys := grow(s.sel.keys, n)
-			s.sel.keys = keys
 			if rng != nil {
 				for r := range pl.h {
 					row := base + r*pl.cols
@@ -322,7 +327,14 @@ func (c *codec) compressEF(s *scratch, pl *plan, e, d []float32, rng *rand.Rand,
 				}
 				s.loc = s.sel.randomK(n, k, rng, s.loc[:0])
 			} else {
-				s.loc = s.sel.efTopK(e, d, base, n, pl.h, pl.cols, k, beta, alpha, s.loc[:0])
+				b := ch % segs
+				if b == 0 {
+					keys = grow(s.sel.keys, segs*n)
+					s.sel.keys = keys
+					m := pl.h * segs * (n / pl.h)
+					efKeysBlocks(e[base:base+m], d[base:base+m], beta, alpha, keys, pl.h, segs, n/pl.h, n)
+				}
+				s.loc = s.sel.selectK(keys[b*n:(b+1)*n], k, s.loc[:0])
 			}
 			for _, l := range s.loc {
 				pos := pl.pos(base, int(l))

@@ -121,3 +121,46 @@ func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff,
 //
 //go:noescape
 func prefetch(p *byte)
+
+//go:noescape
+func efKeysBlocksAVX2(e, d *float32, keys *uint32, rows, segs, w, n int, beta, alpha float32)
+
+// efKeysBlocks is efKeysBlocksGo.
+func efKeysBlocks(e, d []float32, beta, alpha float32, keys []uint32, rows, segs, w, n int) {
+	if rows == 1 || segs == 1 {
+		// The keys are in the order of the elements.
+		efKeys(e[:rows*segs*w], d[:rows*segs*w], beta, alpha, keys[:rows*segs*w])
+		return
+	}
+	if !useAVX2 || w%8 != 0 || w == 0 || n < rows*w {
+		efKeysBlocksGo(e, d, beta, alpha, keys, rows, segs, w, n)
+		return
+	}
+	// The bounds the kernel relies on.
+	_, _, _ = e[rows*segs*w-1], d[rows*segs*w-1], keys[(segs-1)*n+rows*w-1]
+	efKeysBlocksAVX2(&e[0], &d[0], &keys[0], rows, segs, w, n, beta, alpha)
+}
+
+//go:noescape
+func groupMax256AVX2(keys *uint32, rows int, m *uint32)
+
+// groupMax256 is groupMax256Go.
+func groupMax256(keys []uint32, m *[256]uint32) {
+	if !useAVX2 || len(keys) < 256 || len(keys)%256 != 0 {
+		groupMax256Go(keys, m)
+		return
+	}
+	groupMax256AVX2(&keys[0], len(keys)/256, &m[0])
+}
+
+//go:noescape
+func countGEAVX2(x *uint32, nvec int, t uint32) int
+
+// countGE is countGEGo.
+func countGE(x []uint32, t uint32) int {
+	if !useAVX2 || len(x) < 8 || t > absMask {
+		return countGEGo(x, t)
+	}
+	m := len(x) &^ 7
+	return countGEAVX2(&x[0], m/8, t) + countGEGo(x[m:], t)
+}

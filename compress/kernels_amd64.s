@@ -561,3 +561,162 @@ TEXT ·prefetch(SB), NOSPLIT, $0-8
 	MOVQ p+0(FP), AX
 	PREFETCHT0 (AX)
 	RET
+
+// func efKeysBlocksAVX2(e, d *float32, keys *uint32, rows, segs, w, n int, beta, alpha float32)
+//
+// efKeys over rows·segs·w contiguous elements seen as rows of segs
+// segments of w (a multiple of 8): the element at (r·segs + b)·w + c gets
+// its key at keys[b·n + r·w + c], so that each segment column (a block)
+// has its keys together. Same arithmetic as efKeysAVX2.
+TEXT ·efKeysBlocksAVX2(SB), NOSPLIT, $0-64
+	MOVQ e+0(FP), DI
+	MOVQ d+8(FP), SI
+	MOVQ keys+16(FP), DX
+	MOVQ rows+24(FP), R8
+	MOVQ segs+32(FP), R9
+	MOVQ w+40(FP), R10
+	MOVQ n+48(FP), R11
+	VBROADCASTSS beta+56(FP), Y0
+	VBROADCASTSS alpha+60(FP), Y1
+	VPCMPEQD Y3, Y3, Y3
+	VPSRLD $1, Y3, Y3
+	SHLQ $2, R11          // block stride in bytes
+	MOVQ R10, R12
+	SHLQ $2, R12          // segment length in bytes
+	SUBQ R12, R11         // from a segment's end to the next block's row
+	SHRQ $3, R10          // vectors per segment
+	TESTQ R8, R8
+	JZ ebdone
+	TESTQ R9, R9
+	JZ ebdone
+	TESTQ R10, R10
+	JZ ebdone
+
+ebrow:
+	MOVQ DX, BX
+	MOVQ R9, R13
+
+ebseg:
+	MOVQ R10, CX
+
+ebvec:
+	VMULPS (DI), Y0, Y4
+	VMULPS (SI), Y1, Y5
+	VADDPS Y5, Y4, Y4
+	VMOVUPS Y4, (DI)
+	VANDPS Y3, Y4, Y4
+	VMOVUPS Y4, (BX)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, BX
+	DECQ CX
+	JNZ ebvec
+	ADDQ R11, BX
+	DECQ R13
+	JNZ ebseg
+	ADDQ R12, DX
+	DECQ R8
+	JNZ ebrow
+
+ebdone:
+	VZEROUPPER
+	RET
+
+// func groupMax256AVX2(keys *uint32, rows int, m *uint32)
+//
+// m[j] = max over r < rows (≥ 1) of keys[256r + j], for j < 256.
+TEXT ·groupMax256AVX2(SB), NOSPLIT, $0-24
+	MOVQ keys+0(FP), SI
+	MOVQ rows+8(FP), R8
+	MOVQ m+16(FP), DI
+	MOVQ $4, R9
+
+gmpass:
+	VMOVDQU 0(SI), Y0
+	VMOVDQU 32(SI), Y1
+	VMOVDQU 64(SI), Y2
+	VMOVDQU 96(SI), Y3
+	VMOVDQU 128(SI), Y4
+	VMOVDQU 160(SI), Y5
+	VMOVDQU 192(SI), Y6
+	VMOVDQU 224(SI), Y7
+	MOVQ SI, BX
+	MOVQ R8, CX
+	DECQ CX
+	JZ gmstore
+
+gmrow:
+	ADDQ $1024, BX
+	VPMAXUD 0(BX), Y0, Y0
+	VPMAXUD 32(BX), Y1, Y1
+	VPMAXUD 64(BX), Y2, Y2
+	VPMAXUD 96(BX), Y3, Y3
+	VPMAXUD 128(BX), Y4, Y4
+	VPMAXUD 160(BX), Y5, Y5
+	VPMAXUD 192(BX), Y6, Y6
+	VPMAXUD 224(BX), Y7, Y7
+	DECQ CX
+	JNZ gmrow
+
+gmstore:
+	VMOVDQU Y0, 0(DI)
+	VMOVDQU Y1, 32(DI)
+	VMOVDQU Y2, 64(DI)
+	VMOVDQU Y3, 96(DI)
+	VMOVDQU Y4, 128(DI)
+	VMOVDQU Y5, 160(DI)
+	VMOVDQU Y6, 192(DI)
+	VMOVDQU Y7, 224(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	DECQ R9
+	JNZ gmpass
+	VZEROUPPER
+	RET
+
+// func countGEAVX2(x *uint32, nvec int, t uint32) int
+//
+// The number of x[i] >= t for i < 8·nvec (x and t below 2^31): 8·nvec
+// less the number of x[i] < t, a signed compare.
+TEXT ·countGEAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ nvec+8(FP), CX
+	MOVQ CX, DX
+	SHLQ $3, DX
+	MOVL t+16(FP), AX
+	MOVL AX, X0
+	VPBROADCASTD X0, Y0
+	VPXOR Y1, Y1, Y1
+	VPXOR Y2, Y2, Y2
+	CMPQ CX, $2
+	JB cgone
+
+cgpair:
+	VPCMPGTD 0(SI), Y0, Y3
+	VPCMPGTD 32(SI), Y0, Y4
+	VPSUBD Y3, Y1, Y1
+	VPSUBD Y4, Y2, Y2
+	ADDQ $64, SI
+	SUBQ $2, CX
+	CMPQ CX, $2
+	JAE cgpair
+
+cgone:
+	TESTQ CX, CX
+	JZ cgreduce
+	VPCMPGTD 0(SI), Y0, Y3
+	VPSUBD Y3, Y1, Y1
+
+cgreduce:
+	VPADDD Y2, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD X2, X1, X1
+	VPSHUFD $0x4e, X1, X2
+	VPADDD X2, X1, X1
+	VPSHUFD $0xb1, X1, X2
+	VPADDD X2, X1, X1
+	VMOVD X1, AX
+	SUBQ AX, DX
+	MOVQ DX, ret+24(FP)
+	VZEROUPPER
+	RET

@@ -23,3 +23,11 @@ func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff,
 }
 
 func prefetch(*byte) {}
+
+func efKeysBlocks(e, d []float32, beta, alpha float32, keys []uint32, rows, segs, w, n int) {
+	efKeysBlocksGo(e, d, beta, alpha, keys, rows, segs, w, n)
+}
+
+func groupMax256(keys []uint32, m *[256]uint32) { groupMax256Go(keys, m) }
+
+func countGE(x []uint32, t uint32) int { return countGEGo(x, t) }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 )
 
 // Top-k by selection, not sorting: the key of a value is its float32 bit
@@ -27,6 +28,7 @@ type selector struct {
 	top    []uint32
 	bucket []int32
 	bits   []uint64
+	gmax   [256]uint32
 }
 
 // topK appends to out the local indices of the k largest keys in ascending
@@ -171,14 +173,8 @@ func (s *selector) randomK(n, k int, rng *rand.Rand, out []int32) []int32 {
 // efTopK is SparseLoCo's per-chunk step for the chunk at base (n elements
 // in h rows of n/h at stride cols): it does e ← β·e + α·d there and appends
 // the chunk-local indices of the k largest |e|, ascending, ties to the
-// lower index.
-//
-// One streaming pass updates e and stores the keys; then, in the first
-// level cache, every 16th key gives a threshold t0 that for any but
-// contrived data about 3k keys reach, one branch-free pass collects those
-// keys, and an exact select among them follows. The threshold is only a
-// guess: should fewer than k keys reach it, every key becomes a candidate.
-// The result is the exact top-k either way.
+// lower index. (compressEF does the update a row of blocks at a time with
+// efKeysBlocks, then selectK per block: the same thing.)
 func (s *selector) efTopK(e, d []float32, base, n, h, cols, k int, beta, alpha float32, out []int32) []int32 {
 	rowLen := n / h
 	keys := grow(s.keys, n)
@@ -187,11 +183,29 @@ func (s *selector) efTopK(e, d []float32, base, n, h, cols, k int, beta, alpha f
 		row := base + r*cols
 		efKeys(e[row:row+rowLen], d[row:row+rowLen], beta, alpha, keys[r*rowLen:(r+1)*rowLen])
 	}
+	return s.selectK(keys, k, out)
+}
+
+// selectK appends to out the local indices of the k largest keys (each
+// below 2^31), ascending, ties to the lower index.
+//
+// For a chunk of a multiple of 256 keys (4096 in 64x64 blocks) with k at
+// most a quarter of them and at most 256, topKGroups. Otherwise every 16th
+// key gives a threshold t0 that for any but contrived data about 3k keys
+// reach, one branch-free pass collects those keys, and an exact select
+// among them follows. The threshold is only a guess: should fewer than k
+// keys reach it, every key becomes a candidate. The result is the exact
+// top-k either way.
+func (s *selector) selectK(keys []uint32, k int, out []int32) []int32 {
+	n := len(keys)
 	if k >= n {
 		for i := range n {
 			out = append(out, int32(i))
 		}
 		return out
+	}
+	if n%256 == 0 && 4*k <= n && k <= 256 {
+		return s.topKGroups(keys, k, out)
 	}
 	var t0 uint32
 	if 4*k < n && n >= 512 {
@@ -211,6 +225,121 @@ func (s *selector) efTopK(e, d []float32, base, n, h, cols, k int, beta, alpha f
 		ck[j] = keys[l]
 	}
 	return s.selectTop(cand, ck, k, out)
+}
+
+// topKGroups is selectK for len(keys) a multiple of 256 and k ≤ 256.
+//
+// The keys fall in 256 groups (i mod 256); a threshold that k of the
+// group maxima reach, k keys reach, as the maxima are different keys. A
+// bisection on the maxima, with vector counts, raises the threshold until
+// at most k + k/8 of them reach it: for independent keys about 1.15k keys
+// do, which one vector pass collects. A bisection on the count of these
+// candidates then finds the k-th largest key exactly.
+func (s *selector) topKGroups(keys []uint32, k int, out []int32) []int32 {
+	n := len(keys)
+	m := &s.gmax
+	groupMax256(keys, m)
+	lo, hi := m[0], m[0]
+	for _, x := range m[1:] {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	// Invariant: at least cnt ≥ k maxima are ≥ lo, fewer than k are > hi.
+	for cnt := len(m); lo < hi && cnt > k+k/8; {
+		mid := lo + (hi-lo+1)/2
+		if c := countGE(m[:], mid); c >= k {
+			lo, cnt = mid, c
+		} else {
+			hi = mid - 1
+		}
+	}
+	if cap(s.cand) < n+1 {
+		s.cand = make([]int32, n+1)
+	}
+	c := atLeast(keys, lo, s.cand[:n+1])
+	cand := s.cand[:c]
+	if c == k {
+		return append(out, cand...)
+	}
+	ck := grow(s.ckeys, c)
+	s.ckeys = ck
+	hi = 0
+	for j, l := range cand {
+		x := keys[l]
+		ck[j] = x
+		hi = max(hi, x)
+	}
+	// The same bisection on the candidates, down to the k-th largest key
+	// (or to a threshold exactly k candidates reach).
+	for cnt := c; lo < hi && cnt > k; {
+		mid := lo + (hi-lo+1)/2
+		if cm := countGE(ck, mid); cm >= k {
+			lo, cnt = mid, cm
+		} else {
+			hi = mid - 1
+		}
+	}
+	return takeTop(cand, ck, lo, k-countGE(ck, lo+1), out)
+}
+
+// takeTop appends to out, in order, the candidates (local indices cand,
+// keys ck) whose key is above t, and the first need of those equal to t.
+// Branch-free.
+func takeTop(cand []int32, ck []uint32, t uint32, need int, out []int32) []int32 {
+	o := len(out)
+	out = slices.Grow(out, len(cand))[:o+len(cand)]
+	dst := out[o:]
+	ck = ck[:len(cand)]
+	j := 0
+	for i, l := range cand {
+		x := ck[i]
+		var gt, eq, more int
+		if x > t {
+			gt = 1
+		}
+		if x == t {
+			eq = 1
+		}
+		if need > 0 {
+			more = 1
+		}
+		take := gt | eq&more
+		dst[j] = l
+		j += take
+		need -= eq & take
+	}
+	return out[:o+j]
+}
+
+// efKeysBlocksGo is efKeys over rows·segs·w contiguous elements seen as
+// rows of segs segments of w, with the keys of segment b of row r at
+// keys[b·n + r·w:]: each block's keys together, in its local order
+// (efKeysBlocks, which may use a vector kernel, is this).
+func efKeysBlocksGo(e, d []float32, beta, alpha float32, keys []uint32, rows, segs, w, n int) {
+	for r := range rows {
+		for b := range segs {
+			o := (r*segs + b) * w
+			efKeysGo(e[o:o+w], d[o:o+w], beta, alpha, keys[b*n+r*w:b*n+(r+1)*w])
+		}
+	}
+}
+
+// groupMax256Go sets m[j] to the largest keys[i] with i mod 256 = j (0
+// if none).
+func groupMax256Go(keys []uint32, m *[256]uint32) {
+	clear(m[:])
+	for i, x := range keys {
+		m[i&255] = max(m[i&255], x)
+	}
+}
+
+// countGEGo is the number of keys >= t (keys below 2^31, t at most 2^31;
+// countGE, which may use a vector kernel, is this).
+func countGEGo(keys []uint32, t uint32) int {
+	c := 0
+	for _, x := range keys {
+		c += int(uint32(int32(t-1-x)) >> 31)
+	}
+	return c
 }
 
 // efKeysGo does e ← β·e + α·d and stores the magnitude keys of the new e
@@ -319,14 +448,6 @@ func (s *selector) selectTop(cand []int32, ck []uint32, k int, out []int32) []in
 		act, all = next, false
 	}
 	s.bucket = act
-	t := lo // the k-th largest key; take need of the keys equal to it
-	for j, l := range cand {
-		if x := ck[j]; x > t {
-			out = append(out, l)
-		} else if x == t && need > 0 {
-			out = append(out, l)
-			need--
-		}
-	}
-	return out
+	// lo is the k-th largest key; take need of the keys equal to it.
+	return takeTop(cand, ck, lo, need, out)
 }
