@@ -163,6 +163,10 @@ func (g *gen) avx512() {
 	g.f("")
 }
 
+// avx2Unroll is how many reduction steps one pass of the AVX2 kernel's
+// main loop takes when the rows of A are contiguous.
+const avx2Unroll = 4
+
 // avx2 writes the AVX2+FMA kernel: tiles of up to 6 rows by 16 columns (two
 // ymm registers per row). The last panel, when partial, is loaded and stored
 // with VMASKMOVPS; mask points at 16 int32 lane masks for it.
@@ -231,21 +235,53 @@ func (g *gen) avx2() {
 		g.setGroups("SI", "DX", mr)
 		g.i("MOVQ BX, R11")
 		g.i("MOVQ kk+24(FP), CX")
-		g.f("%s_loop:", p)
-		g.i("VMOVUPS (R11), Y12")
-		g.i("VMOVUPS 32(R11), Y13")
-		for r := 0; r < mr; r++ {
-			t := 14 + r%2
-			g.i("VBROADCASTSS %s, Y%d", rowAddr(r, "DX"), t)
-			g.i("VFMADD231PS Y12, Y%d, Y%d", t, 2*r)
-			g.i("VFMADD231PS Y13, Y%d, Y%d", t, 2*r+1)
+		// One reduction step q: the panel's row q of B and A[r][q] for
+		// each row, at byte offset off from the current pointers.
+		step := func(off int) {
+			pre := ""
+			if off != 0 {
+				pre = fmt.Sprint(off)
+			}
+			g.i("VMOVUPS %d(R11), Y12", off*nr)
+			g.i("VMOVUPS %d(R11), Y13", off*nr+32)
+			for r := 0; r < mr; r++ {
+				t := 14 + r%2
+				g.i("VBROADCASTSS %s%s, Y%d", pre, rowAddr(r, "DX"), t)
+				g.i("VFMADD231PS Y12, Y%d, Y%d", t, 2*r)
+				g.i("VFMADD231PS Y13, Y%d, Y%d", t, 2*r+1)
+			}
 		}
+		// With contiguous rows of A (cs == 4), the loop is unrolled by
+		// avx2Unroll steps, the elements of A at immediate offsets; the
+		// remaining steps, and all of them for other cs, take the loop
+		// of one step. Either way each accumulator sees the same
+		// multiply-adds in the same order.
+		g.i("CMPQ DI, $4")
+		g.i("JNE %s_loop", p)
+		g.i("SUBQ $%d, CX", avx2Unroll)
+		g.i("JL %s_rest", p)
+		g.f("%s_loop%d:", p, avx2Unroll)
+		for u := 0; u < avx2Unroll; u++ {
+			step(4 * u)
+		}
+		for k := 0; k*3 < mr; k++ {
+			g.i("ADDQ $%d, %s", 4*avx2Unroll, groupRegs[k])
+		}
+		g.i("ADDQ $%d, R11", avx2Unroll*nr*4)
+		g.i("SUBQ $%d, CX", avx2Unroll)
+		g.i("JGE %s_loop%d", p, avx2Unroll)
+		g.f("%s_rest:", p)
+		g.i("ADDQ $%d, CX", avx2Unroll)
+		g.i("JZ %s_store", p)
+		g.f("%s_loop:", p)
+		step(0)
 		for k := 0; k*3 < mr; k++ {
 			g.i("ADDQ DI, %s", groupRegs[k])
 		}
 		g.i("ADDQ $%d, R11", nr*4)
 		g.i("DECQ CX")
 		g.i("JNZ %s_loop", p)
+		g.f("%s_store:", p)
 		// Store the tile.
 		g.setGroups("R12", "R13", mr)
 		checkMasked(p + "_sfull")
