@@ -40,8 +40,8 @@ func orBits(x []float32) uint32 {
 //go:noescape
 func geMaskAVX2(keys []uint32, t uint32, mask []uint64)
 
-// atLeast writes to all (len(keys)+1 long) the indices of the keys >= lo,
-// in order, and returns how many there are.
+// atLeast writes to all (len(keys)+1 long, faster with len(keys)+4) the
+// indices of the keys >= lo, in order, and returns how many there are.
 func atLeast(keys []uint32, lo uint32, all []int32) int {
 	if !useAVX2 || len(keys) < 64 {
 		return atLeastGo(keys, lo, all, 0)
@@ -55,10 +55,36 @@ func atLeast(keys []uint32, lo uint32, all []int32) int {
 	mask = mask[:words]
 	geMaskAVX2(keys, lo, mask)
 	c := 0
-	for w, m := range mask {
-		for ; m != 0; m &= m - 1 {
-			all[c] = int32(w*64 + bits.TrailingZeros64(m))
-			c++
+	if len(all) >= len(keys)+4 {
+		// Room for four writes past the last index: write four for each
+		// word and advance past those that were set (a loop only for the
+		// rare word with more), without a branch per bit.
+		for w, m := range mask {
+			base := int32(w * 64)
+			p := bits.OnesCount64(m)
+			if p > 4 {
+				for ; m != 0; m &= m - 1 {
+					all[c] = base + int32(bits.TrailingZeros64(m))
+					c++
+				}
+				continue
+			}
+			a := all[c : c+4 : c+4]
+			a[0] = base + int32(bits.TrailingZeros64(m))
+			m &= m - 1
+			a[1] = base + int32(bits.TrailingZeros64(m))
+			m &= m - 1
+			a[2] = base + int32(bits.TrailingZeros64(m))
+			m &= m - 1
+			a[3] = base + int32(bits.TrailingZeros64(m))
+			c += p
+		}
+	} else {
+		for w, m := range mask {
+			for ; m != 0; m &= m - 1 {
+				all[c] = int32(w*64 + bits.TrailingZeros64(m))
+				c++
+			}
 		}
 	}
 	m := words * 64

@@ -2,6 +2,7 @@ package compress
 
 import (
 	"math"
+	"math/bits"
 
 	"github.com/locosim/locosim/tensor"
 )
@@ -20,9 +21,10 @@ type plan struct {
 	offset int // in the flat parameter buffer
 	size   int
 
-	cols    int // row length of the matrix view (blocks)
-	h, w    int // chunk geometry; h == 1 for runs
-	nbx     int // chunks per row of blocks
+	cols    int    // row length of the matrix view (blocks)
+	colsInv uint64 // ⌈2^64/cols⌉ for divRow (0 when cols is 1)
+	h, w    int    // chunk geometry; h == 1 for runs
+	nbx     int    // chunks per row of blocks
 	nChunks int
 	run     int // run length for flat chunking
 	flat    bool
@@ -82,6 +84,9 @@ func newPlan(s tensor.Spec, cfg Config, chunked bool) *plan {
 	p.kLast = cfg.chunkK(p.lenLast)
 	p.total = p.k*(p.nChunks-1) + p.kLast
 	p.idealIdxBits = float64(p.nChunks-1)*log2Binomial(full, p.k) + log2Binomial(p.lenLast, p.kLast)
+	if p.cols > 1 {
+		p.colsInv = ^uint64(0)/uint64(p.cols) + 1
+	}
 	if p.h > 1 {
 		p.offs = make([]int32, full)
 		for i := range p.offs {
@@ -89,6 +94,17 @@ func newPlan(s tensor.Spec, cfg Config, chunked bool) *plan {
 		}
 	}
 	return p
+}
+
+// divRow is d / cols for 0 ≤ d < 2^32, by a multiplication: with
+// c = ⌈2^64/cols⌉ and 32-bit d and cols, ⌊c·d / 2^64⌋ = ⌊d / cols⌋
+// (Lemire, Kaser and Kurz, "Faster remainder by direct computation").
+func (p *plan) divRow(d int) int {
+	if p.colsInv == 0 {
+		return d / p.cols
+	}
+	hi, _ := bits.Mul64(p.colsInv, uint64(d))
+	return int(hi)
 }
 
 // chunk returns the base offset (inside the tensor), length and k of chunk c.

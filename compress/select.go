@@ -29,6 +29,7 @@ type selector struct {
 	bucket []int32
 	bits   []uint64
 	gmax   [256]uint32
+	iota   []int32 // 0, 1, …, 255
 }
 
 // topK appends to out the local indices of the k largest keys in ascending
@@ -190,7 +191,8 @@ func (s *selector) efTopK(e, d []float32, base, n, h, cols, k int, beta, alpha f
 // below 2^31), ascending, ties to the lower index.
 //
 // For a chunk of a multiple of 256 keys (4096 in 64x64 blocks) with k at
-// most a quarter of them and at most 256, topKGroups. Otherwise every 16th
+// most a quarter of them and at most 256, topKGroups; for at most 256
+// keys, bisectTop on all of them. Otherwise every 16th
 // key gives a threshold t0 that for any but contrived data about 3k keys
 // reach, one branch-free pass collects those keys, and an exact select
 // among them follows. The threshold is only a guess: should fewer than k
@@ -206,6 +208,20 @@ func (s *selector) selectK(keys []uint32, k int, out []int32) []int32 {
 	}
 	if n%256 == 0 && 4*k <= n && k <= 256 {
 		return s.topKGroups(keys, k, out)
+	}
+	if n <= 256 {
+		// Few keys: every one is a candidate.
+		if len(s.iota) < n {
+			s.iota = make([]int32, 256)
+			for i := range s.iota {
+				s.iota[i] = int32(i)
+			}
+		}
+		lo := keys[0]
+		for _, x := range keys {
+			lo = min(lo, x)
+		}
+		return bisectTop(s.iota[:n], keys, lo, k, out)
 	}
 	var t0 uint32
 	if 4*k < n && n >= 512 {
@@ -252,25 +268,33 @@ func (s *selector) topKGroups(keys []uint32, k int, out []int32) []int32 {
 			hi = mid - 1
 		}
 	}
-	if cap(s.cand) < n+1 {
-		s.cand = make([]int32, n+1)
+	if cap(s.cand) < n+4 {
+		s.cand = make([]int32, n+4)
 	}
-	c := atLeast(keys, lo, s.cand[:n+1])
+	c := atLeast(keys, lo, s.cand[:n+4])
 	cand := s.cand[:c]
 	if c == k {
 		return append(out, cand...)
 	}
 	ck := grow(s.ckeys, c)
 	s.ckeys = ck
-	hi = 0
 	for j, l := range cand {
-		x := keys[l]
-		ck[j] = x
+		ck[j] = keys[l]
+	}
+	return bisectTop(cand, ck, lo, k, out)
+}
+
+// bisectTop appends to out the candidates (ascending local indices cand,
+// keys ck, all ≥ lo) that hold the k largest keys, ties to the lower
+// index, in order. A bisection on the vector count of the keys that reach
+// a threshold finds the k-th largest key (or a threshold exactly k reach).
+func bisectTop(cand []int32, ck []uint32, lo uint32, k int, out []int32) []int32 {
+	hi := lo
+	for _, x := range ck {
 		hi = max(hi, x)
 	}
-	// The same bisection on the candidates, down to the k-th largest key
-	// (or to a threshold exactly k candidates reach).
-	for cnt := c; lo < hi && cnt > k; {
+	// Invariant: at least cnt ≥ k keys are ≥ lo, fewer than k are > hi.
+	for cnt := len(ck); lo < hi && cnt > k; {
 		mid := lo + (hi-lo+1)/2
 		if cm := countGE(ck, mid); cm >= k {
 			lo, cnt = mid, cm

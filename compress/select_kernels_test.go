@@ -145,3 +145,52 @@ func TestSelectKernelsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestDivRow: the multiplicative division is exact for every 32-bit
+// dividend and divisor.
+func TestDivRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for trial := range 20000 {
+		cols := 1 + rng.IntN(1<<uint(1+trial%31))
+		if trial%97 == 0 {
+			cols = math.MaxInt32
+		}
+		p := &plan{cols: cols}
+		if cols > 1 {
+			p.colsInv = ^uint64(0)/uint64(cols) + 1
+		}
+		for _, d := range []int{0, 1, cols - 1, cols, cols + 1, 64*cols - 1, rng.IntN(1 << 32), 1<<32 - 1, rng.IntN(cols * 70)} {
+			if d < 0 || d >= 1<<32 {
+				continue
+			}
+			if got, want := p.divRow(d), d/cols; got != want {
+				t.Fatalf("%d / %d: divRow %d, want %d", d, cols, got, want)
+			}
+		}
+	}
+}
+
+// TestAtLeastWithRoom: atLeast with room for four writes past the end (the
+// branch-free extraction) keeps what the Go loop keeps.
+func TestAtLeastWithRoom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	for trial := range 500 {
+		n := rng.IntN(5000)
+		keys := make([]uint32, n)
+		density := rng.IntN(64) + 1
+		for i := range keys {
+			if rng.IntN(64) < density {
+				keys[i] = 0x40000000 + uint32(rng.IntN(100))
+			} else {
+				keys[i] = uint32(rng.IntN(0x40000000))
+			}
+		}
+		for _, lo := range []uint32{0, 1, 0x40000000, 0x40000032, 0x7fffffff} {
+			a1, a2 := make([]int32, n+4), make([]int32, n+1)
+			c1, c2 := atLeast(keys, lo, a1), atLeastGo(keys, lo, a2, 0)
+			if c1 != c2 || !slices.Equal(a1[:c1], a2[:c2]) {
+				t.Fatalf("trial %d n=%d lo=%x: atLeast keeps %d, want %d (or other indices)", trial, n, lo, c1, c2)
+			}
+		}
+	}
+}

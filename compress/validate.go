@@ -122,7 +122,7 @@ func (pl *plan) checkIndices(idx []int32) error {
 			d := pos - base
 			ok := d >= 0 && pos > prev
 			if ok && pl.h > 1 {
-				r := d / pl.cols
+				r := pl.divRow(d)
 				ok = r < pl.h && d-r*pl.cols < pl.w
 			} else if ok {
 				ok = d < n

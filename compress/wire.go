@@ -222,7 +222,7 @@ func (pl *plan) localIn(base, pos int) int {
 	if pl.h == 1 {
 		return d
 	}
-	r := d / pl.cols
+	r := pl.divRow(d)
 	return r*pl.w + d - r*pl.cols
 }
 
