@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"testing"
+
+	"github.com/locosim/locosim/tensor"
 )
 
 // TestSelectKMatchesSort: selectK (the groups path for multiples of 256,
@@ -190,6 +192,42 @@ func TestAtLeastWithRoom(t *testing.T) {
 			c1, c2 := atLeast(keys, lo, a1), atLeastGo(keys, lo, a2, 0)
 			if c1 != c2 || !slices.Equal(a1[:c1], a2[:c2]) {
 				t.Fatalf("trial %d n=%d lo=%x: atLeast keeps %d, want %d (or other indices)", trial, n, lo, c1, c2)
+			}
+		}
+	}
+}
+
+// TestSizeMatchesEncode: Size, which computes the encoded length without
+// encoding, agrees with Encode for every configuration and layout, over
+// rounds, and rejects what Encode rejects.
+func TestSizeMatchesEncode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	for name, cfg := range allConfigs() {
+		for li, lay := range []tensor.Layout{gptLayout(1), oddLayout()} {
+			c := mustNew(t, cfg, lay)
+			st := c.NewState()
+			for round := range 3 {
+				p, err := c.Compress(st, randn(rng, lay.Size(), math.Pow(10, float64(rng.IntN(6)-3))), uint64(round))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := c.Encode(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, err := c.Size(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.EncodedBytes != len(b) {
+					t.Fatalf("%s layout %d round %d: Size says %d bytes, Encode wrote %d", name, li, round, s.EncodedBytes, len(b))
+				}
+				if len(p.Tensors[0].Values) > 0 {
+					p.Tensors[0].Values[0] = float32(math.NaN())
+					if _, err := c.Size(p); err == nil {
+						t.Fatalf("%s: Size accepts a payload Encode rejects", name)
+					}
+				}
 			}
 		}
 	}

@@ -859,13 +859,13 @@ func unpackCodes(codes []uint8, b []byte, nbits int) error {
 	return nil
 }
 
-// Size encodes p and reports its ideal and actual size.
+// Size reports p's ideal size and the length Encode would give it,
+// computed without encoding (see TestSizeMatchesEncode).
 func (c *codec) Size(p *Payload) (Size, error) {
-	b, err := c.Encode(p)
-	if err != nil {
+	if err := c.Validate(p); err != nil {
 		return Size{}, err
 	}
-	s := Size{Params: c.size, Values: p.Count(), EncodedBytes: len(b)}
+	s := Size{Params: c.size, Values: p.Count(), EncodedBytes: c.encodedLen(p)}
 	for _, pl := range c.plans {
 		if c.sparse {
 			s.IdealBits += pl.idealIdxBits
@@ -881,3 +881,60 @@ func (c *codec) Size(p *Payload) (Size, error) {
 	}
 	return s, nil
 }
+
+// encodedLen is len(Encode(p)) for a valid p.
+func (c *codec) encodedLen(p *Payload) int {
+	entropy := c.cfg.IndexEncoding == IndexEntropy
+	byteCodes := c.cfg.CodeLayout == CodesByte
+	n := headerLen + uvarintLen(uint64(len(p.Tensors)))
+	for i, pl := range c.plans {
+		t := &p.Tensors[i]
+		// A valid payload has the plan's name, shape and value count.
+		n += len(pl.wireHdr)
+		if c.sparse {
+			sec := int((pl.indexBits(t.Indices, entropy) + 7) / 8)
+			n += uvarintLen(uint64(sec)) + sec
+		}
+		switch {
+		case c.bits > 0 && byteCodes:
+			n += 4*(3+1<<c.bits) + len(t.Codes)
+		case c.bits > 0:
+			n += 4*(3+1<<c.bits) + (len(t.Codes)*c.bits+7)/8
+		case c.cfg.Kind == BF16:
+			n += 2 * len(t.Values)
+		default:
+			n += 4 * len(t.Values)
+		}
+	}
+	return n
+}
+
+// indexBits is the number of bits encodeIndices writes for idx.
+func (pl *plan) indexBits(idx []int32, entropy bool) uint64 {
+	var nb uint64
+	j := 0
+	for ch := range pl.nChunks {
+		base, n, k := pl.chunk(ch)
+		chunk := idx[j : j+k]
+		j += k
+		if k == n {
+			continue
+		}
+		if !entropy {
+			nb += uint64(k) * uint64(packedWidth(n))
+			continue
+		}
+		// Each gap takes gap>>r ones, a zero and r low bits.
+		r := riceParam(n, k)
+		prev := -1
+		for _, pos := range chunk {
+			l := pl.localIn(base, int(pos))
+			nb += uint64((l-prev-1)>>r) + 1 + uint64(r)
+			prev = l
+		}
+	}
+	return nb
+}
+
+// uvarintLen is the length of the uvarint encoding of v.
+func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
