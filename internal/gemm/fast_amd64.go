@@ -155,9 +155,9 @@ func selfCheck(kn *kernel) bool {
 }
 
 // chunkBytes bounds the packed panels one sweep over a row block reads, so
-// that they stay in the core's L2 cache (1 MiB on Zen 3 to 5). Measured on
-// Zen 3, smaller chunks were slower for the model's shapes: re-reading rows
-// of A costs more than reading panels from L2.
+// that they stay near the core (L2 is 512 KiB on Zen 3, 1 MiB on Zen 4 and
+// 5). Measured on Zen 3, smaller chunks were slower for the model's shapes:
+// re-reading rows of A costs more than reading panels from L2 and L3.
 const chunkBytes = 1 << 20
 
 // scratch holds packed operands between calls.
