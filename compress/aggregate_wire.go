@@ -151,7 +151,12 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 		var err error
 		if peers != nil {
 			// Every peer's chunk in one call.
-			if r := add12x2Peers(sum[:n:len(sum)], cnt[:n:len(cnt)], peers, ch*3*k/2, ch*k/4, k); r >= 0 {
+			// The kernel also fetches the rows that the finish below writes.
+			next := outRows{o: out[base:], rows: pl.h, stride: pl.cols, rowLen: n / pl.h}
+			if pl.h == 1 {
+				next.rows, next.stride, next.rowLen = (n+63)/64, 64, 64
+			}
+			if r := add12x2Peers(sum[:n:len(sum)], cnt[:n:len(cnt)], peers, ch*3*k/2, ch*k/4, k, next); r >= 0 {
 				// Invalid indices: let readChunk name the problem.
 				x := &st[r]
 				x.rd.p, x.rd.acc, x.rd.nb = ch*3*k/2, 0, 0
@@ -338,6 +343,14 @@ func add12x2Go(sum []float32, cnt []uint16, src, codes []byte, lut []float32) bo
 		src, codes = src[6:], codes[1:]
 	}
 	return true
+}
+
+// outRows is where the finish of a chunk writes: rows rows of rowLen
+// elements, row i starting stride elements after row i−1 in o. The
+// kernels only prefetch them (they may reach past the end of o).
+type outRows struct {
+	o                    []float32
+	rows, stride, rowLen int
 }
 
 // peerSrc is one peer's index section and codes for a tensor, and its

@@ -120,11 +120,12 @@ func finishMeanRows(o []float32, stride, rows, rowLen int, sum []float32, cnt []
 }
 
 //go:noescape
-func add12x2PeersKernel(sum *float32, cnt *uint16, peers *peerSrc, npeers, idxOff, codeOff, k, n int, pfIdx, pfCodes int) int
+func add12x2PeersKernel(sum *float32, cnt *uint16, peers *peerSrc, npeers, idxOff, codeOff, k, n int, pfIdx, pfCodes int, pfOut *float32, pfRows, pfStride, pfLines int) int
 
 // add12x2Peers is add12x2PeersGo, with an AVX2 kernel for k a multiple
-// of 16 and chunks of at most 4096.
-func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff, k int) int {
+// of 16 and chunks of at most 4096. The kernel also asks the cache for
+// ownership of the rows the caller writes next (see outRows).
+func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff, k int, next outRows) int {
 	n := len(sum)
 	if !useAVX2 || k%16 != 0 || k == 0 || n > 4096 || len(cnt) < n {
 		return add12x2PeersGo(sum, cnt, peers, idxOff, codeOff, k)
@@ -140,7 +141,12 @@ func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff,
 	if len(peers) == 0 {
 		return -1
 	}
-	return add12x2PeersKernel(&sum[0], &cnt[0], &peers[0], len(peers), idxOff, codeOff, k, n, 3*k/2, k/4)
+	var pf *float32
+	rows, lines := 0, 0
+	if len(next.o) > 0 && next.rows > 0 && next.rowLen > 0 {
+		pf, rows, lines = &next.o[0], next.rows, (4*next.rowLen+63)/64+1
+	}
+	return add12x2PeersKernel(&sum[0], &cnt[0], &peers[0], len(peers), idxOff, codeOff, k, n, 3*k/2, k/4, pf, rows, 4*next.stride, lines)
 }
 
 // prefetch asks the cache for the line holding p.

@@ -332,7 +332,7 @@ DATA code2shift<>+0x30(SB)/8, $0x0000001a00000018
 DATA code2shift<>+0x38(SB)/8, $0x0000001e0000001c
 GLOBL code2shift<>(SB), RODATA|NOPTR, $64
 
-// func add12x2PeersKernel(sum *float32, cnt *uint16, peers *peerSrc, npeers, idxOff, codeOff, k, n int, pfIdx, pfCodes int) int
+// func add12x2PeersKernel(sum *float32, cnt *uint16, peers *peerSrc, npeers, idxOff, codeOff, k, n int, pfIdx, pfCodes int, pfOut *float32, pfRows, pfStride, pfLines int) int
 //
 // add12x2 for one chunk of every peer in turn: peer r's k (a multiple of
 // 16) 12-bit indices start idxOff bytes into peers[r].idx, its 2-bit codes
@@ -345,8 +345,11 @@ GLOBL code2shift<>(SB), RODATA|NOPTR, $64
 // below n), or −1. Before each peer it asks the cache for the index and
 // code bytes of the peer three after it (past the last peer: of the next
 // chunk, pfIdx and pfCodes bytes further on): the peers' streams are too
-// many for the hardware prefetcher to follow.
-TEXT ·add12x2PeersKernel(SB), NOSPLIT, $8-88
+// many for the hardware prefetcher to follow. Peer r < pfRows also asks
+// for ownership of the pfLines lines from pfOut + r·pfStride bytes on
+// (the rows the caller writes next, which are rarely cached: their misses
+// overlap the adds instead of stalling the stores).
+TEXT ·add12x2PeersKernel(SB), NOSPLIT, $8-120
 	MOVQ sum+0(FP), DI
 	MOVQ cnt+8(FP), R8
 	MOVQ peers+16(FP), R9
@@ -402,6 +405,21 @@ ppfloop:
 	PREFETCHT0 (DX)
 
 ppfdone:
+	CMPQ BX, pfRows+88(FP)
+	JGE ppwdone
+	MOVQ pfStride+96(FP), AX
+	IMULQ BX, AX
+	ADDQ pfOut+80(FP), AX
+	MOVQ pfLines+104(FP), CX
+
+ppwloop:
+	// PREFETCHW (AX)
+	BYTE $0x0f; BYTE $0x0d; BYTE $0x08
+	ADDQ $64, AX
+	DECQ CX
+	JNZ ppwloop
+
+ppwdone:
 	// 16 at a time: decode the indices, check that they ascend (from −1)
 	// and stay below n, look up the values, add them.
 	MOVQ BX, r-8(SP)
@@ -544,13 +562,13 @@ padd:
 	JLT ppeer
 
 pdone:
-	MOVQ $-1, ret+80(FP)
+	MOVQ $-1, ret+112(FP)
 	VZEROUPPER
 	RET
 
 pbad:
 	MOVQ r-8(SP), BX
-	MOVQ BX, ret+80(FP)
+	MOVQ BX, ret+112(FP)
 	VZEROUPPER
 	RET
 

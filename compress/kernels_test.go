@@ -201,7 +201,7 @@ func TestAdd12x2PeersMatchesGo(t *testing.T) {
 			s1[i] = float32(rng.NormFloat64())
 			s2[i] = s1[i]
 		}
-		r1 := add12x2Peers(s1[:n], c1[:n], peers, ch*3*k/2, ch*k/4, k)
+		r1 := add12x2Peers(s1[:n], c1[:n], peers, ch*3*k/2, ch*k/4, k, outRows{o: s2, rows: 3, stride: 100, rowLen: 50})
 		r2 := add12x2PeersGo(s2[:n], c2[:n], peers, ch*3*k/2, ch*k/4, k)
 		if r1 != r2 {
 			t.Fatalf("trial %d (k=%d, n=%d, %d peers): first bad peer %d, want %d", trial, k, n, len(peers), r1, r2)
