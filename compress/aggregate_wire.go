@@ -2,6 +2,7 @@ package compress
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 )
@@ -88,17 +89,19 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 		}
 		for r := range st {
 			x := &st[r]
-			if err := c.readQuant(x.codes, &q); err != nil {
+			x.lut = luts[r*nb : (r+1)*nb : (r+1)*nb]
+			if !quantLUT(x.codes, x.lut) {
+				// readQuant names the problem.
+				err := c.readQuant(x.codes, &q)
+				if err == nil {
+					err = errors.New("quantization statistics rejected")
+				}
 				return fmt.Errorf("compress: payload %d: decode: tensor %q: %w", r, pl.name, err)
 			}
 			x.codes = x.codes[4*(3+nb):]
 			// Only zero padding may follow the last code.
 			if used := pl.total * c.bits % 8; used != 0 && x.codes[len(x.codes)-1]>>used != 0 {
 				return fmt.Errorf("compress: payload %d: decode: tensor %q: non-zero padding after the codes", r, pl.name)
-			}
-			x.lut = luts[r*nb : (r+1)*nb : (r+1)*nb]
-			for b := range x.lut {
-				x.lut[b] = q.Centroids[b] + q.Mean
 			}
 			// The next tensor's header, read after this one's chunks.
 			if len(x.d.b) > 0 {
@@ -124,6 +127,31 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 		}
 	}
 	return nil
+}
+
+// quantLUT is readQuant and the check of its statistics for the
+// len(lut) centroids at the start of vb (whose length was checked), in one
+// pass over the words: it writes lut[b] = centroid b + mean and reports
+// whether readQuant would accept them.
+func quantLUT(vb []byte, lut []float32) bool {
+	w := vb[:4*(3+len(lut))]
+	mean := math.Float32frombits(binary.LittleEndian.Uint32(w))
+	std := math.Float32frombits(binary.LittleEndian.Uint32(w[4:]))
+	scale := math.Float32frombits(binary.LittleEndian.Uint32(w[8:]))
+	// Bit 31 of (bits & exponent) + one exponent step is set iff the
+	// exponent is all ones: infinite or NaN.
+	const exp, step = 0x7f800000, 0x00800000
+	bad := uint32(0)
+	for i := range 3 {
+		bad |= binary.LittleEndian.Uint32(w[4*i:])&exp + step
+	}
+	for b := range lut {
+		u := binary.LittleEndian.Uint32(w[4*(3+b):])
+		v := math.Float32frombits(u) + mean
+		lut[b] = v
+		bad |= (u&exp + step) | (math.Float32bits(v)&exp + step)
+	}
+	return bad>>31 == 0 && std >= 0 && scale > 0
 }
 
 // streamChunks is aggregateChunks reading every peer's indices and codes

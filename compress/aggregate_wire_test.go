@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -184,5 +185,45 @@ func TestAggregateMatchesPlainSum(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestQuantLUTMatchesReadQuant: quantLUT accepts exactly the statistics
+// that readQuant accepts, and then gives the same table.
+func TestQuantLUTMatchesReadQuant(t *testing.T) {
+	c := mustNew(t, allConfigs()["sparseloco"], gptLayout(1))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 1e-40, -1e-40, math.MaxFloat32, -math.MaxFloat32,
+		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 3e38, -3e38}
+	rng := rand.New(rand.NewPCG(4, 4))
+	accepted := 0
+	for trial := range 20000 {
+		vb := make([]byte, 4*(3+4))
+		for i := range 7 {
+			v := float32(rng.NormFloat64())
+			if rng.IntN(4) == 0 {
+				v = special[rng.IntN(len(special))]
+			}
+			if trial%7 == 0 && i >= 3 {
+				v = 2e38 // the sum with the mean may overflow
+			}
+			binary.LittleEndian.PutUint32(vb[4*i:], math.Float32bits(v))
+		}
+		var q QuantStats
+		want := c.readQuant(vb, &q) == nil
+		var lut [4]float32
+		if got := quantLUT(vb, lut[:]); got != want {
+			t.Fatalf("trial %d: quantLUT %v, readQuant accepts %v (%v)", trial, got, want, vb)
+		}
+		if want {
+			accepted++
+			for b := range lut {
+				if math.Float32bits(lut[b]) != math.Float32bits(q.Centroids[b]+q.Mean) {
+					t.Fatalf("trial %d: lut[%d] = %v, want %v", trial, b, lut[b], q.Centroids[b]+q.Mean)
+				}
+			}
+		}
+	}
+	if accepted < 1000 || accepted > 19000 {
+		t.Fatalf("%d of 20000 accepted: too few of one kind", accepted)
 	}
 }
