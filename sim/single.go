@@ -60,6 +60,7 @@ func NewSingle(cfg Config) (*Single, error) {
 	if err != nil {
 		return nil, err
 	}
+	opt.SetWorkers(workers) // the update is elementwise: same bits for any count
 	shape := data.Shape{Batch: cfg.Train.BatchSize, SeqLen: cfg.Model.SeqLen}
 	stream, err := corpus.NodeStream(0, 1, shape)
 	if err != nil {
