@@ -41,9 +41,8 @@ func (m *Model) ForwardBackward(ws *Workspace, inputs, targets []int32) (float64
 	// wte collects the head's gradient first, then the embedding's.
 	N, C, V := ws.rows(), m.cfg.Channels, m.cfg.Vocab
 	tasks = append(tasks, gradTask{cost: N * C * (V + 1), run: func() {
-		clear(ws.g.wte)
 		clear(ws.g.wpe)
-		gemm.BackwardWeight(ws.g.wte, nil, ws.logits[:N*V], ws.lnf[:N*C], N, C, V)
+		gemm.BackwardWeightOverwrite(ws.g.wte, nil, ws.logits[:N*V], ws.lnf[:N*C], N, C, V)
 		m.embedBackward(ws, ws.dx[0][:N*C])
 	}})
 	ws.runTasks(tasks)

@@ -120,13 +120,12 @@ func (ws *Workspace) runTasks(tasks []gradTask) {
 }
 
 // weightTask accumulates dw += doutᵀ·a and dbias += colsum(dout) over all
-// m rows; with overwrite, dw and dbias are cleared first (by the task, so
-// that clearing is shared out as well).
+// m rows, or with overwrite replaces them (the bits of clearing first).
 func weightTask(overwrite bool, dw, dbias, dout, a []float32, m, k, n int) gradTask {
 	return gradTask{cost: m * k * n, run: func() {
 		if overwrite {
-			clear(dw[:n*k])
-			clear(dbias)
+			gemm.BackwardWeightOverwrite(dw, dbias, dout, a, m, k, n)
+			return
 		}
 		gemm.BackwardWeight(dw, dbias, dout, a, m, k, n)
 	}}

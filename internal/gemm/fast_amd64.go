@@ -140,7 +140,7 @@ func selfCheck(kn *kernel) bool {
 		forwardFast(kn, 1, out, a, w, bias, m, k, n)
 		da, dw, db := append([]float32(nil), da0...), append([]float32(nil), dw0...), append([]float32(nil), db0...)
 		backwardInputFast(kn, 1, da, dout, w, m, k, n)
-		backwardWeightFast(kn, 1, dw, db, dout, a, m, k, n)
+		backwardWeightFast(kn, 1, dw, db, dout, a, m, k, n, false)
 		return [][]float32{out, da, dw, db}
 	}
 	got, want := run(kn), run(avx2Kernel)
@@ -335,7 +335,9 @@ func backwardInputPacked(kn *kernel, workers int, da, dout, bp []float32, m, k, 
 // so that they are still in cache when the kernel reads them.
 const packBytes = 512 << 10
 
-func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m, k, n int) {
+// backwardWeightFast accumulates into dw and dbias, or with overwrite
+// starts dw's chains from zero in the kernel instead of reading dw.
+func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m, k, n int, overwrite bool) {
 	nr := kn.nr
 	np := (k + nr - 1) / nr
 	mb := min(m, max(kcBlock, packBytes/(np*nr*4)/kcBlock*kcBlock))
@@ -348,7 +350,7 @@ func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m
 		rows := min(m, r0+mb) - r0
 		parallel(workers, np, 1, func(q0, q1 int) { packRows(bp, a[r0*k:], k, rows, k, nr, q0, q1) })
 		parallel(workers, n, kn.maxMR, func(j0, j1 int) {
-			backwardWeightRows(kn, dw, sums, dbias != nil, dout[r0*n:], bp, rows, k, n, j0, j1)
+			backwardWeightRows(kn, dw, sums, dbias != nil, overwrite && r0 == 0, dout[r0*n:], bp, rows, k, n, j0, j1)
 		})
 	}
 	if dbias != nil {
@@ -369,7 +371,7 @@ func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m
 // rows are padded off a multiple of 4 KiB so that the kernel's row streams
 // fall in different L1 sets. The bias sums run over the same block while it
 // is in cache, in row order, as in the reference.
-func backwardWeightRows(kn *kernel, dw, sums []float32, bias bool, dout, bp []float32, rows, k, n, j0, j1 int) {
+func backwardWeightRows(kn *kernel, dw, sums []float32, bias, zero bool, dout, bp []float32, rows, k, n, j0, j1 int) {
 	nj := j1 - j0
 	ldt := (min(rows, kcBlock)+7)&^7 + 16
 	buf := getScratch(nj * ldt)
@@ -381,8 +383,12 @@ func backwardWeightRows(kn *kernel, dw, sums []float32, bias bool, dout, bp []fl
 		if bias {
 			colAcc(sums[j0:j1], block, n, q1-q0, nj)
 		}
+		mode := modeAccumulate
+		if zero && q0 == 0 {
+			mode = modeZero
+		}
 		tiles(kn, unsafe.Pointer(&t[0]), uintptr(ldt*4), 4, q1-q0, bp[q0*kn.nr:], rows*kn.nr,
-			dw[j0*k:], k, k, 0, nj, modeAccumulate, nil)
+			dw[j0*k:], k, k, 0, nj, mode, nil)
 	}
 	scratch.Put(buf)
 }

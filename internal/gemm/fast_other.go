@@ -19,7 +19,7 @@ func backwardInputFast(kn *kernel, workers int, da, dout, w []float32, m, k, n i
 	panic("gemm: no fast path on this architecture")
 }
 
-func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m, k, n int) {
+func backwardWeightFast(kn *kernel, workers int, dw, dbias, dout, a []float32, m, k, n int, overwrite bool) {
 	panic("gemm: no fast path on this architecture")
 }
 

@@ -131,7 +131,23 @@ func BackwardWeightPar(workers int, dw, dbias, dout, a []float32, m, k, n int) {
 		})
 		return
 	}
-	backwardWeightFast(active, capWorkers(workers, m, k, n), dw, dbias, dout, a, m, k, n)
+	backwardWeightFast(active, capWorkers(workers, m, k, n), dw, dbias, dout, a, m, k, n, false)
+}
+
+// BackwardWeightOverwrite is BackwardWeight with dw and dbias overwritten,
+// dw = doutᵀ·a and dbias = column sums of dout, on the calling goroutine: the
+// bits of clearing them and accumulating, without a pass over dw to clear it.
+func BackwardWeightOverwrite(dw, dbias, dout, a []float32, m, k, n int) {
+	mustFit("BackwardWeightOverwrite", m, k, n, []operand{{"dw", dw, n * k, false}, {"dbias", dbias, n, true}, {"dout", dout, m * n, false}, {"a", a, m * k, false}})
+	if dbias != nil {
+		clear(dbias[:n]) // the column sums are added to it, as in BackwardWeight
+	}
+	if active == nil || k == 0 || m == 0 || n == 0 {
+		clear(dw[:n*k])
+		BackwardWeight(dw, dbias, dout, a, m, k, n)
+		return
+	}
+	backwardWeightFast(active, 1, dw, dbias, dout, a, m, k, n, true)
 }
 
 // parGrain is the number of multiply-adds (a few microseconds of work) below

@@ -95,3 +95,33 @@ func TestWeightNeedsPacking(t *testing.T) {
 		wt.Forward(1, make([]float32, 3), make([]float32, 2), nil, 1)
 	}()
 }
+
+// TestBackwardWeightOverwrite: overwriting gives the bits of clearing and
+// accumulating, on every path, whatever dw and dbias held.
+func TestBackwardWeightOverwrite(t *testing.T) {
+	shapes := append(testShapes(), shape{0, 3, 4}, shape{3, 0, 4}, shape{3, 4, 0}, shape{1100, 40, 24}, shape{700, 300, 9})
+	for _, impl := range impls {
+		t.Run(impl, func(t *testing.T) {
+			useImpl(t, impl)
+			r := rand.New(rand.NewPCG(7, 8))
+			for _, s := range shapes {
+				m, k, n := s.m, s.k, s.n
+				dout, a := randSlice(r, m*n), randSlice(r, m*k)
+				for _, bias := range []bool{false, true} {
+					wantW, wantB := make([]float32, n*k), make([]float32, n)
+					gotW, gotB := randSlice(r, n*k), randSlice(r, n)
+					var wb, gb []float32
+					if bias {
+						wb, gb = wantB, gotB
+					}
+					BackwardWeight(wantW, wb, dout, a, m, k, n)
+					BackwardWeightOverwrite(gotW, gb, dout, a, m, k, n)
+					mustSameBits(t, fmt.Sprintf("%v dw bias=%v", s, bias), gotW, wantW)
+					if bias {
+						mustSameBits(t, fmt.Sprintf("%v dbias", s), gotB, wantB)
+					}
+				}
+			}
+		})
+	}
+}
