@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // AggregateEncoded is Decode of every wire payload followed by Aggregate,
@@ -50,6 +51,8 @@ func (c *codec) streamable() bool {
 // stream is one peer's payload being read tensor by tensor.
 type stream struct {
 	d     decoder
+	w     []byte // the whole payload
+	fixed bool   // w has the fixed layout (codec.fixedLayout)
 	rd    idxReader
 	codes []byte // the current tensor's packed codes
 	lut   []float32
@@ -65,6 +68,8 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 			return fmt.Errorf("compress: payload %d: decode: %w", r, err)
 		}
 		st[r].d, entropy = d, e
+		st[r].w = b
+		st[r].fixed = c.fixedLen != 0 && c.fixedLayout(b)
 	}
 	nb := 1 << c.bits
 	luts := reuse(s.luts, nb*len(wires))
@@ -76,12 +81,23 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 		// peer's statistics while the others' headers are read.
 		for r := range st {
 			x := &st[r]
-			sec, vb, err := c.tensorSections(&x.d, pl, false)
-			if err == nil {
-				err = x.d.err
-			}
-			if err != nil {
-				return fmt.Errorf("compress: payload %d: decode: tensor %q: %w", r, pl.name, err)
+			var sec, vb []byte
+			if x.fixed {
+				// What tensorSections would read.
+				o := pl.fixedOff + len(pl.fixedHdr)
+				sec = x.w[o : o+pl.secLen : o+pl.secLen]
+				o += pl.secLen
+				vb = x.w[o : o+pl.vbLen : o+pl.vbLen]
+				x.d.b = x.w[o+pl.vbLen:]
+			} else {
+				var err error
+				sec, vb, err = c.tensorSections(&x.d, pl, false)
+				if err == nil {
+					err = x.d.err
+				}
+				if err != nil {
+					return fmt.Errorf("compress: payload %d: decode: tensor %q: %w", r, pl.name, err)
+				}
 			}
 			x.rd = idxReader{sec: sec, entropy: entropy}
 			x.codes = vb
@@ -479,4 +495,45 @@ func scatterCodes(sum []float32, cnt []uint16, loc []int32, codes []byte, j0, bi
 		sum[l] += lut[x>>(bit&7)&mask]
 		cnt[l]++
 	}
+}
+
+// fixLayout sets c.fixedLen and the plans' fixed fields when every honest
+// payload that AggregateEncoded streams has the same layout: packed
+// indices, whose sections' lengths depend only on the plans.
+func (c *codec) fixLayout() {
+	if !c.streamable() || c.cfg.IndexEncoding == IndexEntropy {
+		return
+	}
+	off := headerLen + uvarintLen(uint64(len(c.plans)))
+	for _, pl := range c.plans {
+		var nb uint64
+		for ch := range pl.nChunks {
+			if _, n, k := pl.chunk(ch); k != n {
+				nb += uint64(k) * uint64(packedWidth(n))
+			}
+		}
+		pl.secLen = int((nb + 7) / 8)
+		pl.vbLen = 4*(3+1<<c.bits) + (pl.total*c.bits+7)/8
+		pl.fixedHdr = binary.AppendUvarint(slices.Clip(pl.wireHdr), uint64(pl.secLen))
+		pl.fixedOff = off
+		off += len(pl.fixedHdr) + pl.secLen + pl.vbLen
+	}
+	c.fixedLen = off
+}
+
+// fixedLayout reports whether payload b, whose header was checked, has
+// the fixed layout (c.fixedLen is not 0): its length and every tensor's
+// header and index section length as expected. Parsing it then finds each
+// tensor at its plan's fixed offsets.
+func (c *codec) fixedLayout(b []byte) bool {
+	if len(b) != c.fixedLen {
+		return false
+	}
+	for _, pl := range c.plans {
+		h := pl.fixedHdr
+		if string(b[pl.fixedOff:pl.fixedOff+len(h)]) != string(h) {
+			return false
+		}
+	}
+	return true
 }

@@ -45,6 +45,10 @@ func TestAggregateEncodedMatchesDecode(t *testing.T) {
 					t.Fatal(err)
 				}
 				wires, ps = append(wires, b), append(ps, q)
+				// Honest payloads take the fixed layout's path.
+				if fixed := c.streamable() && cfg.IndexEncoding != IndexEntropy; fixed != (c.fixedLen != 0) || fixed && !c.fixedLayout(b) {
+					t.Fatalf("%s/%s: fixedLen %d, payload of %d bytes has the fixed layout: %v", l.name, name, c.fixedLen, len(b), c.fixedLen != 0 && c.fixedLayout(b))
+				}
 			}
 			for _, R := range []int{0, 1, 2, 7} {
 				want := make([]float32, layout.Size())

@@ -128,6 +128,11 @@ type codec struct {
 	bits   int  // quantization bits on the wire (0: floats)
 	dct    map[int]*dctBasis
 	pool   sync.Pool // *scratch
+	// fixedLen is the length of every honest payload when AggregateEncoded
+	// streams it and its index sections have lengths fixed by the plans
+	// (packed indices), which puts every tensor at a fixed offset (the
+	// plans' fixed fields); 0 otherwise.
+	fixedLen int
 }
 
 type scratch struct {
@@ -171,6 +176,7 @@ func New(cfg Config, layout tensor.Layout) (Compressor, error) {
 	for _, p := range c.plans {
 		p.wireHdr = c.tensorHeader(p)
 	}
+	c.fixLayout()
 	if cfg.Kind == DeMo {
 		c.dct = map[int]*dctBasis{}
 		for _, p := range c.plans {

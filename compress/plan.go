@@ -35,6 +35,12 @@ type plan struct {
 	offs         []int32 // local index -> offset from the chunk's base (h > 1)
 	idealIdxBits float64 // Σ over chunks of log2 C(len, k)
 	wireHdr      []byte  // the tensor's header on the wire, up to its value count
+
+	// Where the tensor lies in a payload of the codec's fixedLen (when
+	// that is not 0): its header and index section length (fixedHdr) at
+	// fixedOff, then secLen bytes of indices and vbLen of values.
+	fixedHdr                []byte
+	fixedOff, secLen, vbLen int
 }
 
 func largestDivisor(n, atMost int) int {
