@@ -21,11 +21,7 @@ func (m *Model) ForwardBackward(ws *Workspace, inputs, targets []int32) (float64
 	L := m.cfg.Layers
 	m.packWeights(ws, 0, L, true, true, true)
 	ws.runShards(func(sh *shard) {
-		m.embedShard(ws, sh)
-		for l := 0; l < L; l++ {
-			m.blockForward(ws, sh, l)
-		}
-		m.headForward(ws, sh)
+		m.forwardShard(ws, sh)
 		m.headBackwardShard(ws, sh)
 		for l := L - 1; l >= 0; l-- {
 			m.blockBackward(ws, sh, l)
@@ -58,15 +54,19 @@ func (m *Model) Loss(ws *Workspace, inputs, targets []int32) (float64, error) {
 	m.setInputs(ws, inputs)
 	copy(ws.tgt, targets)
 	m.packWeights(ws, 0, m.cfg.Layers, true, true, false)
-	ws.runShards(func(sh *shard) {
-		m.embedShard(ws, sh)
-		for l := 0; l < m.cfg.Layers; l++ {
-			m.blockForward(ws, sh, l)
-		}
-		m.headForward(ws, sh)
-	})
+	ws.runShards(func(sh *shard) { m.forwardShard(ws, sh) })
 	ws.headReady = true
 	return ws.meanLoss(), nil
+}
+
+// forwardShard runs the whole forward pass on the shard's rows: embedding,
+// blocks, head and losses.
+func (m *Model) forwardShard(ws *Workspace, sh *shard) {
+	m.embedShard(ws, sh)
+	for l := 0; l < m.cfg.Layers; l++ {
+		m.blockForward(ws, sh, l)
+	}
+	m.headForward(ws, sh)
 }
 
 func (m *Model) checkWorkspace(ws *Workspace) error {
