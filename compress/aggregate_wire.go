@@ -75,8 +75,27 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 	luts := reuse(s.luts, nb*len(wires))
 	s.luts = luts
 	var q QuantStats
+	// With every payload of the fixed layout, the small tensors first.
+	smallDone := c.small != nil && len(st) > 0
+	for r := range st {
+		smallDone = smallDone && st[r].fixed
+	}
+	nonFinite := reuse(s.nonFinite, len(c.small))
+	s.nonFinite = nonFinite
+	if smallDone {
+		smallDone = c.addSmall(s, dst, st, nonFinite)
+	}
+	small := 0
 	for _, pl := range c.plans {
 		out := dst[pl.offset : pl.offset+pl.size]
+		if pl.small && smallDone {
+			// Checked, added and written by addSmall.
+			small++
+			if nonFinite[small-1] {
+				return fmt.Errorf("compress: aggregate of tensor %q is not finite at element %d", pl.name, max(firstNonFinite(out), 0))
+			}
+			continue
+		}
 		// Two passes over the peers, so that the cache can fetch each
 		// peer's statistics while the others' headers are read.
 		for r := range st {
@@ -138,7 +157,8 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 		}
 	}
 	for r := range st {
-		if n := len(st[r].d.b); n != 0 {
+		// A payload of the fixed layout ends with its last tensor.
+		if n := len(st[r].d.b); n != 0 && !st[r].fixed {
 			return fmt.Errorf("compress: payload %d: decode: %d trailing bytes", r, n)
 		}
 	}
@@ -519,6 +539,69 @@ func (c *codec) fixLayout() {
 		off += len(pl.fixedHdr) + pl.secLen + pl.vbLen
 	}
 	c.fixedLen = off
+	for _, pl := range c.plans {
+		full := pl.h * pl.w
+		if pl.flat {
+			full = pl.run
+		}
+		// What streamChunks does not give to add12x2Peers, in chunks all
+		// alike (unpackUniform), at most the sums' minimum length.
+		peerable := c.bits == 2 && pl.k%16 == 0 && full <= 4096
+		if !peerable && pl.lenLast == full && pl.kLast == pl.k && pl.k < full && pl.size <= 4096 {
+			pl.small, pl.smallOff = true, c.smallSize
+			c.small = append(c.small, pl)
+			c.smallSize += pl.size
+		}
+	}
+}
+
+// addSmall aggregates the tensors of c.small from payloads of the fixed
+// layout (len(st) > 0) payload by payload, all of a payload's at once, and
+// writes them to dst. It reports false, with dst garbage but the sums and
+// counts zero, when some payload fails a check (aggregateStreams then
+// reads the tensors in turn and names the problem), and otherwise
+// nonFinite[i] for each small tensor i whose aggregate is not finite.
+func (c *codec) addSmall(s *scratch, dst []float32, st []stream, nonFinite []bool) bool {
+	nb := 1 << c.bits
+	sum, cnt := grow(s.sum, max(c.smallSize, 4096)), grow(s.cnt, max(c.smallSize, 4096))
+	s.sum, s.cnt = sum, cnt
+	lut := s.luts[:nb]
+	for r := range st {
+		w := st[r].w
+		for _, pl := range c.small {
+			o := pl.fixedOff + len(pl.fixedHdr)
+			sec := w[o : o+pl.secLen : o+pl.secLen]
+			vb := w[o+pl.secLen : o+pl.secLen+pl.vbLen : o+pl.secLen+pl.vbLen]
+			loc := grow(s.loc, pl.total)[:pl.total]
+			s.loc = loc
+			codes := vb[4*(3+nb):]
+			used := pl.total * c.bits % 8
+			if !quantLUT(vb, lut) || used != 0 && codes[len(codes)-1]>>used != 0 || !pl.unpackUniform(sec, loc) {
+				clear(sum[:c.smallSize])
+				clear(cnt[:c.smallSize])
+				return false
+			}
+			ps, pc := sum[pl.smallOff:pl.smallOff+pl.size], cnt[pl.smallOff:pl.smallOff+pl.size]
+			if c.bits == 2 {
+				scatter2(ps, pc, loc, codes, 0, lut)
+			} else {
+				scatterCodes(ps, pc, loc, codes, 0, c.bits, lut)
+			}
+		}
+	}
+	recip := c.recips(s, len(st))
+	for i, pl := range c.small {
+		out := dst[pl.offset : pl.offset+pl.size]
+		ps, pc := sum[pl.smallOff:pl.smallOff+pl.size], cnt[pl.smallOff:pl.smallOff+pl.size]
+		var mx uint32
+		if c.cfg.Aggregation == MeanContributors {
+			mx = finishMeanRows(out, pl.size, 1, pl.size, ps, pc, recip)
+		} else {
+			mx = finishRows(out, pl.size, 1, pl.size, ps, pc, recip)
+		}
+		nonFinite[i] = mx&0x7f800000 == 0x7f800000 && firstNonFinite(out) >= 0
+	}
+	return true
 }
 
 // fixedLayout reports whether payload b, whose header was checked, has

@@ -133,21 +133,27 @@ type codec struct {
 	// (packed indices), which puts every tensor at a fixed offset (the
 	// plans' fixed fields); 0 otherwise.
 	fixedLen int
+	// small are the plans, in order, whose sums AggregateEncoded adds
+	// for payloads of the fixed layout in one pass before the others
+	// (codec.addSmall); smallSize is their total size.
+	small     []*plan
+	smallSize int
 }
 
 type scratch struct {
-	sel      selector
-	loc      []int32
-	blk, tmp []float32
-	coef     []float32
-	sum      []float32
-	cnt      []uint16
-	recip    []float32
-	views    []view
-	decoded  []*Payload
-	streams  []stream
-	luts     []float32
-	peers    []peerSrc
+	sel       selector
+	loc       []int32
+	blk, tmp  []float32
+	coef      []float32
+	sum       []float32
+	cnt       []uint16
+	recip     []float32
+	views     []view
+	decoded   []*Payload
+	streams   []stream
+	luts      []float32
+	peers     []peerSrc
+	nonFinite []bool
 }
 
 // New builds the compressor cfg describes for the tensors of layout.

@@ -41,6 +41,9 @@ type plan struct {
 	// fixedOff, then secLen bytes of indices and vbLen of values.
 	fixedHdr                []byte
 	fixedOff, secLen, vbLen int
+	// small: the tensor is in codec.small, its sums at smallOff there.
+	small    bool
+	smallOff int
 }
 
 func largestDivisor(n, atMost int) int {
