@@ -318,14 +318,32 @@ sgdone:
 	VZEROUPPER
 	RET
 
-// GELUF computes Y3 = GELU(Y0) = x/(1+exp(-2u)), u = sqrt(2/π)(x+0.044715x³).
-#define GELUF \
+// GELUDEN computes, for x in Y0, Y1 = x², Y2 = 1+exp(-2u) with
+// u = sqrt(2/π)(x+0.044715x³), and Y3 = 1: what GELU and its derivative share.
+#define GELUDEN \
 	VMULPS Y0, Y0, Y1; \
 	VMOVUPS geluK1<>(SB), Y2; \
 	VFMADD231PS geluK2<>(SB), Y1, Y2; \
 	VMULPS Y0, Y2, Y2; \
 	EXP(Y2, Y10, Y11, Y12); \
-	VADDPS one<>(SB), Y2, Y2; \
+	VMOVUPS one<>(SB), Y3; \
+	VADDPS Y3, Y2, Y2
+
+// GELUDERIV computes Y4 = GELU'(Y0) = s + 2x·s(1-s)·du with s = 1/Y2,
+// du = sqrt(2/π)(1+3·0.044715x²), from GELUDEN's Y1, Y2 and Y3.
+#define GELUDERIV \
+	VDIVPS Y2, Y3, Y3; \
+	VMOVUPS one<>(SB), Y4; \
+	VSUBPS Y3, Y4, Y4; \
+	VMULPS Y3, Y4, Y4; \
+	VMULPS Y0, Y4, Y4; \
+	VMOVUPS geluA1<>(SB), Y5; \
+	VFMADD231PS geluA3<>(SB), Y1, Y5; \
+	VFMADD213PS Y3, Y5, Y4
+
+// GELUF computes Y3 = GELU(Y0) = x/(1+exp(-2u)).
+#define GELUF \
+	GELUDEN; \
 	VDIVPS Y2, Y0, Y3
 
 // func geluFwdAVX2(out, x []float32)
@@ -354,24 +372,10 @@ gfdone:
 	VZEROUPPER
 	RET
 
-// GELUB computes Y4 = GELU'(Y0) = s + 2x·s(1-s)·du with s = 1/(1+exp(-2u)),
-// du = sqrt(2/π)(1+3·0.044715x²).
+// GELUB computes Y4 = GELU'(Y0).
 #define GELUB \
-	VMULPS Y0, Y0, Y1; \
-	VMOVUPS geluK1<>(SB), Y2; \
-	VFMADD231PS geluK2<>(SB), Y1, Y2; \
-	VMULPS Y0, Y2, Y2; \
-	EXP(Y2, Y10, Y11, Y12); \
-	VMOVUPS one<>(SB), Y3; \
-	VADDPS Y3, Y2, Y2; \
-	VDIVPS Y2, Y3, Y3; \
-	VMOVUPS one<>(SB), Y4; \
-	VSUBPS Y3, Y4, Y4; \
-	VMULPS Y3, Y4, Y4; \
-	VMULPS Y0, Y4, Y4; \
-	VMOVUPS geluA1<>(SB), Y5; \
-	VFMADD231PS geluA3<>(SB), Y1, Y5; \
-	VFMADD213PS Y3, Y5, Y4
+	GELUDEN; \
+	GELUDERIV
 
 // func geluBwdAVX2(dx, x, dout []float32)
 TEXT ·geluBwdAVX2(SB), NOSPLIT, $0-72
@@ -404,26 +408,12 @@ gbdone:
 	VZEROUPPER
 	RET
 
-// GELUFB computes GELUF's Y6 = GELU(Y0) and GELUB's Y4 = GELU'(Y0) with one
-// exponential: every result is the same instructions on the same values as
-// in those macros.
+// GELUFB computes GELUF's GELU(Y0), into Y6, and GELUB's Y4 = GELU'(Y0)
+// with one exponential.
 #define GELUFB \
-	VMULPS Y0, Y0, Y1; \
-	VMOVUPS geluK1<>(SB), Y2; \
-	VFMADD231PS geluK2<>(SB), Y1, Y2; \
-	VMULPS Y0, Y2, Y2; \
-	EXP(Y2, Y10, Y11, Y12); \
-	VMOVUPS one<>(SB), Y3; \
-	VADDPS Y3, Y2, Y2; \
+	GELUDEN; \
 	VDIVPS Y2, Y0, Y6; \
-	VDIVPS Y2, Y3, Y3; \
-	VMOVUPS one<>(SB), Y4; \
-	VSUBPS Y3, Y4, Y4; \
-	VMULPS Y3, Y4, Y4; \
-	VMULPS Y0, Y4, Y4; \
-	VMOVUPS geluA1<>(SB), Y5; \
-	VFMADD231PS geluA3<>(SB), Y1, Y5; \
-	VFMADD213PS Y3, Y5, Y4
+	GELUDERIV
 
 // func geluFwdDerivAVX2(out, deriv, x []float32)
 TEXT ·geluFwdDerivAVX2(SB), NOSPLIT, $0-72
