@@ -71,18 +71,21 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 		st[r].w = b
 		st[r].fixed = c.fixedLen != 0 && c.fixedLayout(b)
 	}
-	nb := 1 << c.bits
-	luts := reuse(s.luts, nb*len(wires))
-	s.luts = luts
-	var q QuantStats
 	// With every payload of the fixed layout, the small tensors first.
-	smallDone := c.small != nil && len(st) > 0
+	allFixed := len(st) > 0
 	for r := range st {
-		smallDone = smallDone && st[r].fixed
+		allFixed = allFixed && st[r].fixed
 	}
+	if allFixed && c.parallel(len(st)) && c.aggregateParallel(s, dst, st, entropy) {
+		return nil
+	}
+	// Serial, also after a parallel attempt failed: this names the
+	// first problem in tensor order.
+	smallDone := c.small != nil && allFixed
 	nonFinite := reuse(s.nonFinite, len(c.small))
 	s.nonFinite = nonFinite
 	if smallDone {
+		s.luts = reuse(s.luts, 1<<c.bits)
 		smallDone = c.addSmall(s, dst, st, nonFinite)
 	}
 	small := 0
@@ -96,64 +99,8 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 			}
 			continue
 		}
-		// Two passes over the peers, so that the cache can fetch each
-		// peer's statistics while the others' headers are read.
-		for r := range st {
-			x := &st[r]
-			var sec, vb []byte
-			if x.fixed {
-				// What tensorSections would read.
-				o := pl.fixedOff + len(pl.fixedHdr)
-				sec = x.w[o : o+pl.secLen : o+pl.secLen]
-				o += pl.secLen
-				vb = x.w[o : o+pl.vbLen : o+pl.vbLen]
-				x.d.b = x.w[o+pl.vbLen:]
-			} else {
-				var err error
-				sec, vb, err = c.tensorSections(&x.d, pl, false)
-				if err == nil {
-					err = x.d.err
-				}
-				if err != nil {
-					return fmt.Errorf("compress: payload %d: decode: tensor %q: %w", r, pl.name, err)
-				}
-			}
-			x.rd = idxReader{sec: sec, entropy: entropy}
-			x.codes = vb
-			prefetch(&vb[0]) // the length was checked
-		}
-		for r := range st {
-			x := &st[r]
-			x.lut = luts[r*nb : (r+1)*nb : (r+1)*nb]
-			if !quantLUT(x.codes, x.lut) {
-				// readQuant names the problem.
-				err := c.readQuant(x.codes, &q)
-				if err == nil {
-					err = errors.New("quantization statistics rejected")
-				}
-				return fmt.Errorf("compress: payload %d: decode: tensor %q: %w", r, pl.name, err)
-			}
-			x.codes = x.codes[4*(3+nb):]
-			// Only zero padding may follow the last code.
-			if used := pl.total * c.bits % 8; used != 0 && x.codes[len(x.codes)-1]>>used != 0 {
-				return fmt.Errorf("compress: payload %d: decode: tensor %q: non-zero padding after the codes", r, pl.name)
-			}
-			// The next tensor's header, read after this one's chunks.
-			if len(x.d.b) > 0 {
-				prefetch(&x.d.b[0])
-			}
-		}
-		if len(st) == 0 {
-			clear(out)
-			continue
-		}
-		// The chunks tile the tensor: streamChunks writes all of out.
-		finite, err := c.streamChunks(s, pl, out, st)
-		if err != nil {
-			return fmt.Errorf("compress: %w", err)
-		}
-		if !finite {
-			return fmt.Errorf("compress: aggregate of tensor %q is not finite at element %d", pl.name, max(firstNonFinite(out), 0))
+		if err := c.aggregatePlan(s, pl, out, st, entropy); err != nil {
+			return err
 		}
 	}
 	for r := range st {
@@ -161,6 +108,75 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 		if n := len(st[r].d.b); n != 0 && !st[r].fixed {
 			return fmt.Errorf("compress: payload %d: decode: %d trailing bytes", r, n)
 		}
+	}
+	return nil
+}
+
+// aggregatePlan reads tensor pl of every peer's stream (st, positioned at
+// its header) and writes its aggregate to out.
+func (c *codec) aggregatePlan(s *scratch, pl *plan, out []float32, st []stream, entropy bool) error {
+	nb := 1 << c.bits
+	luts := reuse(s.luts, nb*len(st))
+	s.luts = luts
+	var q QuantStats
+	// Two passes over the peers, so that the cache can fetch each
+	// peer's statistics while the others' headers are read.
+	for r := range st {
+		x := &st[r]
+		var sec, vb []byte
+		if x.fixed {
+			// What tensorSections would read.
+			o := pl.fixedOff + len(pl.fixedHdr)
+			sec = x.w[o : o+pl.secLen : o+pl.secLen]
+			o += pl.secLen
+			vb = x.w[o : o+pl.vbLen : o+pl.vbLen]
+			x.d.b = x.w[o+pl.vbLen:]
+		} else {
+			var err error
+			sec, vb, err = c.tensorSections(&x.d, pl, false)
+			if err == nil {
+				err = x.d.err
+			}
+			if err != nil {
+				return fmt.Errorf("compress: payload %d: decode: tensor %q: %w", r, pl.name, err)
+			}
+		}
+		x.rd = idxReader{sec: sec, entropy: entropy}
+		x.codes = vb
+		prefetch(&vb[0]) // the length was checked
+	}
+	for r := range st {
+		x := &st[r]
+		x.lut = luts[r*nb : (r+1)*nb : (r+1)*nb]
+		if !quantLUT(x.codes, x.lut) {
+			// readQuant names the problem.
+			err := c.readQuant(x.codes, &q)
+			if err == nil {
+				err = errors.New("quantization statistics rejected")
+			}
+			return fmt.Errorf("compress: payload %d: decode: tensor %q: %w", r, pl.name, err)
+		}
+		x.codes = x.codes[4*(3+nb):]
+		// Only zero padding may follow the last code.
+		if used := pl.total * c.bits % 8; used != 0 && x.codes[len(x.codes)-1]>>used != 0 {
+			return fmt.Errorf("compress: payload %d: decode: tensor %q: non-zero padding after the codes", r, pl.name)
+		}
+		// The next tensor's header, read after this one's chunks.
+		if len(x.d.b) > 0 {
+			prefetch(&x.d.b[0])
+		}
+	}
+	if len(st) == 0 {
+		clear(out)
+		return nil
+	}
+	// The chunks tile the tensor: streamChunks writes all of out.
+	finite, err := c.streamChunks(s, pl, out, st)
+	if err != nil {
+		return fmt.Errorf("compress: %w", err)
+	}
+	if !finite {
+		return fmt.Errorf("compress: aggregate of tensor %q is not finite at element %d", pl.name, max(firstNonFinite(out), 0))
 	}
 	return nil
 }
@@ -553,6 +569,14 @@ func (c *codec) fixLayout() {
 			c.smallSize += pl.size
 		}
 	}
+	for _, pl := range c.plans {
+		c.kept += pl.total
+		if !pl.small {
+			c.order = append(c.order, pl)
+		}
+	}
+	// Largest first, for an even split over goroutines.
+	slices.SortStableFunc(c.order, func(a, b *plan) int { return b.size - a.size })
 }
 
 // addSmall aggregates the tensors of c.small from payloads of the fixed

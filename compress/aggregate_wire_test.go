@@ -2,6 +2,7 @@ package compress
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -15,6 +16,10 @@ import (
 // wire payloads directly gives, bit for bit, what decoding them and
 // calling Aggregate gives, and the same report.
 func TestAggregateEncodedMatchesDecode(t *testing.T) {
+	inAggregateModes(t, testAggregateEncodedMatchesDecode)
+}
+
+func testAggregateEncodedMatchesDecode(t *testing.T) {
 	for _, l := range []struct {
 		name   string
 		layout tensor.Layout
@@ -79,6 +84,10 @@ func TestAggregateEncodedMatchesDecode(t *testing.T) {
 // TestAggregateEncodedRejects: a payload that Decode rejects, anywhere
 // among several, makes AggregateEncoded fail; so does a non-finite sum.
 func TestAggregateEncodedRejects(t *testing.T) {
+	inAggregateModes(t, testAggregateEncodedRejects)
+}
+
+func testAggregateEncodedRejects(t *testing.T) {
 	l := oddLayout()
 	for _, name := range []string{"sparseloco", "sparseloco-entropy", "sparseloco-3bit", "sparseloco-k128", "topk-2bit", "demo"} {
 		c := mustNew(t, allConfigs()[name], l)
@@ -233,5 +242,77 @@ func TestQuantLUTMatchesReadQuant(t *testing.T) {
 	}
 	if accepted < 1000 || accepted > 19000 {
 		t.Fatalf("%d of 20000 accepted: too few of one kind", accepted)
+	}
+}
+
+// inAggregateModes runs f with AggregateEncoded on one goroutine, then
+// with payloads of the fixed layout spread over three whatever their size.
+func inAggregateModes(t *testing.T, f func(t *testing.T)) {
+	for _, w := range []int{1, 3} {
+		t.Run(fmt.Sprintf("workers=%d", w), func(t *testing.T) {
+			defer func(m int, fw func() int) { parallelMin, aggregateWorkers = m, fw }(parallelMin, aggregateWorkers)
+			parallelMin, aggregateWorkers = 0, func() int { return w }
+			f(t)
+		})
+	}
+}
+
+// TestAggregateParallelSameErrors: spread over goroutines or not,
+// AggregateEncoded gives the same bits and, for damaged payloads, the
+// same error, whichever tensor or payload is damaged.
+func TestAggregateParallelSameErrors(t *testing.T) {
+	defer func(m int, fw func() int) { parallelMin, aggregateWorkers = m, fw }(parallelMin, aggregateWorkers)
+	l := gptLayout(2)
+	c := mustNew(t, allConfigs()["sparseloco"], l)
+	rng := rand.New(rand.NewPCG(2, 7))
+	var wires [][]byte
+	for range 4 {
+		p, _ := c.Compress(c.NewState(), randn(rng, l.Size(), 1), 0)
+		b, _ := c.Encode(p)
+		wires = append(wires, b)
+	}
+	run := func(workers int, ws [][]byte) ([]float32, string) {
+		parallelMin, aggregateWorkers = 0, func() int { return workers }
+		dst := make([]float32, l.Size())
+		_, err := c.AggregateEncoded(dst, ws)
+		if err != nil {
+			return nil, err.Error()
+		}
+		return dst, ""
+	}
+	huge, _ := c.Compress(c.NewState(), randn(rng, l.Size(), 1), 0)
+	huge.Scale(math.MaxFloat32 / 2)
+	hb, _ := c.Encode(huge)
+	cases := [][][]byte{wires, {wires[0], hb, hb, wires[1]}}
+	good := wires[2]
+	for cut := 0; cut < len(good); cut += 1 + len(good)/157 {
+		bad := slices.Clone(good)
+		bad[cut] ^= 0x81
+		cases = append(cases, [][]byte{wires[0], wires[1], bad, wires[3]}, [][]byte{bad, wires[1], bad, wires[3]})
+	}
+	failures := 0
+	for i, ws := range cases {
+		want, werr := run(1, ws)
+		if c.parallel(len(ws)) != false {
+			t.Fatal("one worker took the parallel path")
+		}
+		for _, w := range []int{2, 3, 8} {
+			got, gerr := run(w, ws)
+			if !c.parallel(len(ws)) {
+				t.Fatalf("%d workers: the parallel path is not taken", w)
+			}
+			if gerr != werr {
+				t.Fatalf("case %d, %d workers: error %q, one worker: %q", i, w, gerr, werr)
+			}
+			if !slices.EqualFunc(got, want, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+				t.Fatalf("case %d, %d workers: aggregate differs from one worker's", i, w)
+			}
+		}
+		if werr != "" {
+			failures++
+		}
+	}
+	if failures < len(cases)/4 {
+		t.Fatalf("only %d of %d cases failed: the damage is not reaching the checks", failures, len(cases))
 	}
 }

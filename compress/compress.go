@@ -138,6 +138,10 @@ type codec struct {
 	// (codec.addSmall); smallSize is their total size.
 	small     []*plan
 	smallSize int
+	// order are the other plans, largest first, and kept the values a
+	// payload keeps (with fixedLen not 0): aggregateParallel's work.
+	order []*plan
+	kept  int
 }
 
 type scratch struct {
