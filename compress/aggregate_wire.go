@@ -14,8 +14,11 @@ import (
 // error may name a different problem when there are several). For
 // SparseLoCo and topk with bit-packed codes and without robust aggregation
 // it never builds the payloads: it reads each peer's indices and codes
-// straight from its bytes, chunk by chunk, into the running sums. Other
-// configurations decode into reused payloads and aggregate those.
+// straight from its bytes, chunk by chunk, into the running sums; when
+// every payload has the fixed layout of packed indices and there is enough
+// work, it spreads the tensors over GOMAXPROCS goroutines (see
+// aggregateParallel: the bits are the same). Other configurations decode
+// into reused payloads and aggregate those.
 func (c *codec) AggregateEncoded(dst []float32, wires [][]byte) (Report, error) {
 	rep := Report{Payloads: len(wires)}
 	if len(dst) != c.size {

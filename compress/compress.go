@@ -80,6 +80,8 @@ type Compressor interface {
 	// AggregateEncoded is Decode of each wire payload then Aggregate, with
 	// the same result and checks, reading the common SparseLoCo formats
 	// straight from the bytes: what a receiver that only sums should call.
+	// It may use GOMAXPROCS goroutines; the result does not depend on how
+	// many.
 	AggregateEncoded(dst []float32, wires [][]byte) (Report, error)
 	// Size reports a payload's ideal and encoded size.
 	Size(p *Payload) (Size, error)

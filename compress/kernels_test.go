@@ -219,3 +219,66 @@ func TestAdd12x2PeersMatchesGo(t *testing.T) {
 		t.Fatalf("%d trials all good, %d with a bad peer: too few of one kind", good, bad)
 	}
 }
+
+// BenchmarkFinishMeanRows writes one 64x64 block of a 128-column tensor
+// from sums and counts like those of 72 peers at K = 64 (mostly 0 to 3).
+func BenchmarkFinishMeanRows(b *testing.B) {
+	rng := rand.New(rand.NewPCG(17, 17))
+	recip := []float32{0}
+	for k := 1; k <= 72; k++ {
+		recip = append(recip, 1/float32(k))
+	}
+	const n = 4096
+	sum, cnt := make([]float32, n), make([]uint16, n)
+	s0, c0 := make([]float32, n), make([]uint16, n)
+	for range 72 * 64 {
+		i := rng.IntN(n)
+		c0[i]++
+		s0[i] += float32(rng.NormFloat64())
+	}
+	o := make([]float32, 64*128)
+	b.SetBytes(4 * n)
+	for b.Loop() {
+		copy(sum, s0)
+		copy(cnt, c0)
+		finishMeanRows(o, 128, 64, 64, sum, cnt, recip)
+	}
+}
+
+// BenchmarkAdd12x2Peers adds one 64x64 chunk (K = 64) of 72 peers into
+// sums and counts that stay in the cache, the chunk taken in turn from 16
+// (so that the peers' bytes come from the second-level cache, as they
+// do from payloads). It reports ns per added value.
+func BenchmarkAdd12x2Peers(b *testing.B) {
+	rng := rand.New(rand.NewPCG(18, 18))
+	const n, k, chunks, npeers = 4096, 64, 16, 72
+	peers := make([]peerSrc, npeers)
+	for r := range peers {
+		var idx, codes []byte
+		for range chunks {
+			l := rng.Perm(n)[:k]
+			slices.Sort(l)
+			for i := 0; i < k; i += 2 {
+				idx = append(idx, byte(l[i]), byte(l[i]>>8|l[i+1]<<4), byte(l[i+1]>>4))
+			}
+			for range k / 4 {
+				codes = append(codes, byte(rng.IntN(256)))
+			}
+		}
+		peers[r] = peerSrc{idx: idx, codes: codes, lut: [4]float32{-2e-3, -1e-3, 1e-3, 2e-3}}
+	}
+	sum, cnt := make([]float32, n), make([]uint16, n)
+	i := 0
+	for b.Loop() {
+		ch := i % chunks
+		if ch == 0 {
+			clear(sum)
+			clear(cnt)
+		}
+		if add12x2Peers(sum, cnt, peers, ch*3*k/2, ch*k/4, k, outRows{}) >= 0 {
+			b.Fatal("bad indices")
+		}
+		i++
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(npeers*k), "ns/value")
+}

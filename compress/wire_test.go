@@ -120,6 +120,12 @@ func FuzzDecode(f *testing.F) {
 			p, err := c.Decode(b)
 			fused := make([]float32, c.size)
 			_, ferr := c.AggregateEncoded(fused, [][]byte{b, b})
+			// Spread over goroutines: the same bits, the same error.
+			spread := make([]float32, c.size)
+			if _, serr := aggregateSpread(c, spread, [][]byte{b, b}); fmt.Sprint(serr) != fmt.Sprint(ferr) ||
+				ferr == nil && !slices.EqualFunc(spread, fused, func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }) {
+				t.Fatalf("%s: spread over goroutines: %v, on one: %v (or the sums differ)", c.cfg.Kind, serr, ferr)
+			}
 			if err != nil {
 				if ferr == nil {
 					t.Fatalf("%s: AggregateEncoded accepted what Decode rejects: %v", c.cfg.Kind, err)
@@ -265,4 +271,12 @@ func TestUnpackUniformMatchesDecode(t *testing.T) {
 	if tried < 100 {
 		t.Fatalf("only %d sections read by unpackUniform", tried)
 	}
+}
+
+// aggregateSpread is c.AggregateEncoded with payloads of the fixed layout
+// spread over three goroutines whatever their size.
+func aggregateSpread(c *codec, dst []float32, wires [][]byte) (Report, error) {
+	defer func(m int, fw func() int) { parallelMin, aggregateWorkers = m, fw }(parallelMin, aggregateWorkers)
+	parallelMin, aggregateWorkers = 0, func() int { return 3 }
+	return c.AggregateEncoded(dst, wires)
 }
