@@ -85,7 +85,7 @@ func (c *codec) Aggregate(dst []float32, ps []*Payload) (Report, error) {
 					}
 				} else {
 					for j, x := range v {
-						out[j] += f * x
+						out[j] += float32(f * x)
 					}
 				}
 			}
@@ -208,7 +208,7 @@ func scatterChunk(sum []float32, cnt []uint16, idx []int32, vals []float32, base
 		if d >= n {
 			return fmt.Errorf("index %d outside chunk at %d", pos, base)
 		}
-		sum[d] += f * vals[i]
+		sum[d] += float32(f * vals[i])
 		cnt[d]++
 	}
 	return nil

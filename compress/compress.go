@@ -385,7 +385,7 @@ func efUpdate(e, d []float32, beta, alpha float32) {
 		return
 	}
 	for i := range e {
-		e[i] = beta*e[i] + alpha*d[i]
+		e[i] = float32(beta*e[i]) + float32(alpha*d[i])
 	}
 }
 
@@ -396,7 +396,7 @@ func efUpdate(e, d []float32, beta, alpha float32) {
 func (c *codec) compressDeMo(s *scratch, pl *plan, m, g []float32, t *TensorPayload) {
 	beta := float32(c.cfg.DeMoBeta)
 	for i := range m {
-		m[i] = beta*m[i] + g[i]
+		m[i] = float32(beta*m[i]) + g[i]
 	}
 	bh, bw := c.dct[pl.h], c.dct[pl.w]
 	n := pl.h * pl.w

@@ -658,7 +658,7 @@ func TestEFTopKMatchesSort(t *testing.T) {
 		beta, alpha := float32(0.95), float32(0.7)
 		want := slices.Clone(e)
 		for l := range n {
-			want[pos(l)] = beta*want[pos(l)] + alpha*d[pos(l)]
+			want[pos(l)] = float32(beta*want[pos(l)]) + float32(alpha*d[pos(l)])
 		}
 		order := make([]int32, n)
 		for i := range order {

@@ -44,7 +44,7 @@ func (r *refSparseLoCo) step(l tensor.Layout, delta []float32) []refTensor {
 		e := r.e[s.Offset : s.Offset+s.Size()]
 		d := delta[s.Offset : s.Offset+s.Size()]
 		for i := range e {
-			e[i] = r.beta*e[i] + r.alpha*d[i]
+			e[i] = float32(r.beta*e[i]) + float32(r.alpha*d[i])
 		}
 		rows, cols := 1, s.Size()
 		if len(s.Shape) >= 2 {

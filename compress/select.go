@@ -375,7 +375,7 @@ func efKeysGo(e, d []float32, beta, alpha float32, keys []uint32) {
 	d = d[:len(e)]
 	keys = keys[:len(e)]
 	for i := range e {
-		v := beta*e[i] + alpha*d[i]
+		v := float32(beta*e[i]) + float32(alpha*d[i])
 		e[i] = v
 		keys[i] = math.Float32bits(v) & absMask
 	}

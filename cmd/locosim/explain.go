@@ -253,7 +253,7 @@ func explain(s explainSpec, dir string) (*explainOutput, error) {
 				cols.efBefore = append(cols.efBefore, float64(before[i]))
 				// The accumulated buffer the compressor selected from, in the
 				// compressor's own float32 arithmetic.
-				cols.efAccum = append(cols.efAccum, float64(beta*before[i]+alpha*delta[i]))
+				cols.efAccum = append(cols.efAccum, float64(float32(beta*before[i])+float32(alpha*delta[i])))
 				cols.efAfter = append(cols.efAfter, float64(st.Error[i]))
 				cols.selected = append(cols.selected, sel[i])
 				cols.sent = append(cols.sent, sent[i])
