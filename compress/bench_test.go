@@ -134,3 +134,34 @@ func BenchmarkAggregate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAddSmall is the part of AggregateEncoded that adds the small
+// tensors (the GPT's vectors) of 72 payloads of the fixed layout, all of
+// a payload's at once: per tensor and payload work, not per value.
+func BenchmarkAddSmall(b *testing.B) {
+	l := gptLayout(5)
+	n := l.Size()
+	c := mustNew(b, allConfigs()["sparseloco"], l)
+	rng := rand.New(rand.NewPCG(3, 4))
+	st := make([]stream, 72)
+	for r := range st {
+		p, err := c.Compress(c.NewState(), randn(rng, n, 1e-3), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st[r].w, _ = c.Encode(p)
+		if st[r].fixed = c.fixedLayout(st[r].w); !st[r].fixed {
+			b.Fatal("payload without the fixed layout")
+		}
+	}
+	dst := make([]float32, n)
+	s := c.pool.Get().(*scratch)
+	s.luts = reuse(s.luts, 4)
+	nonFinite := make([]bool, len(c.small))
+	for b.Loop() {
+		if !c.addSmall(s, dst, st, nonFinite) {
+			b.Fatal("a payload failed a check")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(st)*len(c.small)), "ns/tensor")
+}

@@ -256,9 +256,11 @@ func (pl *plan) unpackUniform(sec []byte, out []int32) bool {
 	width := packedWidth(n)
 	mask := uint64(1)<<width - 1
 	p, acc, nb := 0, uint64(0), uint(0)
-	j := 0
-	for ch := range pl.nChunks {
-		base, _, k := pl.chunk(ch)
+	j, k := 0, pl.k
+	// pl.chunk's base, without its division: along a row of blocks,
+	// then down to the next.
+	base, bx := 0, 0
+	for range pl.nChunks {
 		prev := -1
 		for range k {
 			if nb < width {
@@ -275,6 +277,10 @@ func (pl *plan) unpackUniform(sec []byte, out []int32) bool {
 			prev = l
 			out[j] = int32(pl.pos(base, l))
 			j++
+		}
+		base += pl.w
+		if bx++; bx == pl.nbx {
+			base, bx = base+(pl.h-1)*pl.cols, 0
 		}
 	}
 	return p == len(sec) && nb < 8 && acc&(1<<nb-1) == 0
