@@ -189,6 +189,14 @@ func (c *codec) aggregatePlan(s *scratch, pl *plan, out []float32, st []stream, 
 // pass over the words: it writes lut[b] = centroid b + mean and reports
 // whether readQuant would accept them.
 func quantLUT(vb []byte, lut []float32) bool {
+	if len(lut) == 4 {
+		return quantLUT2((*[28]byte)(vb), (*[4]float32)(lut))
+	}
+	return quantLUTN(vb, lut)
+}
+
+// quantLUTN is quantLUT for any number of centroids.
+func quantLUTN(vb []byte, lut []float32) bool {
 	w := vb[:4*(3+len(lut))]
 	mean := math.Float32frombits(binary.LittleEndian.Uint32(w))
 	std := math.Float32frombits(binary.LittleEndian.Uint32(w[4:]))
@@ -207,6 +215,24 @@ func quantLUT(vb []byte, lut []float32) bool {
 		bad |= (u&exp + step) | (math.Float32bits(v)&exp + step)
 	}
 	return bad>>31 == 0 && std >= 0 && scale > 0
+}
+
+// quantLUT2 is quantLUT for 2-bit codes, unrolled: it runs once per
+// tensor and payload.
+func quantLUT2(w *[28]byte, lut *[4]float32) bool {
+	const exp, step = 0x7f800000, 0x00800000
+	le := binary.LittleEndian
+	m, sd, sc := le.Uint32(w[0:]), le.Uint32(w[4:]), le.Uint32(w[8:])
+	c0, c1, c2, c3 := le.Uint32(w[12:]), le.Uint32(w[16:]), le.Uint32(w[20:]), le.Uint32(w[24:])
+	mean := math.Float32frombits(m)
+	v0, v1 := math.Float32frombits(c0)+mean, math.Float32frombits(c1)+mean
+	v2, v3 := math.Float32frombits(c2)+mean, math.Float32frombits(c3)+mean
+	lut[0], lut[1], lut[2], lut[3] = v0, v1, v2, v3
+	bad := (m&exp + step) | (sd&exp + step) | (sc&exp + step) |
+		(c0&exp + step) | (c1&exp + step) | (c2&exp + step) | (c3&exp + step) |
+		(math.Float32bits(v0)&exp + step) | (math.Float32bits(v1)&exp + step) |
+		(math.Float32bits(v2)&exp + step) | (math.Float32bits(v3)&exp + step)
+	return bad>>31 == 0 && math.Float32frombits(sd) >= 0 && math.Float32frombits(sc) > 0
 }
 
 // streamChunks is aggregateChunks reading every peer's indices and codes

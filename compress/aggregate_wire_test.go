@@ -227,9 +227,12 @@ func TestQuantLUTMatchesReadQuant(t *testing.T) {
 		}
 		var q QuantStats
 		want := c.readQuant(vb, &q) == nil
-		var lut [4]float32
+		var lut, lutN [4]float32
 		if got := quantLUT(vb, lut[:]); got != want {
 			t.Fatalf("trial %d: quantLUT %v, readQuant accepts %v (%v)", trial, got, want, vb)
+		}
+		if got := quantLUTN(vb, lutN[:]); got != want || want && lutN != lut {
+			t.Fatalf("trial %d: quantLUTN %v %v, quantLUT %v (readQuant accepts %v)", trial, got, lutN, lut, want)
 		}
 		if want {
 			accepted++
