@@ -254,6 +254,7 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 	if peers == nil && pl.size <= len(sum) && pl.nChunks > 1 {
 		return c.streamSmall(s, pl, out, st)
 	}
+	set := newPeerSet(peers)
 	var mx uint32
 	for ch := range pl.nChunks {
 		base, n, k := pl.chunk(ch)
@@ -265,7 +266,7 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 			if pl.h == 1 {
 				next.rows, next.stride, next.rowLen = (n+63)/64, 64, 64
 			}
-			if r := add12x2Peers(sum[:n:len(sum)], cnt[:n:len(cnt)], peers, ch*3*k/2, ch*k/4, k, next); r >= 0 {
+			if r := add12x2Peers(sum[:n:len(sum)], cnt[:n:len(cnt)], set, ch*3*k/2, ch*k/4, k, next); r >= 0 {
 				// Invalid indices: let readChunk name the problem.
 				x := &st[r]
 				x.rd.p, x.rd.acc, x.rd.nb = ch*3*k/2, 0, 0
@@ -467,6 +468,26 @@ type outRows struct {
 type peerSrc struct {
 	idx, codes []byte
 	lut        [4]float32
+}
+
+// peerSet is peers' sources with the shortest index section and codes
+// among them, measured once per tensor rather than per chunk.
+type peerSet struct {
+	src              []peerSrc
+	idxLen, codesLen int
+}
+
+func newPeerSet(src []peerSrc) peerSet {
+	ps := peerSet{src: src}
+	for i, p := range src {
+		if i == 0 || len(p.idx) < ps.idxLen {
+			ps.idxLen = len(p.idx)
+		}
+		if i == 0 || len(p.codes) < ps.codesLen {
+			ps.codesLen = len(p.codes)
+		}
+	}
+	return ps
 }
 
 // add12x2PeersGo adds one chunk of every peer in turn, as add12x2Go: peer

@@ -125,18 +125,13 @@ func add12x2PeersKernel(sum *float32, cnt *uint16, peers *peerSrc, npeers, idxOf
 // add12x2Peers is add12x2PeersGo, with an AVX2 kernel for k a multiple
 // of 16 and chunks of at most 4096. The kernel also asks the cache for
 // ownership of the rows the caller writes next (see outRows).
-func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff, k int, next outRows) int {
-	n := len(sum)
-	if !useAVX2 || k%16 != 0 || k == 0 || n > 4096 || len(cnt) < n {
+func add12x2Peers(sum []float32, cnt []uint16, ps peerSet, idxOff, codeOff, k int, next outRows) int {
+	n, peers := len(sum), ps.src
+	// The kernel reads these bytes of every peer (the set's shortest) and
+	// checks the indices against n before it adds.
+	if !useAVX2 || k%16 != 0 || k == 0 || n > 4096 || len(cnt) < n ||
+		idxOff < 0 || codeOff < 0 || ps.idxLen < idxOff+3*k/2 || ps.codesLen < codeOff+k/4 {
 		return add12x2PeersGo(sum, cnt, peers, idxOff, codeOff, k)
-	}
-	// The kernel reads these bytes and checks the indices against n
-	// before it adds.
-	for i := range peers {
-		p := &peers[i]
-		if idxOff < 0 || codeOff < 0 || len(p.idx) < idxOff+3*k/2 || len(p.codes) < codeOff+k/4 {
-			return add12x2PeersGo(sum, cnt, peers, idxOff, codeOff, k)
-		}
 	}
 	if len(peers) == 0 {
 		return -1

@@ -18,8 +18,8 @@ func finishMeanRows(o []float32, stride, rows, rowLen int, sum []float32, cnt []
 	return finishRows(o, stride, rows, rowLen, sum, cnt, recip)
 }
 
-func add12x2Peers(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOff, k int, _ outRows) int {
-	return add12x2PeersGo(sum, cnt, peers, idxOff, codeOff, k)
+func add12x2Peers(sum []float32, cnt []uint16, ps peerSet, idxOff, codeOff, k int, _ outRows) int {
+	return add12x2PeersGo(sum, cnt, ps.src, idxOff, codeOff, k)
 }
 
 func prefetch(*byte) {}

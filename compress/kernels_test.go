@@ -201,7 +201,7 @@ func TestAdd12x2PeersMatchesGo(t *testing.T) {
 			s1[i] = float32(rng.NormFloat64())
 			s2[i] = s1[i]
 		}
-		r1 := add12x2Peers(s1[:n], c1[:n], peers, ch*3*k/2, ch*k/4, k, outRows{o: s2, rows: 3, stride: 100, rowLen: 50})
+		r1 := add12x2Peers(s1[:n], c1[:n], newPeerSet(peers), ch*3*k/2, ch*k/4, k, outRows{o: s2, rows: 3, stride: 100, rowLen: 50})
 		r2 := add12x2PeersGo(s2[:n], c2[:n], peers, ch*3*k/2, ch*k/4, k)
 		if r1 != r2 {
 			t.Fatalf("trial %d (k=%d, n=%d, %d peers): first bad peer %d, want %d", trial, k, n, len(peers), r1, r2)
@@ -268,6 +268,7 @@ func BenchmarkAdd12x2Peers(b *testing.B) {
 		peers[r] = peerSrc{idx: idx, codes: codes, lut: [4]float32{-2e-3, -1e-3, 1e-3, 2e-3}}
 	}
 	sum, cnt := make([]float32, n), make([]uint16, n)
+	set := newPeerSet(peers)
 	i := 0
 	for b.Loop() {
 		ch := i % chunks
@@ -275,7 +276,7 @@ func BenchmarkAdd12x2Peers(b *testing.B) {
 			clear(sum)
 			clear(cnt)
 		}
-		if add12x2Peers(sum, cnt, peers, ch*3*k/2, ch*k/4, k, outRows{}) >= 0 {
+		if add12x2Peers(sum, cnt, set, ch*3*k/2, ch*k/4, k, outRows{}) >= 0 {
 			b.Fatal("bad indices")
 		}
 		i++
