@@ -38,7 +38,9 @@
 // compress knows tensors only as a flat []float32 described by a
 // tensor.Layout. Everything is deterministic: random-k draws from the seed
 // it is given, ties in top-k go to the lower index, and aggregation adds
-// payloads in the order given; nothing runs on other goroutines.
+// payloads in the order given. Only AggregateEncoded uses other goroutines
+// (GOMAXPROCS of them, each tensor on one): its result does not depend on
+// how many there are.
 package compress
 
 import (
