@@ -92,12 +92,7 @@ func testAggregateEncodedRejects(t *testing.T) {
 	for _, name := range []string{"sparseloco", "sparseloco-entropy", "sparseloco-3bit", "sparseloco-k128", "topk-2bit", "demo"} {
 		c := mustNew(t, allConfigs()[name], l)
 		rng := rand.New(rand.NewPCG(1, 9))
-		var wires [][]byte
-		for range 3 {
-			p, _ := c.Compress(c.NewState(), randn(rng, l.Size(), 1), 0)
-			b, _ := c.Encode(p)
-			wires = append(wires, b)
-		}
+		wires := wirePayloads(c, rng, 3)
 		dst := make([]float32, l.Size())
 		if _, err := c.AggregateEncoded(dst, wires); err != nil {
 			t.Fatalf("%s: honest payloads: %v", name, err)
@@ -268,12 +263,7 @@ func TestAggregateParallelSameErrors(t *testing.T) {
 	l := gptLayout(2)
 	c := mustNew(t, allConfigs()["sparseloco"], l)
 	rng := rand.New(rand.NewPCG(2, 7))
-	var wires [][]byte
-	for range 4 {
-		p, _ := c.Compress(c.NewState(), randn(rng, l.Size(), 1), 0)
-		b, _ := c.Encode(p)
-		wires = append(wires, b)
-	}
+	wires := wirePayloads(c, rng, 4)
 	run := func(workers int, ws [][]byte) ([]float32, string) {
 		parallelMin, aggregateWorkers = 0, func() int { return workers }
 		dst := make([]float32, l.Size())
@@ -318,4 +308,16 @@ func TestAggregateParallelSameErrors(t *testing.T) {
 	if failures < len(cases)/4 {
 		t.Fatalf("only %d of %d cases failed: the damage is not reaching the checks", failures, len(cases))
 	}
+}
+
+// wirePayloads encodes n payloads of random pseudo-gradients (unit
+// normal), each compressed from a fresh state.
+func wirePayloads(c *codec, rng *rand.Rand, n int) [][]byte {
+	var wires [][]byte
+	for range n {
+		p, _ := c.Compress(c.NewState(), randn(rng, c.size, 1), 0)
+		b, _ := c.Encode(p)
+		wires = append(wires, b)
+	}
+	return wires
 }
