@@ -15,10 +15,9 @@ import (
 // SparseLoCo and topk with bit-packed codes and without robust aggregation
 // it never builds the payloads: it reads each peer's indices and codes
 // straight from its bytes, chunk by chunk, into the running sums; when
-// every payload has the fixed layout of packed indices and there is enough
-// work, it spreads the tensors over GOMAXPROCS goroutines (see
-// aggregateParallel: the bits are the same). Other configurations decode
-// into reused payloads and aggregate those.
+// there is enough work, it spreads the tensors over GOMAXPROCS goroutines
+// (see aggregateParallel: the bits and the errors are the same). Other
+// configurations decode into reused payloads and aggregate those.
 func (c *codec) AggregateEncoded(dst []float32, wires [][]byte) (Report, error) {
 	rep := Report{Payloads: len(wires)}
 	if len(dst) != c.size {
@@ -59,7 +58,14 @@ type stream struct {
 	rd    idxReader
 	codes []byte // the current tensor's packed codes
 	lut   []float32
+	// secs, when not nil, are every tensor's index section and value
+	// bytes, parsed beforehand (aggregateParallel without the fixed
+	// layout).
+	secs []sections
 }
+
+// sections are one tensor's index section and value bytes in a payload.
+type sections struct{ sec, vb []byte }
 
 func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) error {
 	st := reuse(s.streams, len(wires))
@@ -73,14 +79,21 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 		st[r].d, entropy = d, e
 		st[r].w = b
 		st[r].fixed = c.fixedLen != 0 && c.fixedLayout(b)
+		st[r].secs = nil // from an earlier call
 	}
 	// With every payload of the fixed layout, the small tensors first.
 	allFixed := len(st) > 0
 	for r := range st {
 		allFixed = allFixed && st[r].fixed
 	}
-	if allFixed && c.parallel(len(st)) && c.aggregateParallel(s, dst, st, entropy) {
-		return nil
+	if c.parallel(len(st)) {
+		ok := c.aggregateParallel(s, dst, st, entropy, allFixed)
+		for r := range st {
+			st[r].secs = nil
+		}
+		if ok {
+			return nil
+		}
 	}
 	// Serial, also after a parallel attempt failed: this names the
 	// first problem in tensor order.
@@ -127,7 +140,9 @@ func (c *codec) aggregatePlan(s *scratch, pl *plan, out []float32, st []stream, 
 	for r := range st {
 		x := &st[r]
 		var sec, vb []byte
-		if x.fixed {
+		if x.secs != nil {
+			sec, vb = x.secs[pl.index].sec, x.secs[pl.index].vb
+		} else if x.fixed {
 			// What tensorSections would read.
 			o := pl.fixedOff + len(pl.fixedHdr)
 			sec = x.w[o : o+pl.secLen : o+pl.secLen]
@@ -618,6 +633,14 @@ func (c *codec) fixLayout() {
 			c.small = append(c.small, pl)
 			c.smallSize += pl.size
 		}
+	}
+}
+
+// planWork sets c.kept and c.order (after fixLayout) when AggregateEncoded
+// streams payloads: the work aggregateParallel hands out.
+func (c *codec) planWork() {
+	if !c.streamable() {
+		return
 	}
 	for _, pl := range c.plans {
 		c.kept += pl.total

@@ -256,57 +256,61 @@ func inAggregateModes(t *testing.T, f func(t *testing.T)) {
 }
 
 // TestAggregateParallelSameErrors: spread over goroutines or not,
-// AggregateEncoded gives the same bits and, for damaged payloads, the
-// same error, whichever tensor or payload is damaged.
+// AggregateEncoded gives the same bits and, for damaged, truncated or
+// extended payloads, the same error, whichever tensor or payload is
+// damaged; with packed and with entropy-coded indices.
 func TestAggregateParallelSameErrors(t *testing.T) {
 	defer func(m int, fw func() int) { parallelMin, aggregateWorkers = m, fw }(parallelMin, aggregateWorkers)
 	l := gptLayout(2)
-	c := mustNew(t, allConfigs()["sparseloco"], l)
-	rng := rand.New(rand.NewPCG(2, 7))
-	wires := wirePayloads(c, rng, 4)
-	run := func(workers int, ws [][]byte) ([]float32, string) {
-		parallelMin, aggregateWorkers = 0, func() int { return workers }
-		dst := make([]float32, l.Size())
-		_, err := c.AggregateEncoded(dst, ws)
-		if err != nil {
-			return nil, err.Error()
-		}
-		return dst, ""
-	}
-	huge, _ := c.Compress(c.NewState(), randn(rng, l.Size(), 1), 0)
-	huge.Scale(math.MaxFloat32 / 2)
-	hb, _ := c.Encode(huge)
-	cases := [][][]byte{wires, {wires[0], hb, hb, wires[1]}}
-	good := wires[2]
-	for cut := 0; cut < len(good); cut += 1 + len(good)/157 {
-		bad := slices.Clone(good)
-		bad[cut] ^= 0x81
-		cases = append(cases, [][]byte{wires[0], wires[1], bad, wires[3]}, [][]byte{bad, wires[1], bad, wires[3]})
-	}
-	failures := 0
-	for i, ws := range cases {
-		want, werr := run(1, ws)
-		if c.parallel(len(ws)) != false {
-			t.Fatal("one worker took the parallel path")
-		}
-		for _, w := range []int{2, 3, 8} {
-			got, gerr := run(w, ws)
-			if !c.parallel(len(ws)) {
-				t.Fatalf("%d workers: the parallel path is not taken", w)
+	for _, name := range []string{"sparseloco", "sparseloco-entropy", "sparseloco-k128"} {
+		c := mustNew(t, allConfigs()[name], l)
+		rng := rand.New(rand.NewPCG(2, 7))
+		wires := wirePayloads(c, rng, 4)
+		run := func(workers int, ws [][]byte) ([]float32, string) {
+			parallelMin, aggregateWorkers = 0, func() int { return workers }
+			dst := make([]float32, l.Size())
+			_, err := c.AggregateEncoded(dst, ws)
+			if err != nil {
+				return nil, err.Error()
 			}
-			if gerr != werr {
-				t.Fatalf("case %d, %d workers: error %q, one worker: %q", i, w, gerr, werr)
+			return dst, ""
+		}
+		huge, _ := c.Compress(c.NewState(), randn(rng, l.Size(), 1), 0)
+		huge.Scale(math.MaxFloat32 / 2)
+		hb, _ := c.Encode(huge)
+		good := wires[2]
+		cases := [][][]byte{wires, {wires[0], hb, hb, wires[1]},
+			{wires[0], good[:len(good)-1], wires[1]}, {wires[0], append(slices.Clone(good), 0), wires[1]}}
+		for cut := 0; cut < len(good); cut += 1 + len(good)/157 {
+			bad := slices.Clone(good)
+			bad[cut] ^= 0x81
+			cases = append(cases, [][]byte{wires[0], wires[1], bad, wires[3]}, [][]byte{bad, wires[1], bad, wires[3]})
+		}
+		failures := 0
+		for i, ws := range cases {
+			want, werr := run(1, ws)
+			if c.parallel(len(ws)) {
+				t.Fatal("one worker took the parallel path")
 			}
-			if !slices.EqualFunc(got, want, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
-				t.Fatalf("case %d, %d workers: aggregate differs from one worker's", i, w)
+			for _, w := range []int{2, 3, 8} {
+				got, gerr := run(w, ws)
+				if !c.parallel(len(ws)) {
+					t.Fatalf("%s, %d workers: the parallel path is not taken", name, w)
+				}
+				if gerr != werr {
+					t.Fatalf("%s case %d, %d workers: error %q, one worker: %q", name, i, w, gerr, werr)
+				}
+				if !slices.EqualFunc(got, want, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
+					t.Fatalf("%s case %d, %d workers: aggregate differs from one worker's", name, i, w)
+				}
+			}
+			if werr != "" {
+				failures++
 			}
 		}
-		if werr != "" {
-			failures++
+		if failures < len(cases)/4 {
+			t.Fatalf("%s: only %d of %d cases failed: the damage is not reaching the checks", name, failures, len(cases))
 		}
-	}
-	if failures < len(cases)/4 {
-		t.Fatalf("only %d of %d cases failed: the damage is not reaching the checks", failures, len(cases))
 	}
 }
 

@@ -142,8 +142,9 @@ type codec struct {
 	// (codec.addSmall); smallSize is their total size.
 	small     []*plan
 	smallSize int
-	// order are the other plans, largest first, and kept the values a
-	// payload keeps (with fixedLen not 0): aggregateParallel's work.
+	// order are the plans not in small, largest first, and kept the
+	// values a payload keeps (when AggregateEncoded streams payloads, 0
+	// otherwise): aggregateParallel's work.
 	order []*plan
 	kept  int
 }
@@ -162,6 +163,7 @@ type scratch struct {
 	luts      []float32
 	peers     []peerSrc
 	nonFinite []bool
+	sections  []sections
 }
 
 // New builds the compressor cfg describes for the tensors of layout.
@@ -185,12 +187,15 @@ func New(cfg Config, layout tensor.Layout) (Compressor, error) {
 		if s.Size() > math.MaxInt32 {
 			return nil, fmt.Errorf("compress: tensor %q: %d elements is too many", s.Name, s.Size())
 		}
-		c.plans = append(c.plans, newPlan(s, cfg, c.sparse))
+		pl := newPlan(s, cfg, c.sparse)
+		pl.index = len(c.plans)
+		c.plans = append(c.plans, pl)
 	}
 	for _, p := range c.plans {
 		p.wireHdr = c.tensorHeader(p)
 	}
 	c.fixLayout()
+	c.planWork()
 	if cfg.Kind == DeMo {
 		c.dct = map[int]*dctBasis{}
 		for _, p := range c.plans {

@@ -17,6 +17,7 @@ import (
 // flattened tensor into runs of chunk_size, the last one possibly shorter.
 type plan struct {
 	name   string
+	index  int // in the codec's plans
 	shape  []int
 	offset int // in the flat parameter buffer
 	size   int
