@@ -408,8 +408,44 @@ func refillBits(sec []byte, p int, acc uint64, nb uint) (int, uint64, uint) {
 //go:noinline
 func unrice(sec []byte, p int, acc uint64, nb uint, out, offs []int32, base, n int, r uint) (int, uint64, uint, error) {
 	lowMask := uint64(1)<<r - 1
-	limit := n >> r
 	prev := -1
+	i := 0
+	// While 8 bytes remain, refill to at least 56 bits before each code,
+	// whatever the count, which leaves one rarely taken branch per code.
+	// A unary part too long for that, a code out of range and the end of
+	// the section go to unriceFrom, from the same place in the stream.
+	for ; i < len(out) && p+8 <= len(sec) && r <= 32; i++ {
+		acc |= binary.LittleEndian.Uint64(sec[p:]) << nb
+		adv := (63 - nb) >> 3
+		p += int(adv)
+		nb += adv << 3
+		t := uint(bits.TrailingZeros64(^acc))
+		v := acc >> (t + 1)
+		l := prev + 1 + int(t)<<r + int(v&lowMask)
+		// A unary part over n>>r (out of range) also makes l ≥ n.
+		if t+1+r > nb || l >= n {
+			break
+		}
+		acc = v >> r
+		nb -= t + 1 + r
+		prev = l
+		if offs != nil {
+			out[i] = int32(base + int(offs[l]))
+		} else {
+			out[i] = int32(base + l)
+		}
+	}
+	return unriceFrom(sec, p, acc, nb, out[i:], offs, base, n, r, prev)
+}
+
+// unriceFrom is unrice's loop one bit-buffer step at a time, after
+// index prev: for the end of a section and for what unrice's fast loop
+// leaves. Not inlined, so that its loop lives in registers.
+//
+//go:noinline
+func unriceFrom(sec []byte, p int, acc uint64, nb uint, out, offs []int32, base, n int, r uint, prev int) (int, uint64, uint, error) {
+	lowMask := uint64(1)<<r - 1
+	limit := n >> r
 	for i := range out {
 		// Unary part: count ones up to a zero.
 		q := 0

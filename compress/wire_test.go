@@ -280,3 +280,79 @@ func aggregateSpread(c *codec, dst []float32, wires [][]byte) (Report, error) {
 	parallelMin, aggregateWorkers = 0, func() int { return 3 }
 	return c.AggregateEncoded(dst, wires)
 }
+
+// TestUnriceMatchesFrom: unrice's fast loop decodes what the loop that
+// refills only when it must (unriceFrom) decodes, fails where it fails
+// with the same error, and stops at the same place in the stream: on
+// honest, damaged, truncated and extended sections, with long unary
+// parts (small r) among them.
+func TestUnriceMatchesFrom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 19))
+	failed := 0
+	for trial := range 4000 {
+		n := 2 + rng.IntN(4095)
+		k := 1 + rng.IntN(min(n-1, 200))
+		r := riceParam(n, k)
+		if trial%5 == 0 {
+			r = uint(rng.IntN(int(r) + 1))
+		}
+		chunks := 1 + rng.IntN(3)
+		var w bitWriter
+		for range chunks {
+			l := rng.Perm(n)[:k]
+			slices.Sort(l)
+			prev := -1
+			for _, x := range l {
+				gap := x - prev - 1
+				w.ones(gap >> r)
+				w.write(uint64(gap&(1<<r-1))<<1, r+1)
+				prev = x
+			}
+		}
+		sec := w.flush()
+		switch rng.IntN(4) {
+		case 0:
+			sec[rng.IntN(len(sec))] ^= 1 << rng.IntN(8)
+		case 1:
+			sec = sec[:rng.IntN(len(sec))]
+		case 2:
+			for range 1 + rng.IntN(12) {
+				sec = append(sec, byte(rng.IntN(256)))
+			}
+		}
+		var offs []int32
+		if trial%2 == 0 {
+			offs = make([]int32, n)
+			for i := range offs {
+				offs[i] = int32(3*i + 1)
+			}
+		}
+		p1, p2 := 0, 0
+		var a1, a2 uint64
+		var n1, n2 uint
+		for ch := range chunks {
+			out1, out2 := make([]int32, k), make([]int32, k)
+			var e1, e2 error
+			p1, a1, n1, e1 = unrice(sec, p1, a1, n1, out1, offs, 5*ch, n, r)
+			p2, a2, n2, e2 = unriceFrom(sec, p2, a2, n2, out2, offs, 5*ch, n, r, -1)
+			if fmt.Sprint(e1) != fmt.Sprint(e2) {
+				t.Fatalf("trial %d chunk %d: unrice says %v, unriceFrom %v", trial, ch, e1, e2)
+			}
+			if e1 != nil {
+				failed++
+				break
+			}
+			if !slices.Equal(out1, out2) {
+				t.Fatalf("trial %d chunk %d: unrice decodes %v, unriceFrom %v", trial, ch, out1, out2)
+			}
+			// The same bit position, and the same bits buffered there.
+			m := min(n1, n2)
+			if 8*p1-int(n1) != 8*p2-int(n2) || a1&(1<<m-1) != a2&(1<<m-1) {
+				t.Fatalf("trial %d chunk %d: unrice stops at byte %d with %d bits, unriceFrom at %d with %d", trial, ch, p1, n1, p2, n2)
+			}
+		}
+	}
+	if failed < 500 || failed > 3500 {
+		t.Fatalf("%d of 4000 trials failed: want a mix of good and bad sections", failed)
+	}
+}
