@@ -70,7 +70,7 @@ seeds: 2
 	}
 	sweep := filepath.Join(dir, "sweep")
 	t.Setenv("JOB_COMPLETION_INDEX", "1")
-	if out, err = execute(t, "sweep", "-c", spec, "-o", sweep, "--shard", "2", "-j", "2"); err != nil {
+	if _, err = execute(t, "sweep", "-c", spec, "-o", sweep, "--shard", "2", "-j", "2"); err != nil {
 		t.Fatal(err)
 	}
 	runs, _ := os.ReadDir(filepath.Join(sweep, experiments.RunsDir))
