@@ -72,11 +72,7 @@ func Check(ctx context.Context, ref, work string, tolerance float64, opts Option
 		return nil, err
 	}
 	opts.Prune = true
-	logf := func(format string, args ...any) {
-		if opts.Log != nil {
-			fmt.Fprintf(opts.Log, format+"\n", args...)
-		}
-	}
+	logf := lineLogger(opts.Log)
 	errs := runAll(ctx, points, func(ctx context.Context, i int, p Point) error {
 		return runPoint(ctx, p, filepath.Join(work, RunsDir, p.Name), opts, func(format string, args ...any) {
 			logf("[%d/%d] "+format, append([]any{i + 1, len(points)}, args...)...)

@@ -83,15 +83,7 @@ func Run(ctx context.Context, spec *Spec, plan *Plan, dir string, opts Options) 
 		}
 		todo = append(todo, p)
 	}
-	logf := func(string, ...any) {}
-	if opts.Log != nil {
-		var mu sync.Mutex
-		logf = func(format string, args ...any) {
-			mu.Lock()
-			defer mu.Unlock()
-			fmt.Fprintf(opts.Log, format+"\n", args...)
-		}
-	}
+	logf := lineLogger(opts.Log)
 	logf("sweep %s: %d points (%d in this shard), %d finished, %d to run", plan.Name, len(plan.Points), res.Selected, res.Skipped, len(todo))
 	errs := runAll(ctx, todo, func(ctx context.Context, i int, p Point) error {
 		return runPoint(ctx, p, filepath.Join(dir, RunsDir, p.Name), opts, func(format string, args ...any) {
@@ -117,6 +109,20 @@ func Run(ctx context.Context, spec *Spec, plan *Plan, dir string, opts Options) 
 		}
 	}
 	return res, err
+}
+
+// lineLogger returns a printf that writes whole lines to w (nothing when w
+// is nil), one at a time: the points' jobs log concurrently.
+func lineLogger(w io.Writer) func(format string, args ...any) {
+	if w == nil {
+		return func(string, ...any) {}
+	}
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, format+"\n", args...)
+	}
 }
 
 // runAll calls f for each point, jobs at a time, and returns one error per
