@@ -157,8 +157,8 @@ func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps 
 		seen := 0
 		for row := range pl.h {
 			d := row * pl.cols
-			or, n := finishRow(out[base+d:base+d+rowLen], sum[d:d+rowLen], cnt[d:d+rowLen], recip)
-			mx |= or
+			top, n := finishRow(out[base+d:base+d+rowLen], sum[d:d+rowLen], cnt[d:d+rowLen], recip)
+			mx = max(mx, top)
 			seen += n
 		}
 		if seen != k*len(ps) {
@@ -167,27 +167,27 @@ func (c *codec) aggregateChunks(s *scratch, pl *plan, ti int, out []float32, ps 
 			return false, fmt.Errorf("chunk %d: an index lies outside its chunk", ch)
 		}
 	}
-	return mx&0x7f800000 != 0x7f800000 || firstNonFinite(out) < 0, nil
+	return finiteTop(mx), nil
 }
 
 // finishRow writes o[j] = sum[j]·recip[cnt[j]], zeroes sum and cnt, and
-// returns the or of the outputs' bits (a superset of the non-finite test)
-// and the total count. Not inlined, so that its loop lives in registers.
+// returns the outputs' largest magnitude bits (see finiteTop) and the
+// total count. Not inlined, so that its loop lives in registers.
 //
 //go:noinline
-func finishRow(o, sum []float32, cnt []uint16, recip []float32) (or uint32, seen int) {
+func finishRow(o, sum []float32, cnt []uint16, recip []float32) (mag uint32, seen int) {
 	sum = sum[:len(cnt)]
 	o = o[:len(cnt)]
 	top := len(recip) - 1
 	for j, k := range cnt {
 		v := sum[j] * recip[min(int(k), top)]
 		o[j] = v
-		or |= math.Float32bits(v)
+		mag = max(mag, math.Float32bits(v)<<1)
 		seen += int(k)
 	}
 	clear(sum)
 	clear(cnt)
-	return or, seen
+	return mag, seen
 }
 
 // view is one payload's part of one tensor.

@@ -300,9 +300,9 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 		}
 		// Write the chunk's rows, zeroing the sums and counts.
 		if c.cfg.Aggregation == MeanContributors {
-			mx |= finishMeanRows(out[base:], pl.cols, pl.h, n/pl.h, sum[:n], cnt[:n], recip)
+			mx = max(mx, finishMeanRows(out[base:], pl.cols, pl.h, n/pl.h, sum[:n], cnt[:n], recip))
 		} else {
-			mx |= finishRows(out[base:], pl.cols, pl.h, n/pl.h, sum[:n], cnt[:n], recip)
+			mx = max(mx, finishRows(out[base:], pl.cols, pl.h, n/pl.h, sum[:n], cnt[:n], recip))
 		}
 	}
 	for r := range st {
@@ -313,7 +313,7 @@ func (c *codec) streamChunks(s *scratch, pl *plan, out []float32, st []stream) (
 			return false, fmt.Errorf("payload %d: decode: tensor %q: %w", r, pl.name, err)
 		}
 	}
-	return mx&0x7f800000 != 0x7f800000 || firstNonFinite(out) < 0, nil
+	return finiteTop(mx), nil
 }
 
 // streamSmall is streamChunks for a tensor that fits in the sums and
@@ -346,7 +346,7 @@ func (c *codec) streamSmall(s *scratch, pl *plan, out []float32, st []stream) (b
 	} else {
 		mx = finishRows(out, pl.size, 1, pl.size, sum, cnt, recip)
 	}
-	return mx&0x7f800000 != 0x7f800000 || firstNonFinite(out) < 0, nil
+	return finiteTop(mx), nil
 }
 
 // addChunk adds chunk ch of every peer, read from its stream, into sum and
@@ -519,34 +519,40 @@ func add12x2PeersGo(sum []float32, cnt []uint16, peers []peerSrc, idxOff, codeOf
 	return -1
 }
 
-// finishLocal writes o[j] = sum[j]·recip[cnt[j]] and returns the or of
-// the outputs' bits (a superset of the non-finite test). Not inlined, so
-// that its loop lives in registers.
+// finishLocal writes o[j] = sum[j]·recip[cnt[j]] and returns the
+// outputs' largest magnitude bits (see finiteTop). Not inlined, so that
+// its loop lives in registers.
 //
 //go:noinline
-func finishLocal(o, sum []float32, cnt []uint16, recip []float32) (or uint32) {
+func finishLocal(o, sum []float32, cnt []uint16, recip []float32) (mag uint32) {
 	sum = sum[:len(o)]
 	cnt = cnt[:len(o)]
 	for j, s := range sum {
 		v := s * recip[cnt[j]]
 		o[j] = v
-		or |= math.Float32bits(v)
+		mag = max(mag, math.Float32bits(v)<<1)
 	}
-	return or
+	return mag
 }
+
+// finiteTop reports whether values whose largest magnitude bits (a
+// float32's bits shifted left by one, dropping the sign) are mag are all
+// finite: the exponent of infinities and NaNs is all ones.
+func finiteTop(mag uint32) bool { return mag < 0xff000000 }
 
 // finishRows writes rows rows of rowLen outputs o[j] = sum[j]·recip[cnt[j]],
 // row i starting stride elements after row i−1 in o (and rowLen after in
-// sum and cnt), zeroes sum and cnt, and returns the or of the outputs'
-// bits (finishMeanRows may use a vector kernel for this).
-func finishRows(o []float32, stride, rows, rowLen int, sum []float32, cnt []uint16, recip []float32) (or uint32) {
+// sum and cnt), zeroes sum and cnt, and returns the outputs' largest
+// magnitude bits (see finiteTop; finishMeanRows may use a vector kernel
+// for this).
+func finishRows(o []float32, stride, rows, rowLen int, sum []float32, cnt []uint16, recip []float32) (mag uint32) {
 	for row := range rows {
 		s, c := sum[row*rowLen:(row+1)*rowLen], cnt[row*rowLen:(row+1)*rowLen]
-		or |= finishLocal(o[row*stride:row*stride+rowLen], s, c, recip)
+		mag = max(mag, finishLocal(o[row*stride:row*stride+rowLen], s, c, recip))
 		clear(s)
 		clear(c)
 	}
-	return or
+	return mag
 }
 
 // recips returns the table count -> 1/count (or 1/R for the mean over
@@ -696,7 +702,7 @@ func (c *codec) addSmall(s *scratch, dst []float32, st []stream, nonFinite []boo
 		} else {
 			mx = finishRows(out, pl.size, 1, pl.size, ps, pc, recip)
 		}
-		nonFinite[i] = mx&0x7f800000 == 0x7f800000 && firstNonFinite(out) >= 0
+		nonFinite[i] = !finiteTop(mx)
 	}
 	return true
 }

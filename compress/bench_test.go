@@ -3,6 +3,7 @@ package compress
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // The benchmarks use a GPT-shaped tensor set of about 1M parameters and
@@ -164,4 +165,47 @@ func BenchmarkAddSmall(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(st)*len(c.small)), "ns/tensor")
+}
+
+// BenchmarkAggregateVsCompress alternates one SparseLoCo compress+encode
+// of a pseudo-gradient with the aggregation of 72 payloads (K = 64) from
+// their bytes, and reports the ratio of their wall times measured in the
+// same rounds (below 1: aggregating is the faster), which a busy machine
+// disturbs less than two separate benchmarks.
+func BenchmarkAggregateVsCompress(b *testing.B) {
+	l := gptLayout(5)
+	n := l.Size()
+	c := mustNew(b, allConfigs()["sparseloco"], l)
+	rng := rand.New(rand.NewPCG(3, 4))
+	// Pseudo-gradients of the size BenchmarkAggregate uses.
+	wires := make([][]byte, 72)
+	for r := range wires {
+		p, err := c.Compress(c.NewState(), randn(rng, n, 1e-3), 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wires[r], _ = c.Encode(p)
+	}
+	delta := randn(rng, n, 1e-3)
+	st := c.NewState()
+	dst := make([]float32, n)
+	var comp, agg time.Duration
+	for i := 0; b.Loop(); i++ {
+		t0 := time.Now()
+		p, err := c.Compress(st, delta, uint64(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Encode(p); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := c.AggregateEncoded(dst, wires); err != nil {
+			b.Fatal(err)
+		}
+		comp, agg = comp+t1.Sub(t0), agg+time.Since(t1)
+	}
+	b.ReportMetric(float64(comp.Microseconds())/1e3/float64(b.N), "compress-ms")
+	b.ReportMetric(float64(agg.Microseconds())/1e3/float64(b.N), "aggregate-ms")
+	b.ReportMetric(agg.Seconds()/comp.Seconds(), "aggregate/compress")
 }

@@ -254,7 +254,7 @@ addfail:
 //
 // o[i] = sum[i] * (1/float32(cnt[i])), or 0 where cnt[i] is 0, for rows
 // rows of rowLen (a multiple of 8) elements, zeroing sum and cnt; returns
-// the or of the outputs' bits. Row i of o starts stride elements after row
+// the outputs' largest magnitude bits (bits << 1, as finishLocal). Row i of o starts stride elements after row
 // i−1, of sum and cnt rowLen after. The division is IEEE, as Go's
 // 1/float32(k), so the bits are those of the recip table.
 TEXT ·finishMeanRowsAVX2(SB), NOSPLIT, $0-52
@@ -288,7 +288,8 @@ frloop:
 	VMULPS (SI), Y1, Y1
 	VPANDN Y1, Y2, Y1
 	VMOVUPS Y1, (AX)
-	VPOR Y1, Y7, Y7
+	VPSLLD $1, Y1, Y2
+	VPMAXUD Y2, Y7, Y7
 	VMOVUPS Y6, (SI)
 	VMOVDQU X6, (DX)
 	ADDQ $32, AX
@@ -303,11 +304,11 @@ frloop:
 
 frdone:
 	VEXTRACTI128 $1, Y7, X1
-	VPOR X1, X7, X7
+	VPMAXUD X1, X7, X7
 	VPSHUFD $0x4e, X7, X1
-	VPOR X1, X7, X7
+	VPMAXUD X1, X7, X7
 	VPSHUFD $0xb1, X7, X1
-	VPOR X1, X7, X7
+	VPMAXUD X1, X7, X7
 	VMOVD X7, AX
 	MOVL AX, ret+48(FP)
 	VZEROUPPER

@@ -119,6 +119,7 @@ func TestFinishMeanRowsMatchesGo(t *testing.T) {
 	for k := 1; k <= 300; k++ {
 		recip = append(recip, 1/float32(k))
 	}
+	nonFinite := 0
 	for trial := range 300 {
 		rows, rowLen := rng.IntN(6), 8*rng.IntN(12)
 		if trial%4 == 3 {
@@ -134,6 +135,11 @@ func TestFinishMeanRowsMatchesGo(t *testing.T) {
 			if cnt[i] > 0 {
 				sum[i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(60)-30)))
 			}
+			if trial%5 == 0 && rng.IntN(200) == 0 {
+				// Now and then an infinity or a NaN (of either sign).
+				sum[i] = []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), -float32(math.NaN()), 3e38}[rng.IntN(5)]
+				cnt[i] = 1
+			}
 		}
 		sum2, cnt2 := slices.Clone(sum), slices.Clone(cnt)
 		olen := max(0, (rows-1)*stride+rowLen) + rng.IntN(9)
@@ -147,9 +153,23 @@ func TestFinishMeanRowsMatchesGo(t *testing.T) {
 		if or1 != or2 || !slices.EqualFunc(o1, o2, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }) {
 			t.Fatalf("trial %d (%d rows of %d, stride %d): finishMeanRows differs from finishRows", trial, rows, rowLen, stride)
 		}
+		// Their magnitude bits tell exactly whether every output is finite.
+		finite := true
+		for row := range rows {
+			finite = finite && firstNonFinite(o1[row*stride:row*stride+rowLen]) < 0
+		}
+		if finiteTop(or1) != finite {
+			t.Fatalf("trial %d: finiteTop says %v, the outputs are finite: %v", trial, finiteTop(or1), finite)
+		}
+		if !finite {
+			nonFinite++
+		}
 		if slices.ContainsFunc(sum, func(v float32) bool { return v != 0 }) || slices.ContainsFunc(cnt, func(v uint16) bool { return v != 0 }) {
 			t.Fatalf("trial %d: sums or counts not zeroed", trial)
 		}
+	}
+	if nonFinite < 5 {
+		t.Fatalf("only %d trials with a non-finite output", nonFinite)
 	}
 }
 
