@@ -81,7 +81,6 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 		st[r].fixed = c.fixedLen != 0 && c.fixedLayout(b)
 		st[r].secs = nil // from an earlier call
 	}
-	// With every payload of the fixed layout, the small tensors first.
 	allFixed := len(st) > 0
 	for r := range st {
 		allFixed = allFixed && st[r].fixed
@@ -96,7 +95,8 @@ func (c *codec) aggregateStreams(s *scratch, dst []float32, wires [][]byte) erro
 		}
 	}
 	// Serial, also after a parallel attempt failed: this names the
-	// first problem in tensor order.
+	// first problem in tensor order. With every payload of the fixed
+	// layout, the small tensors first.
 	smallDone := c.small != nil && allFixed
 	nonFinite := reuse(s.nonFinite, len(c.small))
 	s.nonFinite = nonFinite

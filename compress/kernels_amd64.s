@@ -1,12 +1,13 @@
-//go:build amd64 && !amd64.v3 && !purego
+//go:build amd64 && !purego
 
 #include "textflag.h"
 
 // func efKeysAVX2(e, d []float32, beta, alpha float32, keys []uint32)
 //
 // e[i] = beta*e[i] + alpha*d[i]; keys[i] = bits(e[i]) &^ sign, for the
-// first len(e) &^ 7 elements. Unfused multiply and add, as Go compiles the
-// same expression below GOAMD64=v3, so the results are bit-identical.
+// first len(e) &^ 7 elements. Unfused multiply and add, as the Go loop
+// rounds each product (also where Go could fuse them, GOAMD64=v3), so the
+// results are bit-identical.
 TEXT ·efKeysAVX2(SB), NOSPLIT, $0-80
 	MOVQ e_base+0(FP), DI
 	MOVQ e_len+8(FP), CX
