@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/locosim/locosim/sim/des"
+	"github.com/locosim/locosim/des"
 )
 
 // BenchmarkAllGather times one Templar round (G = 20 through the object

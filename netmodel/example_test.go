@@ -3,8 +3,8 @@ package netmodel_test
 import (
 	"fmt"
 
+	"github.com/locosim/locosim/des"
 	"github.com/locosim/locosim/netmodel"
-	"github.com/locosim/locosim/sim/des"
 )
 
 // SimGrid's documented LV08 example: 100 kB over one 1 Mbit/s, 10 ms link

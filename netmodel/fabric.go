@@ -6,7 +6,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/locosim/locosim/sim/des"
+	"github.com/locosim/locosim/des"
 )
 
 // Model names a bandwidth-sharing model.
@@ -346,7 +346,7 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 	id := FlowID{f: fl, gen: fl.gen}
 	lat := spec.LatencyS * f.sh.LatencyFactor
 	if lat > 0 {
-		ev, err := f.eng.After(lat, fl.node, func() { f.join(fl) })
+		ev, err := f.eng.After(lat, des.Node(fl.node), func() { f.join(fl) })
 		if err != nil {
 			return FlowID{}, err
 		}
@@ -393,7 +393,7 @@ func (f *Fabric) markDirty(l int32) {
 		f.solvePending = true
 		// Solve after every other event of this instant, so that flows
 		// starting or ending together cost one pass.
-		if _, err := f.eng.Schedule(f.eng.Now(), math.MaxInt, f.solve); err != nil && f.err == nil {
+		if _, err := f.eng.Schedule(f.eng.Now(), des.Settle, f.solve); err != nil && f.err == nil {
 			f.err = err
 		}
 	}
@@ -541,7 +541,7 @@ func (f *Fabric) arm() {
 		f.eng.Cancel(f.wake)
 		f.stats.Reschedules++
 	}
-	ev, err := f.eng.Schedule(h.due, h.node, f.fire)
+	ev, err := f.eng.Schedule(h.due, des.Node(h.node), f.fire)
 	if err != nil {
 		if f.err == nil {
 			f.err = err

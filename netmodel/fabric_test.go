@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/locosim/locosim/sim/des"
+	"github.com/locosim/locosim/des"
 )
 
 const mbps = 1e6 / 8 // bytes/s in one Mbit/s
@@ -188,7 +188,7 @@ func TestStaggeredFlows(t *testing.T) {
 	eng, f := newFabric(t, noWindow(CM02()), 1e6)
 	var ea, eb float64
 	start(t, f, FlowSpec{Route: []LinkID{0}, Bytes: 8e6}, &ea)
-	eng.Schedule(2, 0, func() { start(t, f, FlowSpec{Route: []LinkID{0}, Bytes: 2e6}, &eb) })
+	eng.Schedule(2, des.Node(0), func() { start(t, f, FlowSpec{Route: []LinkID{0}, Bytes: 2e6}, &eb) })
 	eng.Run()
 	if !near(eb, 6, 1e-12) || !near(ea, 10, 1e-12) {
 		t.Fatalf("ends A=%g B=%g, want 10 and 6", ea, eb)
@@ -201,7 +201,7 @@ func TestAbort(t *testing.T) {
 	a := start(t, f, FlowSpec{Route: []LinkID{0}, Bytes: 4e6}, &ea)
 	start(t, f, FlowSpec{Route: []LinkID{0}, Bytes: 4e6}, &eb)
 	var got float64
-	eng.Schedule(2, 0, func() { got = f.Abort(a) })
+	eng.Schedule(2, des.Node(0), func() { got = f.Abort(a) })
 	eng.Run()
 	if ea != 0 {
 		t.Fatal("aborted flow called done")
@@ -238,7 +238,7 @@ func TestIncrementalTouchesOnlyComponent(t *testing.T) {
 	}
 	eng.RunUntil(0)
 	before := f.Stats()
-	eng.Schedule(1, 0, func() { start(t, f, FlowSpec{Route: []LinkID{0}, Bytes: 1e9}, &sink) })
+	eng.Schedule(1, des.Node(0), func() { start(t, f, FlowSpec{Route: []LinkID{0}, Bytes: 1e9}, &sink) })
 	eng.RunUntil(1)
 	after := f.Stats()
 	if n := after.FlowsVisited - before.FlowsVisited; n != 11 {

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/locosim/locosim/sim/des"
+	"github.com/locosim/locosim/des"
 )
 
 // ObjectStoreAllGather is Templar's exchange: every node uploads its payload
@@ -202,7 +202,7 @@ func (s *gatherState) gatherWhenDue(i int) {
 	r := s.r
 	if t := r.deadline; !math.IsInf(t, 1) {
 		if t > r.eng.Now() {
-			r.at(t, i, func() { s.startGather(i) })
+			r.at(t, des.Node(i), func() { s.startGather(i) })
 			return
 		}
 		s.startGather(i)
@@ -258,7 +258,7 @@ func (s *gatherState) publish(j int) {
 			continue // the timeout fires first
 		}
 		sl.state = slotPolling // the poll decides, not the timeout
-		r.at(p, sl.i, func() { s.poll(sl) })
+		r.at(p, des.Node(sl.i), func() { s.poll(sl) })
 	}
 }
 
@@ -270,7 +270,7 @@ func (s *gatherState) startGather(i int) {
 	}
 	nd.started = true
 	nd.end = r.eng.Now() + s.cfg.GatherTimeoutS
-	nd.timer = r.at(nd.end, i, func() { s.giveUp(i) })
+	nd.timer = r.at(nd.end, des.Node(i), func() { s.giveUp(i) })
 	nd.open = 1 // held until every primary slot is open
 	for _, j := range s.primary {
 		s.resolve(i, j)
@@ -290,7 +290,7 @@ func (s *gatherState) resolve(i, j int) {
 		s.waiters[j] = append(s.waiters[j], sl)
 		nd.waitq = append(nd.waitq, sl)
 		if !r.eng.Pending(nd.wtimer) {
-			nd.wtimer = r.at(sl.timeout, i, func() { s.expire(i) })
+			nd.wtimer = r.at(sl.timeout, des.Node(i), func() { s.expire(i) })
 		}
 		return
 	}
@@ -339,7 +339,7 @@ func (s *gatherState) expire(i int) {
 	for len(nd.waitq) > 0 {
 		sl := nd.waitq[0]
 		if sl.state == slotWaiting && sl.timeout > now {
-			nd.wtimer = r.at(sl.timeout, i, func() { s.expire(i) })
+			nd.wtimer = r.at(sl.timeout, des.Node(i), func() { s.expire(i) })
 			return
 		}
 		nd.waitq = nd.waitq[1:]

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/locosim/locosim/sim/des"
+	"github.com/locosim/locosim/des"
 )
 
 // knobKeys lists a config struct's keys: nested structs by dotted path,

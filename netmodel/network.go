@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/locosim/locosim/sim/des"
+	"github.com/locosim/locosim/des"
 )
 
 // BytesPerMbps converts Mbit/s to bytes/s.

@@ -2,6 +2,7 @@ package netmodel
 
 import (
 	"fmt"
+	"github.com/locosim/locosim/des"
 	"math"
 	"slices"
 )
@@ -60,7 +61,7 @@ func (g ParameterServer) begin(r *roundRun) {
 		return
 	}
 	if !math.IsInf(r.deadline, 1) {
-		r.at(r.deadline, math.MaxInt-1, func() { s.aggregate() })
+		r.at(r.deadline, des.Barrier, func() { s.aggregate() })
 	}
 }
 

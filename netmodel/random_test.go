@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/locosim/locosim/des"
 	"github.com/locosim/locosim/record"
-	"github.com/locosim/locosim/sim/des"
 )
 
 // TestRandomRounds runs many random clusters, patterns and sync modes with

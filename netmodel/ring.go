@@ -2,6 +2,7 @@ package netmodel
 
 import (
 	"fmt"
+	"github.com/locosim/locosim/des"
 	"math"
 	"slices"
 )
@@ -75,7 +76,7 @@ func (g RingAllReduce) begin(r *roundRun) {
 	}
 	r.st = s
 	if !math.IsInf(r.deadline, 1) {
-		r.at(r.deadline, math.MaxInt-1, func() { s.launch() })
+		r.at(r.deadline, des.Barrier, func() { s.launch() })
 	}
 }
 
@@ -116,7 +117,7 @@ func (RingAllReduce) crash(r *roundRun, i int) {
 	}
 	s.flows = nil
 	ep := s.epoch
-	r.at(r.eng.Now()+s.cfg.RestartS, i, func() {
+	r.at(r.eng.Now()+s.cfg.RestartS, des.Node(i), func() {
 		if s.epoch == ep {
 			s.form()
 		}

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/locosim/locosim/des"
 	"github.com/locosim/locosim/record"
-	"github.com/locosim/locosim/sim/des"
 )
 
 // Sync modes of a round.
@@ -219,11 +219,11 @@ func newRun(net *Network, pat Pattern, round int, start, deadline float64, bytes
 }
 
 // at schedules fn for this round; pending timers are cancelled at its end.
-func (r *roundRun) at(t float64, node int, fn func()) des.ID {
+func (r *roundRun) at(t float64, k des.Key, fn func()) des.ID {
 	if r.err != nil {
 		return des.ID{}
 	}
-	id, err := r.eng.Schedule(math.Max(t, r.eng.Now()), node, fn)
+	id, err := r.eng.Schedule(math.Max(t, r.eng.Now()), k, fn)
 	if err != nil {
 		r.err = err
 		return des.ID{}
@@ -330,7 +330,7 @@ func (r *roundRun) crash(i int) {
 // armCrash schedules node i's next failure, if it comes before +Inf.
 func (r *roundRun) armCrash(i int) {
 	if t := r.c.Nodes[i].NextFailure(r.eng.Now()); !math.IsInf(t, 1) {
-		r.at(t, i, func() { r.crash(i) })
+		r.at(t, des.Node(i), func() { r.crash(i) })
 	}
 }
 
@@ -559,7 +559,7 @@ func runExchange(p Pattern, net *Network, ex Exchange) (*RoundResult, error) {
 			continue
 		}
 		r.armCrash(i)
-		r.at(t, i, func() {
+		r.at(t, des.Node(i), func() {
 			if r.alive[i] {
 				p.ready(r, i)
 			}
@@ -720,7 +720,7 @@ func (r *roundRun) compute(i int, spec RoundSpec, flops float64) {
 	if end > now {
 		r.activity(i, record.KindCompute, now, end, 0, -1)
 	}
-	r.at(ready, i, func() {
+	r.at(ready, des.Node(i), func() {
 		if r.alive[i] {
 			r.pat.ready(r, i)
 		}

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/locosim/locosim/des"
 	"github.com/locosim/locosim/record"
-	"github.com/locosim/locosim/sim/des"
 )
 
 // flat builds n identical nodes at one point in latency space, each with

@@ -85,7 +85,7 @@ func (w *hashWriter) add(v any) error {
 	return err
 }
 
-func (d *digestSink) Eval(r record.Eval) error   { d.last = r; return d.h[0].add(r) }
+func (d *digestSink) Eval(r record.Eval) error { d.last = r; return d.h[0].add(r) }
 func (d *digestSink) Round(r record.Round) error {
 	if d.status == nil {
 		d.status = map[string]int{}

@@ -15,7 +15,7 @@ import (
 	"github.com/locosim/locosim/model"
 	"github.com/locosim/locosim/netmodel"
 	"github.com/locosim/locosim/record"
-	"github.com/locosim/locosim/sim/des"
+	"github.com/locosim/locosim/des"
 )
 
 // Run is one simulated training run of many nodes: every node really trains

@@ -1,6 +1,6 @@
 // Package sim runs locosim's simulations: real replicas of a small GPT that
 // train on their own data while a deterministic discrete-event engine (package
-// sim/des) and a flow-level network model (package netmodel) decide how long
+// des) and a flow-level network model (package netmodel) decide how long
 // everything takes.
 //
 // The package does no I/O. A run emits records (package record) into a Sink

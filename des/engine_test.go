@@ -14,7 +14,7 @@ func TestTieOrder(t *testing.T) {
 	var got []string
 	add := func(at float64, node int, name string) {
 		t.Helper()
-		if _, err := e.Schedule(at, node, func() { got = append(got, name) }); err != nil {
+		if _, err := e.Schedule(at, Node(node), func() { got = append(got, name) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -38,7 +38,7 @@ func TestCancel(t *testing.T) {
 	var got []int
 	ids := make([]ID, 10)
 	for i := range ids {
-		ids[i], _ = e.Schedule(float64(i), 0, func() { got = append(got, i) })
+		ids[i], _ = e.Schedule(float64(i), Node(0), func() { got = append(got, i) })
 	}
 	if !e.Cancel(ids[3]) || !e.Cancel(ids[0]) || !e.Cancel(ids[9]) {
 		t.Fatal("cancel of pending event reported false")
@@ -55,7 +55,7 @@ func TestCancel(t *testing.T) {
 	}
 	// Items are reused: a stale ID must not cancel the new event.
 	var ran bool
-	id2, _ := e.Schedule(20, 0, func() { ran = true })
+	id2, _ := e.Schedule(20, Node(0), func() { ran = true })
 	if e.Cancel(ids[1]) {
 		t.Fatal("stale ID cancelled a reused item")
 	}
@@ -71,12 +71,12 @@ func TestCancel(t *testing.T) {
 func TestCallbackSchedulesAtNow(t *testing.T) {
 	e := New()
 	var got []string
-	e.Schedule(1, 2, func() {
+	e.Schedule(1, Node(2), func() {
 		got = append(got, "a")
 		// Same time, lower node: still runs (after a, since a already ran).
-		e.Schedule(1, 0, func() { got = append(got, "c") })
+		e.Schedule(1, Node(0), func() { got = append(got, "c") })
 	})
-	e.Schedule(1, 3, func() { got = append(got, "b") })
+	e.Schedule(1, Node(3), func() { got = append(got, "b") })
 	e.Run()
 	if want := []string{"a", "c", "b"}; !slices.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
@@ -85,7 +85,7 @@ func TestCallbackSchedulesAtNow(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	e := New()
-	e.Schedule(5, 0, func() {})
+	e.Schedule(5, Node(0), func() {})
 	e.Step()
 	for _, tc := range []struct {
 		name string
@@ -97,14 +97,14 @@ func TestErrors(t *testing.T) {
 		{"inf", math.Inf(1), func() {}},
 		{"nil", 6, nil},
 	} {
-		if _, err := e.Schedule(tc.at, 0, tc.fn); err == nil {
+		if _, err := e.Schedule(tc.at, Node(0), tc.fn); err == nil {
 			t.Errorf("%s: no error", tc.name)
 		}
 	}
-	if _, err := e.Schedule(4, 0, func() {}); !errors.Is(err, ErrPast) {
+	if _, err := e.Schedule(4, Node(0), func() {}); !errors.Is(err, ErrPast) {
 		t.Errorf("past: %v, want ErrPast", err)
 	}
-	if _, err := e.After(-1, 0, func() {}); err == nil {
+	if _, err := e.After(-1, Node(0), func() {}); err == nil {
 		t.Error("negative delay accepted")
 	}
 	if _, err := NewAt(math.Inf(-1)); err == nil {
@@ -116,7 +116,7 @@ func TestRunUntil(t *testing.T) {
 	e := New()
 	n := 0
 	for i := 1; i <= 5; i++ {
-		e.Schedule(float64(i), 0, func() { n++ })
+		e.Schedule(float64(i), Node(0), func() { n++ })
 	}
 	e.RunUntil(3)
 	if n != 3 || e.Now() != 3 || e.Len() != 2 {
@@ -146,12 +146,12 @@ func TestAgainstSort(t *testing.T) {
 	for i := 0; i < 5000; i++ {
 		// Few distinct times and nodes, so ties are common.
 		at := float64(rng.IntN(50)) / 4
-		node := rng.IntN(7)
-		id, err := e.Schedule(at, node, func() {})
+		k := Key{Class: Class(rng.IntN(3)), Node: rng.IntN(7)}
+		id, err := e.Schedule(at, k, func() {})
 		if err != nil {
 			t.Fatal(err)
 		}
-		all = append(all, rec{Event{at, node, uint64(i + 1)}, id})
+		all = append(all, rec{Event{at, k, uint64(i + 1)}, id})
 	}
 	var want []Event
 	for _, r := range all {
@@ -170,6 +170,8 @@ func TestAgainstSort(t *testing.T) {
 				return -1
 			}
 			return 1
+		case a.Class != b.Class:
+			return int(a.Class) - int(b.Class)
 		case a.Node != b.Node:
 			return a.Node - b.Node
 		case a.Seq < b.Seq:
@@ -187,9 +189,9 @@ func TestAgainstSort(t *testing.T) {
 
 func ExampleEngine() {
 	e := New()
-	e.Schedule(1.5, 1, func() { fmt.Println("node 1 at", e.Now()) })
-	e.Schedule(1.5, 0, func() { fmt.Println("node 0 at", e.Now()) })
-	id, _ := e.Schedule(1.0, 0, func() { fmt.Println("never runs") })
+	e.Schedule(1.5, Node(1), func() { fmt.Println("node 1 at", e.Now()) })
+	e.Schedule(1.5, Node(0), func() { fmt.Println("node 0 at", e.Now()) })
+	id, _ := e.Schedule(1.0, Node(0), func() { fmt.Println("never runs") })
 	e.Cancel(id)
 	for e.Step() {
 	}
@@ -203,19 +205,19 @@ func BenchmarkScheduleStep(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	fn := func() {}
 	for i := 0; i < 1000; i++ {
-		e.Schedule(rng.Float64(), i, fn)
+		e.Schedule(rng.Float64(), Node(i), fn)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		e.Schedule(e.Now()+rng.Float64(), i&1023, fn)
+		e.Schedule(e.Now()+rng.Float64(), Node(i&1023), fn)
 		e.Step()
 	}
 }
 
 func TestLenAndPeekSkipCancelled(t *testing.T) {
 	e := New()
-	a, _ := e.Schedule(1, 0, func() {})
-	e.Schedule(2, 0, func() {})
+	a, _ := e.Schedule(1, Node(0), func() {})
+	e.Schedule(2, Node(0), func() {})
 	if e.Len() != 2 {
 		t.Fatalf("Len %d, want 2", e.Len())
 	}
@@ -240,7 +242,7 @@ func TestCompaction(t *testing.T) {
 	var want []float64
 	for i := range 10000 {
 		at := 1000 + rng.Float64()*1000
-		id, _ := e.Schedule(at, i, func() {})
+		id, _ := e.Schedule(at, Node(i), func() {})
 		if i%10 == 0 {
 			want = append(want, at)
 		} else {

@@ -1,14 +1,13 @@
 // Package des is a deterministic discrete-event engine: a priority queue of
-// callbacks ordered by simulated time, with ties broken by node id and then by
-// the order in which events were scheduled.
+// callbacks ordered by an explicit key — simulated time, then the event's
+// class, then the node it acts for, then the order of scheduling.
 //
 // The engine owns no clock but its own, does no I/O and starts no goroutines,
 // so a run is a pure function of what is scheduled on it. Tests drive it one
 // event at a time with Step; simulations call Run or RunUntil.
 //
-// The engine lives in its own package under sim so that the network model
-// (package netmodel) can schedule on it while package sim, which holds the
-// training strategies, imports both.
+// It is a leaf: the network model (package netmodel) and the run (package
+// sim) both schedule on one engine.
 package des
 
 import (
@@ -28,12 +27,44 @@ type ID struct {
 // cancelled since).
 func (id ID) Valid() bool { return id.it != nil }
 
-// Event describes a fired or pending event: when, on behalf of which node, and
-// its scheduling sequence number (unique, increasing).
+// Class orders events that fall at the same instant: every event of a lower
+// class runs before any of a higher one.
+type Class uint8
+
+const (
+	// ClassNode is a node's own activity (compute done, a flow's latency
+	// elapsed, a timer); at one instant nodes go in increasing id.
+	ClassNode Class = iota
+	// ClassBarrier is an action that must see every node's events of its
+	// instant first: a deadline, a collective launched at a cut-off.
+	ClassBarrier
+	// ClassSettle comes last: work that settles the consequences of
+	// everything else at the instant (the network recomputing its rates).
+	ClassSettle
+)
+
+// Key is an event's place among events at the same time.
+type Key struct {
+	Class Class
+	Node  int // within a class, lower first
+}
+
+// Node is the key of node i's own events.
+func Node(i int) Key { return Key{Class: ClassNode, Node: i} }
+
+// Barrier is the key of an event that runs after every node's events at its
+// time.
+var Barrier = Key{Class: ClassBarrier}
+
+// Settle is the key of an event that runs after everything else at its time.
+var Settle = Key{Class: ClassSettle}
+
+// Event describes a fired or pending event: when, its key, and its
+// scheduling sequence number (unique, increasing).
 type Event struct {
 	Time float64 // simulated seconds
-	Node int     // tie-breaker after Time; engine-internal events use large ids
-	Seq  uint64  // tie-breaker after Node: scheduling order
+	Key          // tie-breaker after Time
+	Seq  uint64  // tie-breaker after Key: scheduling order
 }
 
 // Engine is a discrete-event engine. The zero value is not usable; call New.
@@ -87,11 +118,11 @@ func (e *Engine) Len() int { return e.live }
 // Fired is the number of events run so far.
 func (e *Engine) Fired() uint64 { return e.fired }
 
-// Schedule queues fn to run at time at on behalf of node. Events at equal
-// times run in increasing node order, then in scheduling order. Scheduling at
-// the current time is allowed; scheduling in the past, at a non-finite time
-// or with a nil callback is an error.
-func (e *Engine) Schedule(at float64, node int, fn func()) (ID, error) {
+// Schedule queues fn to run at time at with key k. Events at equal times run
+// in increasing key (class, then node), then in scheduling order. Scheduling
+// at the current time is allowed; scheduling in the past, at a non-finite
+// time or with a nil callback is an error.
+func (e *Engine) Schedule(at float64, k Key, fn func()) (ID, error) {
 	if math.IsNaN(at) || math.IsInf(at, 0) {
 		return ID{}, fmt.Errorf("des: event time %v is not finite", at)
 	}
@@ -110,18 +141,18 @@ func (e *Engine) Schedule(at float64, node int, fn func()) (ID, error) {
 	}
 	e.seq++
 	it.seq, it.fn = e.seq, fn
-	e.heap = append(e.heap, entry{Event{Time: at, Node: node, Seq: e.seq}, it})
+	e.heap = append(e.heap, entry{Event{Time: at, Key: k, Seq: e.seq}, it})
 	e.up(len(e.heap) - 1)
 	e.live++
 	return ID{it: it, seq: e.seq}, nil
 }
 
 // After schedules fn delay seconds from now; see Schedule.
-func (e *Engine) After(delay float64, node int, fn func()) (ID, error) {
+func (e *Engine) After(delay float64, k Key, fn func()) (ID, error) {
 	if delay < 0 {
 		return ID{}, fmt.Errorf("des: negative delay %g", delay)
 	}
-	return e.Schedule(e.now+delay, node, fn)
+	return e.Schedule(e.now+delay, k, fn)
 }
 
 // Pending reports whether id is still queued.
@@ -246,6 +277,9 @@ func (e *Engine) release(it *item) {
 func less(a, b *Event) bool {
 	if a.Time != b.Time {
 		return a.Time < b.Time
+	}
+	if a.Class != b.Class {
+		return a.Class < b.Class
 	}
 	if a.Node != b.Node {
 		return a.Node < b.Node
