@@ -12,10 +12,10 @@ import (
 
 	"github.com/locosim/locosim/compress"
 	"github.com/locosim/locosim/data"
+	"github.com/locosim/locosim/des"
 	"github.com/locosim/locosim/model"
 	"github.com/locosim/locosim/netmodel"
 	"github.com/locosim/locosim/record"
-	"github.com/locosim/locosim/des"
 )
 
 // Run is one simulated training run of many nodes: every node really trains
