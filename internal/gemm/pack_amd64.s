@@ -1,3 +1,5 @@
+//go:build amd64 && !purego
+
 #include "textflag.h"
 
 // func packRowsFull(dst *float32, pstride uintptr, src *float32, ld uintptr, rows, np, nv int)
