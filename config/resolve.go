@@ -139,6 +139,29 @@ func Resolve[T any](defaults T, src Source) (T, error) {
 	return out, nil
 }
 
+// Decode copies a section resolved as nested maps (a plug-in's section, held
+// by the configuration as a map) into out, a pointer to its struct, as
+// strictly as Resolve: a key out does not define is an error that names it,
+// and numbers are never truncated.
+func Decode(in, out any) error {
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		Result:      out,
+		ErrorUnused: true,
+		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			strictNumberHook,
+			mapstructure.StringToTimeDurationHookFunc(),
+		),
+	})
+	if err != nil {
+		return err
+	}
+	return dec.Decode(in)
+}
+
+// Map renders a section struct (with mapstructure and yaml tags) as the
+// nested maps Resolve produces for it.
+func Map(v any) (map[string]any, error) { return toMap(v) }
+
 // Keys lists every configuration key the defaults define, sorted.
 func Keys[T any](defaults T) ([]string, error) {
 	m, err := toMap(defaults)

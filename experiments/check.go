@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -129,6 +130,7 @@ func Compare(run string, want, got map[string]float64, tolerance float64) []Diff
 func ConfigOf(m *rundir.Manifest) (sim.Config, error) {
 	var cfg sim.Config
 	if mm, ok := m.Config.(map[string]any); ok && mm["Seed"] != nil {
+		migrate(mm)
 		b, err := json.Marshal(mm)
 		if err != nil {
 			return cfg, err
@@ -141,6 +143,9 @@ func ConfigOf(m *rundir.Manifest) (sim.Config, error) {
 		}
 		return cfg, cfg.ValidateRun()
 	}
+	if mm, ok := m.Config.(map[string]any); ok {
+		migrate(mm)
+	}
 	y, err := config.Marshal(m.Config)
 	if err != nil {
 		return sim.Config{}, err
@@ -150,6 +155,49 @@ func ConfigOf(m *rundir.Manifest) (sim.Config, error) {
 		return sim.Config{}, err
 	}
 	return cfg, cfg.ValidateRun()
+}
+
+// migrate rewrites, in place, a manifest's configuration written by an
+// earlier version into today's shape: DiLoCo's outer momentum and Nesterov
+// switch were strategy keys before each algorithm owned its section. The
+// configuration is in Go field names (JSON, sections under Sections) or in
+// config keys (YAML, sections inline).
+func migrate(cfg map[string]any) {
+	for _, f := range []struct {
+		strategy, momentum, nesterov string
+		inline                       bool
+	}{
+		{"Strategy", "OuterMomentum", "Nesterov", false},
+		{"strategy", "outer_momentum", "nesterov", true},
+	} {
+		st, ok := cfg[f.strategy].(map[string]any)
+		if !ok {
+			continue
+		}
+		moved := map[string]any{}
+		for old, key := range map[string]string{f.momentum: "outer_momentum", f.nesterov: "nesterov"} {
+			if v, ok := st[old]; ok {
+				moved[key] = v
+				delete(st, old)
+			}
+		}
+		if len(moved) == 0 {
+			continue
+		}
+		secs := st
+		if !f.inline {
+			if secs, _ = st["Sections"].(map[string]any); secs == nil {
+				secs = map[string]any{}
+				st["Sections"] = secs
+			}
+		}
+		d, _ := secs["diloco"].(map[string]any)
+		if d == nil {
+			d = map[string]any{}
+			secs["diloco"] = d
+		}
+		maps.Copy(d, moved)
+	}
 }
 
 // configKeys maps a run's configuration to nested maps keyed by config

@@ -11,7 +11,7 @@
 //	  strategy.density: [0.0156, 0.0312]
 //	  train.inner_steps: [10, 30]
 //	zip:                                # lists varied together, crossed with the grid
-//	  - {strategy.outer_lr: [0.7, 1.0], strategy.outer_momentum: [0.9, 0.0]}
+//	  - {strategy.outer_lr: [0.7, 1.0], strategy.diloco.outer_momentum: [0.9, 0.0]}
 //	seeds: 2                            # 1..2, or a list [1, 7]
 //	sizes:                              # variants chosen with --size
 //	  quick: {set: {cluster.nodes: 8}, grid: {train.inner_steps: [5]}, seeds: 1}

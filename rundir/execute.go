@@ -8,6 +8,7 @@ import (
 	"github.com/locosim/locosim/model"
 	"github.com/locosim/locosim/record"
 	"github.com/locosim/locosim/sim"
+	_ "github.com/locosim/locosim/strategy" // the algorithms a run directory offers
 )
 
 // Options tune how a run is executed; none of them changes its results.

@@ -33,32 +33,24 @@ type Config struct {
 	Projection ProjectionConfig        `mapstructure:"projection" yaml:"projection"`
 }
 
-// Strategy kinds.
-const (
-	DDP        = "ddp"
-	DiLoCo     = "diloco"
-	SparseLoCo = "sparseloco"
-	DeMo       = "demo"
-)
-
-// StrategyConfig selects the training algorithm and its outer loop.
+// StrategyConfig selects the training algorithm. Its keys are the ones
+// every algorithm shares; each registered algorithm adds its own section,
+// strategy.<name>.*, which the core carries without reading.
 type StrategyConfig struct {
-	// Kind is ddp, diloco, sparseloco or demo.
+	// Kind is a registered algorithm's name (Algorithms lists them).
 	Kind string `mapstructure:"kind" yaml:"kind"`
 	// Density is the share of each chunk a sparse compressor sends
 	// (K/4096); 0 keeps strategy.compressor.topk_per_chunk.
 	Density float64 `mapstructure:"density" yaml:"density"`
-	// OuterLR is α, the outer step size (DiLoCo, SparseLoCo; SparseLoCo also
-	// folds it into its error feedback, as the reference code does).
+	// OuterLR is α, the outer step size of the algorithms with an outer
+	// step (SparseLoCo also folds it into its error feedback, as the
+	// reference code does).
 	OuterLR float64 `mapstructure:"outer_lr" yaml:"outer_lr"`
-	// OuterMomentum is DiLoCo's outer momentum μ.
-	OuterMomentum float64 `mapstructure:"outer_momentum" yaml:"outer_momentum"`
-	// Nesterov selects Nesterov momentum for DiLoCo's outer step; false with
-	// outer_momentum 0 is plain outer SGD.
-	Nesterov bool `mapstructure:"nesterov" yaml:"nesterov"`
-	// Compressor is what nodes send. Its kind "auto" is the strategy's own:
-	// dense for ddp and diloco, sparseloco, demo.
+	// Compressor is what nodes send. Its kind "auto" is the algorithm's own.
 	Compressor compress.Config `mapstructure:"compressor" yaml:"compressor"`
+	// Sections holds each algorithm's own section by name, as nested maps
+	// (Config.Section decodes one); set them through config.Resolve.
+	Sections map[string]any `mapstructure:",remain" yaml:",inline"`
 }
 
 // Sync modes.
@@ -165,8 +157,8 @@ func DefaultConfig() Config {
 			EvalBatches: 4,
 		},
 		Strategy: StrategyConfig{
-			Kind: SparseLoCo, OuterLR: 1, OuterMomentum: 0.9, Nesterov: true,
-			Compressor: autoCompressor(),
+			Kind: "sparseloco", OuterLR: 1,
+			Compressor: autoCompressor(), Sections: sections(),
 		},
 		Sync:       SyncConfig{Mode: SyncFixed},
 		Cluster:    netmodel.DefaultConfig(),
@@ -192,17 +184,12 @@ func autoExchange() netmodel.ExchangeConfig {
 	return e
 }
 
-// compressorConfig is the compressor the strategy really uses.
-func (c Config) compressorConfig() compress.Config {
+// CompressorConfig is the compressor the strategy really uses.
+func (c Config) CompressorConfig() compress.Config {
 	cc := c.Strategy.Compressor
 	if cc.Kind == Auto {
-		switch c.Strategy.Kind {
-		case DDP, DiLoCo:
-			cc.Kind = compress.Dense
-		case SparseLoCo:
-			cc.Kind = compress.SparseLoCo
-		case DeMo:
-			cc.Kind = compress.DeMo
+		if a, ok := Lookup(c.Strategy.Kind); ok {
+			cc.Kind = a.Compressor
 		}
 	}
 	if c.Strategy.Density > 0 {
@@ -218,7 +205,7 @@ func (c Config) compressorConfig() compress.Config {
 func (c Config) exchangeConfig() netmodel.ExchangeConfig {
 	e := c.Exchange
 	if e.Pattern == Auto {
-		if k := c.compressorConfig().Kind; k == compress.Dense || k == compress.BF16 {
+		if k := c.CompressorConfig().Kind; k == compress.Dense || k == compress.BF16 {
 			e.Pattern = netmodel.PatternRing
 		} else {
 			e.Pattern = netmodel.PatternStore
@@ -250,10 +237,18 @@ func (c Config) ValidateRun() error {
 		return err
 	}
 	s := c.Strategy
-	switch s.Kind {
-	case DDP, DiLoCo, SparseLoCo, DeMo:
-	default:
-		return fmt.Errorf("strategy.kind %q: want ddp, diloco, sparseloco or demo", s.Kind)
+	alg, err := lookup(s.Kind)
+	if err != nil {
+		return err
+	}
+	for name := range s.Sections {
+		if _, ok := Lookup(name); !ok {
+			return fmt.Errorf("strategy.%s: no algorithm of that name (registered: %v)", name, Algorithms())
+		}
+	}
+	section, err := c.Section(s.Kind)
+	if err != nil {
+		return err
 	}
 	if s.Compressor.Density != 0 {
 		return errors.New("strategy.compressor.density: set strategy.density instead")
@@ -267,20 +262,19 @@ func (c Config) ValidateRun() error {
 	if !(s.OuterLR > 0) {
 		return fmt.Errorf("strategy.outer_lr %v: want > 0", s.OuterLR)
 	}
-	if !(s.OuterMomentum >= 0 && s.OuterMomentum < 1) {
-		return fmt.Errorf("strategy.outer_momentum %v: want 0 <= μ < 1", s.OuterMomentum)
-	}
-	cc := c.compressorConfig()
+	cc := c.CompressorConfig()
 	if err := cc.Validate(); err != nil {
 		return fmt.Errorf("strategy.compressor: %w", err)
 	}
-	switch {
-	case s.Kind == DeMo && cc.Kind != compress.DeMo:
-		return fmt.Errorf("strategy.compressor.kind %q: demo needs the demo compressor", cc.Kind)
-	case s.Kind != DeMo && cc.Kind == compress.DeMo:
-		return fmt.Errorf("strategy.compressor.kind demo: only strategy.kind demo can use it")
-	case s.Kind == DDP && cc.Kind != compress.Dense && cc.Kind != compress.BF16:
-		return fmt.Errorf("strategy.compressor.kind %q: ddp averages dense gradients (dense or bf16)", cc.Kind)
+	// The DeMo compressor returns the sign of a mean, not a mean: only an
+	// algorithm built for it can apply that.
+	if cc.Kind == compress.DeMo && alg.Compressor != compress.DeMo {
+		return fmt.Errorf("strategy.compressor.kind demo: only an algorithm built on it (strategy.kind demo) can use it")
+	}
+	if alg.Check != nil {
+		if err := alg.Check(&c, section); err != nil {
+			return err
+		}
 	}
 	switch c.Sync.Mode {
 	case SyncFixed:
@@ -288,7 +282,7 @@ func (c Config) ValidateRun() error {
 			return errors.New("sync.mode fixed takes no sync.window_s or sync.deadline_s")
 		}
 	case SyncWindow:
-		if s.Kind == DDP || s.Kind == DeMo {
+		if alg.EveryStep {
 			return fmt.Errorf("sync.mode window: %s synchronises after every step; use fixed or deadline", s.Kind)
 		}
 		if !(c.Sync.WindowS > 0) {
@@ -307,8 +301,8 @@ func (c Config) ValidateRun() error {
 	default:
 		return fmt.Errorf("sync.mode %q: want fixed, window or deadline", c.Sync.Mode)
 	}
-	if c.Sync.Overlap && (s.Kind == DDP || s.Kind == DeMo) {
-		return fmt.Errorf("sync.overlap: %s applies every step's aggregate at once; overlap is for diloco and sparseloco", s.Kind)
+	if c.Sync.Overlap && alg.EveryStep {
+		return fmt.Errorf("sync.overlap: %s applies every step's aggregate at once; overlap is for algorithms with inner steps", s.Kind)
 	}
 	if c.Sync.MaxSteps < 0 {
 		return fmt.Errorf("sync.max_steps %d: want >= 0", c.Sync.MaxSteps)

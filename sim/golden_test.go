@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"flag"
 	"fmt"
+	_ "github.com/locosim/locosim/strategy"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ var goldenRuns = []struct {
 }{
 	{"sparseloco", nil},
 	{"diloco", []string{"strategy.kind=diloco", "strategy.outer_lr=0.7"}},
-	{"diloco-plain", []string{"strategy.kind=diloco", "strategy.outer_momentum=0", "strategy.nesterov=false"}},
+	{"diloco-plain", []string{"strategy.kind=diloco", "strategy.diloco.outer_momentum=0", "strategy.diloco.nesterov=false"}},
 	{"ddp", []string{"strategy.kind=ddp", "train.inner_steps=2"}},
 	{"demo", []string{"strategy.kind=demo", "train.inner_steps=2"}},
 	{"window", []string{"sync.mode=window", "sync.window_s=3", "sync.max_steps=6"}},

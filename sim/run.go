@@ -31,7 +31,8 @@ type Run struct {
 	cfg    Config
 	corpus data.Corpus
 	comp   compress.Compressor
-	strat  strategy
+	alg    Algorithm
+	strat  Strategy
 
 	eng     *des.Engine
 	net     *netmodel.Network
@@ -39,8 +40,8 @@ type Run struct {
 	cluster *netmodel.Cluster
 
 	global  *model.Model
-	nodes   []*node
-	workers []*worker
+	nodes   []*Node
+	workers []*Worker
 	evalWS  *model.Workspace
 	evals   []*data.Batch
 	floor   float64
@@ -91,30 +92,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-type node struct {
-	id        int
-	opt       *model.AdamW // nil for DDP (one shared optimizer) and DeMo
-	cst       *compress.State
-	stream    data.Stream
-	malicious bool
-	stale     bool // was down or crashed: must download θ first
-
-	// This round's work.
-	trained   bool
-	steps     int
-	lossSum   float64
-	wire      []byte
-	size      compress.Size
-	compressT float64
-}
-
-type worker struct {
-	m     *model.Model
-	ws    *model.Workspace
-	batch *data.Batch
-	delta []float32
-}
-
 // NewRun builds the cluster, the replicas' states and the network.
 func NewRun(cfg Config, opts Options) (*Run, error) {
 	if err := cfg.ValidateRun(); err != nil {
@@ -144,7 +121,7 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	comp, err := compress.New(cfg.compressorConfig(), global.Layout())
+	comp, err := compress.New(cfg.CompressorConfig(), global.Layout())
 	if err != nil {
 		return nil, err
 	}
@@ -153,15 +130,21 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 
 	n := cluster.Len()
 	H := cfg.Train.InnerSteps
-	switch cfg.Strategy.Kind {
-	case DDP, DeMo:
+	if r.alg, err = lookup(cfg.Strategy.Kind); err != nil {
+		return nil, err
+	}
+	if r.alg.EveryStep {
 		r.stepsPerRound, r.rounds, r.evalEvery = 1, cfg.Train.OuterRounds*H, cfg.Train.EvalEvery*H
-	default:
+	} else {
 		r.stepsPerRound, r.rounds, r.evalEvery = H, cfg.Train.OuterRounds, cfg.Train.EvalEvery
 	}
 	opt := cfg.Train.schedule(cfg.Train.OuterRounds * H)
-	if r.strat, err = newStrategy(r, opt); err != nil {
+	section, err := cfg.Section(cfg.Strategy.Kind)
+	if err != nil {
 		return nil, err
+	}
+	if r.strat, err = r.alg.New(&Env{Config: cfg, Theta: global, Compressor: comp, Optimizer: opt, Section: section}); err != nil {
+		return nil, fmt.Errorf("strategy %s: %w", cfg.Strategy.Kind, err)
 	}
 
 	shape := data.Shape{Batch: cfg.Train.BatchSize, SeqLen: cfg.Model.SeqLen}
@@ -172,9 +155,9 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 		if err != nil {
 			return nil, err
 		}
-		nd := &node{id: i, cst: comp.NewState(), stream: st, malicious: bad[i]}
-		if r.strat.perNodeOptimizer() {
-			if nd.opt, err = model.NewAdamW(opt, global.Layout()); err != nil {
+		nd := &Node{ID: i, State: comp.NewState(), Stream: st, malicious: bad[i]}
+		if r.alg.NodeOptimizer {
+			if nd.Opt, err = model.NewAdamW(opt, global.Layout()); err != nil {
 				return nil, err
 			}
 		}
@@ -189,8 +172,8 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.workers = append(r.workers, &worker{m: global.Clone(), ws: ws, batch: data.NewBatch(shape),
-			delta: make([]float32, len(global.Params()))})
+		r.workers = append(r.workers, &Worker{Model: global.Clone(), Workspace: ws, Batch: data.NewBatch(shape),
+			Delta: make([]float32, len(global.Params()))})
 	}
 	r.Timing.Workers = len(r.workers)
 	if r.evalWS, err = model.NewWorkspace(cfg.Model, cfg.Train.BatchSize, workers); err != nil {
@@ -250,6 +233,10 @@ func (r *Run) Cluster() *netmodel.Cluster { return r.cluster }
 // Model is the global model θ.
 func (r *Run) Model() *model.Model { return r.global }
 
+// FlopsPerStep is the (projected) training cost of one inner step of one
+// node, which the nodes' speeds turn into simulated time.
+func (r *Run) FlopsPerStep() float64 { return r.flopsPerStep }
+
 // Floor is the corpus's lowest achievable eval loss, or NaN.
 func (r *Run) Floor() float64 { return r.floor }
 
@@ -282,7 +269,7 @@ func (r *Run) Nodes(sink Sink) error {
 		err := sink.Node(record.Node{
 			Node: int64(i), Class: p.Class, Flops: p.PeakFlops, Utilization: p.Utilization,
 			BwUpMbps: p.BwUpMbps, BwDownMbps: p.BwDownMbps, LatencyMs: p.AccessLatencyMs,
-			XMs: p.XMs, YMs: p.YMs, DataShard: int64(r.nodes[i].stream.Node()), Malicious: r.nodes[i].malicious,
+			XMs: p.XMs, YMs: p.YMs, DataShard: int64(r.nodes[i].Stream.Node()), Malicious: r.nodes[i].malicious,
 		})
 		if err != nil {
 			return err
@@ -317,7 +304,7 @@ func (r *Run) Evaluate(sink Sink) (record.Eval, error) {
 		Round: int64(r.round), Step: int64(r.globalStep), SimTimeS: r.clock, Tokens: r.tokens,
 		BytesTotal: r.bytesUp + r.bytesDown, BytesUp: r.bytesUp, BytesDown: r.bytesDown,
 		EvalLoss: loss, ExcessLoss: record.ExcessOver(loss, r.floor), TrainLoss: r.lastTrainLoss,
-		LR: r.strat.lr(r.globalStep),
+		LR: r.strat.LR(r.globalStep),
 	}
 	r.lastEval = e
 	return e, sink.Eval(e)
@@ -395,7 +382,7 @@ func (r *Run) Step(sink Sink) error {
 			todo = append(todo, i)
 		}
 	}
-	if err := r.parallel(todo, func(w *worker, i int) error { return r.local(w, r.nodes[i], plan[i]) }); err != nil {
+	if err := r.parallel(todo, func(w *Worker, i int) error { return r.local(w, r.nodes[i], plan[i]) }); err != nil {
 		return err
 	}
 	r.Timing.Local += r.since(t)
@@ -467,7 +454,7 @@ func (r *Run) Step(sink Sink) error {
 		if len(ps) == 0 {
 			return nil // nothing gathered: no outer step
 		}
-		if err := r.strat.apply(ps, step); err != nil {
+		if err := r.strat.Apply(ps, step); err != nil {
 			return fmt.Errorf("round %d: %w", r.round, err)
 		}
 		return nil
@@ -509,7 +496,8 @@ func (r *Run) Step(sink Sink) error {
 		case record.StatusDown, record.StatusCrashed:
 			if !n.stale {
 				n.stale = true
-				r.strat.reset(n) // what a crash loses
+				n.reset() // what a crash loses
+				r.strat.Reset(n)
 			}
 		default:
 			n.stale = false
@@ -568,7 +556,7 @@ func (r *Run) projectBytes(n int) int64 {
 
 // parallel runs fn for every node in todo on the workers; each node is
 // handled by one worker, and the results do not depend on which.
-func (r *Run) parallel(todo []int, fn func(w *worker, i int) error) error {
+func (r *Run) parallel(todo []int, fn func(w *Worker, i int) error) error {
 	if len(todo) == 0 {
 		return nil
 	}
@@ -577,7 +565,7 @@ func (r *Run) parallel(todo []int, fn func(w *worker, i int) error) error {
 	var wg sync.WaitGroup
 	for _, w := range r.workers {
 		wg.Add(1)
-		go func(w *worker) {
+		go func(w *Worker) {
 			defer wg.Done()
 			for k := range next {
 				errs[k] = fn(w, todo[k])
@@ -594,31 +582,31 @@ func (r *Run) parallel(todo []int, fn func(w *worker, i int) error) error {
 
 // local does node n's work for this round on worker w: steps inner steps from
 // θ, then the payload, encoded.
-func (r *Run) local(w *worker, n *node, steps int) error {
-	if err := w.m.CopyParamsFrom(r.global); err != nil {
+func (r *Run) local(w *Worker, n *Node, steps int) error {
+	if err := w.Model.CopyParamsFrom(r.global); err != nil {
 		return err
 	}
 	n.steps, n.lossSum = steps, 0
-	delta, err := r.strat.local(w, n, steps)
+	delta, err := r.strat.Local(w, n, r.globalStep, steps)
 	if err != nil {
-		return fmt.Errorf("node %d: %w", n.id, err)
+		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
 	var t time.Time
 	if r.now != nil {
 		t = r.now()
 	}
-	p, err := r.comp.Compress(n.cst, delta, compress.DeriveSeed(r.cfg.Seed, n.id, r.round))
+	p, err := r.comp.Compress(n.State, delta, compress.DeriveSeed(r.cfg.Seed, n.ID, r.round))
 	if err != nil {
-		return fmt.Errorf("node %d: %w", n.id, err)
+		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
 	if n.malicious {
-		r.attack(p, n.id)
+		r.attack(p, n.ID)
 	}
 	if n.size, err = r.comp.Size(p); err != nil {
-		return fmt.Errorf("node %d: %w", n.id, err)
+		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
 	if n.wire, err = r.comp.Encode(p); err != nil {
-		return fmt.Errorf("node %d: %w", n.id, err)
+		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
 	if r.now != nil {
 		n.compressT = r.now().Sub(t).Seconds()

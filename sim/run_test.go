@@ -1,36 +1,37 @@
-package sim
+package sim_test
 
 import (
 	"context"
+	"github.com/locosim/locosim/sim"
+	_ "github.com/locosim/locosim/strategy"
 	"math"
 	"testing"
 
 	"github.com/locosim/locosim/compress"
-	"github.com/locosim/locosim/data"
 	"github.com/locosim/locosim/netmodel"
 )
 
 // tinyRun is a configuration small enough to run many times in a test.
-func tinyRun() Config {
-	c := DefaultConfig()
+func tinyRun() sim.Config {
+	c := sim.DefaultConfig()
 	c.Model.Layers, c.Model.Channels, c.Model.Heads, c.Model.SeqLen = 1, 32, 2, 16
 	c.Train.BatchSize, c.Train.InnerSteps, c.Train.OuterRounds = 2, 3, 3
 	c.Train.EvalBatches = 2
 	c.Train.Optimizer.WarmupSteps = 2
 	c.Train.EvalEvery = 1
-	c.Projection = ProjectionConfig{}
+	c.Projection = sim.ProjectionConfig{}
 	c.Cluster.Nodes = 6
 	c.Strategy.Compressor.TopKPerChunk = 256 // dense enough for tiny tensors
 	return c
 }
 
-func runOf(t *testing.T, cfg Config) (*Run, *Memory) {
+func runOf(t *testing.T, cfg sim.Config) (*sim.Run, *sim.Memory) {
 	t.Helper()
-	r, err := NewRun(cfg, Options{})
+	r, err := sim.NewRun(cfg, sim.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := &Memory{}
+	mem := &sim.Memory{}
 	if _, err := r.Run(context.Background(), mem, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -71,60 +72,6 @@ func TestRunRecords(t *testing.T) {
 	}
 }
 
-// DDP over R replicas is one replica trained on the union of their batches.
-func TestDDPEqualsUnionBatch(t *testing.T) {
-	cfg := tinyRun()
-	cfg.Strategy.Kind = DDP
-	cfg.Cluster.Nodes = 3
-	cfg.Train.OuterRounds = 2 // 6 steps
-	r, _ := runOf(t, cfg)
-
-	single := cfg
-	single.Train.BatchSize = 3 * cfg.Train.BatchSize
-	s, err := NewSingle(single)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Feed the single replica the union batch, node by node, step by step.
-	shape := r.nodes[0].stream.Shape()
-	for step := range 6 {
-		for row := range 3 {
-			st, _ := r.corpus.NodeStream(row, 3, shape)
-			b := data.NewBatch(shape)
-			st.BatchAt(int64(step), b)
-			copy(s.batch.Inputs[row*len(b.Inputs):], b.Inputs)
-			copy(s.batch.Targets[row*len(b.Targets):], b.Targets)
-		}
-		if _, err := s.m.ForwardBackward(s.ws, s.batch.Inputs, s.batch.Targets); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.opt.Step(s.m.Params(), s.ws.Grads(), step); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if d := maxAbsDiff(r.global.Params(), s.m.Params()); d > 1e-5 {
-		t.Fatalf("DDP and the union-batch replica differ by %g", d)
-	}
-}
-
-// SparseLoCo with density 1, no quantization and the mean over all replicas
-// is DiLoCo without momentum at outer lr 1.
-func TestSparseLoCoDenseIsDiLoCo(t *testing.T) {
-	sp := tinyRun()
-	sp.Strategy.Compressor.TopKPerChunk = 4096
-	sp.Strategy.Compressor.QuantBits = 0
-	sp.Strategy.Compressor.Aggregation = compress.MeanReplicas
-	rs, _ := runOf(t, sp)
-
-	dl := tinyRun()
-	dl.Strategy.Kind = DiLoCo
-	dl.Strategy.OuterMomentum, dl.Strategy.Nesterov = 0, false
-	rd, _ := runOf(t, dl)
-	if d := maxAbsDiff(rs.global.Params(), rd.global.Params()); d > 1e-6 {
-		t.Fatalf("SparseLoCo(density 1) and DiLoCo(no momentum) differ by %g", d)
-	}
-}
-
 // With identical nodes, a window that fits exactly H steps trains exactly as
 // the fixed mode does.
 func TestWindowEqualsFixedOnIdenticalNodes(t *testing.T) {
@@ -135,23 +82,23 @@ func TestWindowEqualsFixedOnIdenticalNodes(t *testing.T) {
 	rf, _ := runOf(t, fixed)
 
 	win := fixed
-	stepS := rf.flopsPerStep / rf.cluster.Nodes[0].Flops()
-	win.Sync = SyncConfig{Mode: SyncWindow, WindowS: stepS * (float64(win.Train.InnerSteps) + 0.5), MaxSteps: 100}
+	stepS := rf.FlopsPerStep() / rf.Cluster().Nodes[0].Flops()
+	win.Sync = sim.SyncConfig{Mode: sim.SyncWindow, WindowS: stepS * (float64(win.Train.InnerSteps) + 0.5), MaxSteps: 100}
 	rw, mw := runOf(t, win)
 	for _, rr := range mw.Rounds {
 		if rr.InnerSteps != int64(win.Train.InnerSteps) {
 			t.Fatalf("window mode did %d steps, want %d", rr.InnerSteps, win.Train.InnerSteps)
 		}
 	}
-	if d := maxAbsDiff(rf.global.Params(), rw.global.Params()); d != 0 {
+	if d := maxAbsDiff(rf.Model().Params(), rw.Model().Params()); d != 0 {
 		t.Fatalf("window and fixed differ by %g", d)
 	}
 }
 
 func TestWindowHeterogeneousSteps(t *testing.T) {
 	cfg := tinyRun()
-	cfg.Projection = ProjectionConfig{Params: 1e9, TokensPerStep: 1 << 16}
-	cfg.Sync = SyncConfig{Mode: SyncWindow, WindowS: 60, MaxSteps: 50}
+	cfg.Projection = sim.ProjectionConfig{Params: 1e9, TokensPerStep: 1 << 16}
+	cfg.Sync = sim.SyncConfig{Mode: sim.SyncWindow, WindowS: 60, MaxSteps: 50}
 	_, mem := runOf(t, cfg)
 	seen := map[int64]bool{}
 	for _, rr := range mem.Rounds {
@@ -207,25 +154,25 @@ func TestCrashLosesPayloadAndRejoinCatchesUp(t *testing.T) {
 func TestRunRejectsBadConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		mod  func(*Config)
+		mod  func(*sim.Config)
 	}{
-		{"kind", func(c *Config) { c.Strategy.Kind = "gossip" }},
-		{"density", func(c *Config) { c.Strategy.Density = 2 }},
-		{"outer lr", func(c *Config) { c.Strategy.OuterLR = 0 }},
-		{"sync", func(c *Config) { c.Sync.Mode = "eventually" }},
-		{"window", func(c *Config) { c.Sync.Mode = SyncWindow; c.Sync.MaxSteps = 5 }},
-		{"window without cap", func(c *Config) { c.Sync.Mode = SyncWindow; c.Sync.WindowS = 5 }},
-		{"fixed with deadline", func(c *Config) { c.Sync.DeadlineS = 5 }},
-		{"attack", func(c *Config) { c.Faults.Attack = "nice" }},
-		{"share", func(c *Config) { c.Faults.MaliciousShare = -1 }},
-		{"projection", func(c *Config) { c.Projection.Params = -1 }},
-		{"demo compressor on diloco", func(c *Config) { c.Strategy.Kind = DiLoCo; c.Strategy.Compressor.Kind = compress.DeMo }},
-		{"no nodes", func(c *Config) { c.Cluster.Nodes = 0 }},
-		{"compressor density", func(c *Config) { c.Strategy.Compressor.Density = 0.1 }},
+		{"kind", func(c *sim.Config) { c.Strategy.Kind = "gossip" }},
+		{"density", func(c *sim.Config) { c.Strategy.Density = 2 }},
+		{"outer lr", func(c *sim.Config) { c.Strategy.OuterLR = 0 }},
+		{"sync", func(c *sim.Config) { c.Sync.Mode = "eventually" }},
+		{"window", func(c *sim.Config) { c.Sync.Mode = sim.SyncWindow; c.Sync.MaxSteps = 5 }},
+		{"window without cap", func(c *sim.Config) { c.Sync.Mode = sim.SyncWindow; c.Sync.WindowS = 5 }},
+		{"fixed with deadline", func(c *sim.Config) { c.Sync.DeadlineS = 5 }},
+		{"attack", func(c *sim.Config) { c.Faults.Attack = "nice" }},
+		{"share", func(c *sim.Config) { c.Faults.MaliciousShare = -1 }},
+		{"projection", func(c *sim.Config) { c.Projection.Params = -1 }},
+		{"demo compressor on diloco", func(c *sim.Config) { c.Strategy.Kind = "diloco"; c.Strategy.Compressor.Kind = compress.DeMo }},
+		{"no nodes", func(c *sim.Config) { c.Cluster.Nodes = 0 }},
+		{"compressor density", func(c *sim.Config) { c.Strategy.Compressor.Density = 0.1 }},
 	} {
 		cfg := tinyRun()
 		tc.mod(&cfg)
-		if _, err := NewRun(cfg, Options{}); err == nil {
+		if _, err := sim.NewRun(cfg, sim.Options{}); err == nil {
 			t.Errorf("%s: accepted", tc.name)
 		}
 	}
@@ -235,7 +182,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 // run when compute dominates, and delays each aggregate by one round.
 func TestOverlap(t *testing.T) {
 	base := tinyRun()
-	base.Projection = ProjectionConfig{Params: 1e9, TokensPerStep: 1 << 16}
+	base.Projection = sim.ProjectionConfig{Params: 1e9, TokensPerStep: 1 << 16}
 	rb, mb := runOf(t, base)
 	ov := base
 	ov.Sync.Overlap = true

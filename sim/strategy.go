@@ -2,198 +2,223 @@ package sim
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"sync"
 
+	"github.com/locosim/locosim/compress"
+	"github.com/locosim/locosim/config"
+	"github.com/locosim/locosim/data"
 	"github.com/locosim/locosim/model"
 )
 
-// strategy is a training algorithm's part of a round: what a node computes
-// locally and sends, and how the aggregate of what was sent moves θ. The
-// round machinery (training in parallel, the network, decoding, records) is
-// shared by all of them, so a new algorithm is one more implementation.
-type strategy interface {
-	// perNodeOptimizer reports whether each node keeps its own AdamW state.
-	perNodeOptimizer() bool
-	// local runs steps inner steps of node n on worker w, whose model holds
-	// θ, and returns the tensor to compress (pseudo-gradient or gradient).
-	local(w *worker, n *node, steps int) ([]float32, error)
-	// apply moves θ by the aggregate of the encoded payloads; step is the
-	// reference model's inner steps so far.
-	apply(wires [][]byte, step int) error
-	// reset drops what a crashed node loses.
-	reset(n *node)
-	// lr is the inner learning rate at step.
-	lr(step int) float64
+// A Strategy is a training algorithm's part of a synchronous round: what a
+// node computes and hands to its compressor, and how the aggregate of what
+// the nodes sent moves the shared model θ. The round machinery (work on the
+// worker pool, the network, decoding, records, faults) is the core's, so an
+// algorithm is one implementation of this interface plus a Register call.
+type Strategy interface {
+	// Local does node n's inner steps of a round on worker w, whose model
+	// holds the node's starting weights (θ), beginning at inner step from.
+	// It returns the tensor to compress (a pseudo-gradient or a gradient),
+	// which may alias w.Delta or the workspace's gradients. It must touch
+	// no state but n's and w's: nodes run in parallel.
+	Local(w *Worker, n *Node, from, steps int) ([]float32, error)
+	// Apply moves θ by the aggregate of the encoded payloads that every
+	// finishing node holds; step is the reference model's inner steps so
+	// far. It is called only with at least one payload.
+	Apply(payloads [][]byte, step int) error
+	// Reset drops what node n loses when it crashes, beyond its optimizer
+	// and compressor state, which the core resets.
+	Reset(n *Node)
+	// LR is the inner learning rate at step, for the evaluation records.
+	LR(step int) float64
 }
 
-func newStrategy(r *Run, opt model.AdamWConfig) (strategy, error) {
-	base := &loco{r: r, opt: opt, update: make([]float32, len(r.global.Params()))}
-	switch r.cfg.Strategy.Kind {
-	case DiLoCo:
-		return &diloco{loco: base, momentum: make([]float32, len(base.update))}, nil
-	case SparseLoCo:
-		return base, nil
-	case DDP:
-		o, err := model.NewAdamW(opt, r.global.Layout())
-		if err != nil {
-			return nil, err
+// Env is what a strategy is built with.
+type Env struct {
+	Config     Config
+	Theta      *model.Model        // the shared model θ
+	Compressor compress.Compressor // what nodes send, with its aggregation
+	Optimizer  model.AdamWConfig   // the inner AdamW, total_steps filled in
+	Section    any                 // the algorithm's decoded section, or nil
+}
+
+// Algorithm describes a strategy to the core: how to build it and the few
+// facts the core's schedule and configuration need.
+type Algorithm struct {
+	// Name is the value of strategy.kind that selects it.
+	Name string
+	// Compressor is the compressor kind strategy.compressor.kind "auto"
+	// resolves to (compress.Dense, compress.SparseLoCo, ...).
+	Compressor compress.Kind
+	// EveryStep: the algorithm communicates after every inner step, so a
+	// round is one step (window mode and overlap do not apply).
+	EveryStep bool
+	// NodeOptimizer: each node keeps an AdamW state of its own (Node.Opt).
+	NodeOptimizer bool
+	// Section, if set, returns the algorithm's own configuration with its
+	// defaults: a pointer to a struct whose fields carry mapstructure and
+	// yaml tags. Its keys are strategy.<Name>.*, as strict as any other.
+	Section func() any
+	// Check, if set, validates the run's configuration for this algorithm;
+	// section is the decoded Section (nil without one). Errors name keys.
+	Check func(cfg *Config, section any) error
+	// New builds the strategy for one run.
+	New func(env *Env) (Strategy, error)
+}
+
+var registry = struct {
+	sync.RWMutex
+	algs map[string]Algorithm
+}{algs: map[string]Algorithm{}}
+
+// Register makes an algorithm available by name, as image.RegisterFormat
+// does for decoders; it is meant for init functions. Registering a name
+// twice, or an algorithm without a name, compressor or constructor, panics.
+func Register(a Algorithm) {
+	if a.Name == "" || a.New == nil || a.Compressor == "" {
+		panic("sim: Register needs a name, a compressor and a constructor")
+	}
+	if a.Section != nil {
+		if _, err := config.Map(a.Section()); err != nil {
+			panic(fmt.Sprintf("sim: algorithm %s: section: %v", a.Name, err))
 		}
-		return &ddp{loco: base, shared: o}, nil
-	case DeMo:
-		return &demo{loco: base}, nil
 	}
-	return nil, fmt.Errorf("strategy.kind %q: unknown", r.cfg.Strategy.Kind)
-}
-
-// loco is the local-SGD family: H AdamW steps per node from θ, then the
-// pseudo-gradient Δ = θ − θ_r. As itself it is SparseLoCo's outer step,
-// θ ← θ − α·aggregate (the compressor keeps the error feedback).
-type loco struct {
-	r      *Run
-	opt    model.AdamWConfig
-	update []float32
-}
-
-func (s *loco) perNodeOptimizer() bool { return true }
-func (s *loco) lr(step int) float64    { return s.opt.LearningRate(step) }
-
-func (s *loco) reset(n *node) {
-	if n.opt != nil {
-		n.opt.Reset()
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.algs[a.Name]; dup {
+		panic("sim: algorithm " + a.Name + " registered twice")
 	}
-	n.cst.Reset()
+	registry.algs[a.Name] = a
 }
 
-func (s *loco) local(w *worker, n *node, steps int) ([]float32, error) {
-	params := w.m.Params()
+// Algorithms lists the registered algorithms' names, sorted.
+func Algorithms() []string {
+	registry.RLock()
+	defer registry.RUnlock()
+	return slices.Sorted(maps.Keys(registry.algs))
+}
+
+// Lookup returns the algorithm registered as name.
+func Lookup(name string) (Algorithm, bool) {
+	registry.RLock()
+	defer registry.RUnlock()
+	a, ok := registry.algs[name]
+	return a, ok
+}
+
+func lookup(kind string) (Algorithm, error) {
+	a, ok := Lookup(kind)
+	if !ok {
+		return Algorithm{}, fmt.Errorf("strategy.kind %q: unknown (registered: %v)", kind, Algorithms())
+	}
+	return a, nil
+}
+
+// sections returns every registered algorithm's section defaults as the
+// nested maps a resolved configuration holds.
+func sections() map[string]any {
+	registry.RLock()
+	defer registry.RUnlock()
+	out := map[string]any{}
+	for name, a := range registry.algs {
+		if a.Section == nil {
+			continue
+		}
+		m, err := config.Map(a.Section())
+		if err != nil || len(m) == 0 {
+			continue // Register checked it
+		}
+		out[name] = m
+	}
+	return out
+}
+
+// Section decodes the configuration's section of algorithm name into its
+// struct (the algorithm's defaults, overlaid with what the configuration
+// sets); nil when the algorithm has none.
+func (c Config) Section(name string) (any, error) {
+	a, err := lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if a.Section == nil {
+		if v, ok := c.Strategy.Sections[name]; ok && v != nil {
+			return nil, fmt.Errorf("strategy.%s: %s takes no options", name, name)
+		}
+		return nil, nil
+	}
+	out := a.Section()
+	if v, ok := c.Strategy.Sections[name]; ok && v != nil {
+		if err := config.Decode(v, out); err != nil {
+			return nil, fmt.Errorf("strategy.%s: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
+// Worker is one training goroutine's replica and buffers. The core runs a
+// node's work on some worker; results never depend on which.
+type Worker struct {
+	Model     *model.Model     // the replica being trained
+	Workspace *model.Workspace // activations and gradients
+	Batch     *data.Batch      // the current batch
+	Delta     []float32        // a parameter-sized scratch buffer
+}
+
+// Node is one simulated node's training state: its data stream, its
+// optimizer and its compressor's state (error feedback, momentum).
+type Node struct {
+	ID     int
+	Opt    *model.AdamW    // nil unless the algorithm has NodeOptimizer
+	State  *compress.State // the compressor's per-node state
+	Stream data.Stream     // the node's own data
+
+	malicious bool
+	stale     bool // was down or crashed: must download θ first
+
+	// This round's work.
+	trained   bool
+	steps     int
+	lossSum   float64
+	wire      []byte
+	size      compress.Size
+	compressT float64
+}
+
+// reset drops the optimizer and compressor state, as a crash does.
+func (n *Node) reset() {
+	if n.Opt != nil {
+		n.Opt.Reset()
+	}
+	n.State.Reset()
+}
+
+// Train runs steps AdamW steps of the node's optimizer on w's replica,
+// beginning at inner step from, on the node's next batches.
+func (n *Node) Train(w *Worker, from, steps int) error {
+	params := w.Model.Params()
 	for k := range steps {
-		n.stream.Next(w.batch)
-		loss, err := w.m.ForwardBackward(w.ws, w.batch.Inputs, w.batch.Targets)
-		if err != nil {
-			return nil, err
+		if err := n.Gradient(w); err != nil {
+			return err
 		}
-		n.lossSum += loss
-		if _, err := n.opt.Step(params, w.ws.Grads(), s.r.globalStep+k); err != nil {
-			return nil, err
-		}
-	}
-	theta := s.r.global.Params()
-	for i := range w.delta {
-		w.delta[i] = theta[i] - params[i]
-	}
-	return w.delta, nil
-}
-
-// aggregate decodes and aggregates the payloads in one pass.
-func (s *loco) aggregate(wires [][]byte) error {
-	_, err := s.r.comp.AggregateEncoded(s.update, wires)
-	return err
-}
-
-func (s *loco) apply(wires [][]byte, _ int) error {
-	if err := s.aggregate(wires); err != nil {
-		return err
-	}
-	alpha := float32(s.r.cfg.Strategy.OuterLR)
-	theta := s.r.global.Params()
-	for i, u := range s.update {
-		theta[i] -= alpha * u
-	}
-	return nil
-}
-
-// diloco averages dense pseudo-gradients and takes an outer SGD step with
-// momentum: b ← μ·b + Δ̄, then θ ← θ − α·(Δ̄ + μ·b) (Nesterov) or θ ← θ − α·b.
-type diloco struct {
-	*loco
-	momentum []float32
-}
-
-func (s *diloco) apply(wires [][]byte, _ int) error {
-	if err := s.aggregate(wires); err != nil {
-		return err
-	}
-	alpha := float32(s.r.cfg.Strategy.OuterLR)
-	mu := float32(s.r.cfg.Strategy.OuterMomentum)
-	nesterov := s.r.cfg.Strategy.Nesterov
-	theta := s.r.global.Params()
-	for i, d := range s.update {
-		b := mu*s.momentum[i] + d
-		s.momentum[i] = b
-		if nesterov {
-			theta[i] -= alpha * (d + mu*b)
-		} else {
-			theta[i] -= alpha * b
+		if _, err := n.Opt.Step(params, w.Workspace.Grads(), from+k); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// ddp sends every step's gradient; the mean gradient takes one AdamW step of
-// a single shared optimizer, as data-parallel training on the union batch.
-type ddp struct {
-	*loco
-	shared *model.AdamW
-}
-
-func (s *ddp) perNodeOptimizer() bool { return false }
-
-func (s *ddp) local(w *worker, n *node, steps int) ([]float32, error) {
-	n.stream.Next(w.batch)
-	loss, err := w.m.ForwardBackward(w.ws, w.batch.Inputs, w.batch.Targets)
+// Gradient computes, on w's replica, the gradient of the loss on the node's
+// next batch into w.Workspace.Grads(), and counts the loss in the node's
+// training loss.
+func (n *Node) Gradient(w *Worker) error {
+	n.Stream.Next(w.Batch)
+	loss, err := w.Model.ForwardBackward(w.Workspace, w.Batch.Inputs, w.Batch.Targets)
 	if err != nil {
-		return nil, err
-	}
-	n.lossSum += loss
-	return w.ws.Grads(), nil
-}
-
-func (s *ddp) apply(wires [][]byte, step int) error {
-	if err := s.aggregate(wires); err != nil {
 		return err
 	}
-	_, err := s.shared.Step(s.r.global.Params(), s.update, step)
-	return err
-}
-
-// demo sends, every step, the compressed learning-rate-scaled gradient; the
-// compressor keeps the momentum and returns the sign of the mean of what was
-// sent, and θ ← (1 − lr·wd)·θ − lr·sign (decay on matrices only, like AdamW).
-type demo struct{ *loco }
-
-func (s *demo) perNodeOptimizer() bool { return false }
-
-func (s *demo) local(w *worker, n *node, steps int) ([]float32, error) {
-	n.stream.Next(w.batch)
-	loss, err := w.m.ForwardBackward(w.ws, w.batch.Inputs, w.batch.Targets)
-	if err != nil {
-		return nil, err
-	}
 	n.lossSum += loss
-	lr := float32(s.lr(s.r.globalStep))
-	g := w.ws.Grads()
-	for i := range w.delta {
-		w.delta[i] = lr * g[i]
-	}
-	return w.delta, nil
-}
-
-func (s *demo) apply(wires [][]byte, step int) error {
-	if err := s.aggregate(wires); err != nil {
-		return err
-	}
-	lr := s.lr(step)
-	decay := float32(1 - lr*s.opt.WeightDecay)
-	theta := s.r.global.Params()
-	for _, t := range s.r.global.Layout() {
-		v := theta[t.Offset : t.Offset+t.Size()]
-		if len(t.Shape) >= 2 {
-			for i := range v {
-				v[i] *= decay
-			}
-		}
-	}
-	for i, u := range s.update {
-		theta[i] -= float32(lr) * u
-	}
 	return nil
 }

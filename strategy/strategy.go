@@ -1,0 +1,62 @@
+// Package strategy holds the training algorithms locosim runs, each in a
+// file of its own that registers it with the core (package sim) by name:
+//
+//	ddp         every step, dense gradients averaged, one shared AdamW step
+//	diloco      H AdamW steps, dense pseudo-gradients averaged, outer SGD
+//	            with (Nesterov) momentum
+//	sparseloco  H AdamW steps, top-k + 2-bit pseudo-gradients with error
+//	            feedback, θ ← θ − α·aggregate
+//	demo        every step, top-k DCT components of a decoupled momentum,
+//	            θ ← θ − lr·sign(aggregate)
+//
+// Importing the package (for its side effect, as with database/sql drivers)
+// makes them available to sim.NewRun:
+//
+//	import _ "github.com/locosim/locosim/strategy"
+//
+// A new algorithm is one more file: a type that implements sim.Strategy and
+// an init function that calls sim.Register, with its own configuration
+// section (strategy.<name>.*) if it has knobs. Its test runs the conformance
+// suite of package sim/simtest.
+package strategy
+
+import (
+	"github.com/locosim/locosim/compress"
+	"github.com/locosim/locosim/sim"
+)
+
+// outer is what the algorithms with a shared θ have in common: the run's
+// environment and a buffer for the aggregate.
+type outer struct {
+	env    *sim.Env
+	update []float32
+}
+
+func newOuter(env *sim.Env) outer {
+	return outer{env: env, update: make([]float32, len(env.Theta.Params()))}
+}
+
+func (s *outer) LR(step int) float64 { return s.env.Optimizer.LearningRate(step) }
+func (s *outer) Reset(*sim.Node)     {}
+
+// aggregate decodes and aggregates the payloads into s.update in one pass.
+func (s *outer) aggregate(wires [][]byte) error {
+	_, err := s.env.Compressor.AggregateEncoded(s.update, wires)
+	return err
+}
+
+// pseudoGradient trains node n for steps AdamW steps from θ (which w's
+// replica holds) and returns Δ = θ − θ_n in w.Delta.
+func pseudoGradient(env *sim.Env, w *sim.Worker, n *sim.Node, from, steps int) ([]float32, error) {
+	if err := n.Train(w, from, steps); err != nil {
+		return nil, err
+	}
+	theta, params := env.Theta.Params(), w.Model.Params()
+	for i := range w.Delta {
+		w.Delta[i] = theta[i] - params[i]
+	}
+	return w.Delta, nil
+}
+
+// dense reports whether a compressor kind sends every value.
+func dense(k compress.Kind) bool { return k == compress.Dense || k == compress.BF16 }
