@@ -33,7 +33,7 @@ func BenchmarkAllGather(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				res, err := g.Run(net, Exchange{ReadyS: ready, PayloadBytes: []int64{50_000_000}})
+				res, err := g.Run(net, ExchangeSpec{ReadyS: ready, PayloadBytes: []int64{50_000_000}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -68,7 +68,7 @@ func BenchmarkSharedStore(b *testing.B) {
 			start, cpu0 := time.Now(), cpuTime()
 			for range b.N {
 				net, _ := NewNetwork(c, des.New(), 1)
-				res, err := TemplarGather().Run(net, Exchange{ReadyS: ready, PayloadBytes: []int64{50_000_000}})
+				res, err := TemplarGather().Run(net, ExchangeSpec{ReadyS: ready, PayloadBytes: []int64{50_000_000}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -103,7 +103,7 @@ func BenchmarkPatterns(b *testing.B) {
 			start, cpu0 := time.Now(), cpuTime()
 			for range b.N {
 				net, _ := NewNetwork(c, des.New(), 1)
-				res, err := p.p.Run(net, Exchange{ReadyS: ready, PayloadBytes: []int64{p.bytes}})
+				res, err := p.p.Run(net, ExchangeSpec{ReadyS: ready, PayloadBytes: []int64{p.bytes}})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -18,9 +18,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
-// scenario runs two rounds of every pattern and sync mode on the default
-// cluster with churn and slowdowns, hashing every event the engine fires and
-// every result.
+// scenario runs two exchanges of every pattern, timed as the fixed, window
+// and deadline sync modes would, on the default cluster with churn and
+// slowdowns, hashing every event the engine fires and every result.
 func scenario(t *testing.T) string {
 	t.Helper()
 	cfg := DefaultConfig()
@@ -59,19 +59,19 @@ func scenario(t *testing.T) string {
 	}
 	g := TemplarGather()
 	patterns := []Pattern{g, P2PAllGather(g), RingAllReduce{Order: RingByBandwidth, RestartS: 20}, ParameterServer{Server: -1}}
-	syncs := []RoundSpec{
-		{Sync: SyncFixed, InnerSteps: 30},
-		{Sync: SyncWindow, WindowS: 20},
-		{Sync: SyncDeadline, InnerSteps: 30, DeadlineS: 60},
-	}
 	start := 0.0
 	for round := range 8 {
-		spec := syncs[round%3]
-		spec.Round, spec.StartS = round, start
-		spec.Pattern = patterns[round%4]
-		spec.FlopsPerStep = []float64{2e14}
-		spec.PayloadBytes = []int64{30_000_000}
-		res, err := RunRound(net, spec)
+		ex := ExchangeSpec{Round: round, StartS: start, PayloadBytes: []int64{30_000_000}}
+		switch round % 3 {
+		case 0: // as a fixed round: 30 steps of 2e14 FLOPs, wait for the slowest
+			ex.ReadyS = computeReady(c, start, 30*2e14)
+		case 1: // as a window round: every payload due at the window's end
+			ex.ReadyS = readyAt(c.Len(), start+20)
+		case 2: // as a deadline round: 30 steps, payloads due 60 s in
+			ex.ReadyS = computeReady(c, start, 30*2e14)
+			ex.DeadlineS = start + 60
+		}
+		res, err := patterns[round%4].Run(net, ex)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,7 @@
 // Package netmodel is the simulated network and compute of locosim: node
 // profiles, links, latency, flow-level bandwidth sharing and the exchange
 // patterns that distributed training uses, all timed on a deterministic
-// discrete-event engine (package sim/des). Sizes are bytes, compute is
+// discrete-event engine (package des). Sizes are bytes, compute is
 // FLOPs, time is simulated seconds; nothing here knows about models or
 // compressors, and nothing does I/O except reading a node table or latency
 // matrix named in the configuration.
@@ -24,22 +24,29 @@
 //     instant. "raw" gives every flow L + S/B, unshared.
 //   - Network: a Cluster on a Fabric, one uplink and one downlink per node
 //     and for the object store (whose links may be unlimited).
-//   - Patterns and rounds: ObjectStoreAllGather (Templar's rules: G gather
-//     peers, a reserve list, polling, per-peer and total timeouts, an upload
-//     deadline), P2PAllGather, RingAllReduce (bandwidth-aware ring order,
-//     rebuilt after a failure) and ParameterServer. Pattern.Run times one
-//     exchange given each node's ready time and payload size; RunRound runs a
-//     whole round (catch-up download, inner steps as each node's speed and
-//     slowdowns allow under the fixed, window or deadline sync mode, then the
-//     exchange) and returns a RoundResult: who received whose payload, per
-//     node phase times, status and bytes, and the activities for a timeline.
+//   - Patterns and exchanges: ObjectStoreAllGather (Templar's rules: G
+//     gather peers, a reserve list, polling, per-peer and total timeouts,
+//     an upload deadline), P2PAllGather, RingAllReduce (bandwidth-aware
+//     ring order, rebuilt after a failure) and ParameterServer. A pattern
+//     is an exchange of payloads, timed from each node's ready time:
+//     Pattern.Run times one exchange given each node's ready time and
+//     payload size, with failures from the cluster's availability; or
+//     Network.Start begins one to drive step by step, returning an
+//     *Exchange handle that is fed what happens to the nodes (Ready,
+//     Withdraw, Crash, Fetch) while the caller steps the engine until Done,
+//     then Finish returns the ExchangeResult: who received whose payload,
+//     per node status, transfer phase times and bytes, and the transfers
+//     for a timeline. Several exchanges can be in flight on one network at
+//     once and share its links. The round schedule around an exchange (the
+//     fixed, window and deadline sync modes, inner steps and compute,
+//     catch-up downloads) is package sim's.
 //
 // # Determinism
 //
 // Everything runs on one goroutine in event order; ties break on (time,
-// node, sequence); the solver visits flows and links in an order fixed by
-// the event history. The same inputs give the same events and results at
-// any GOMAXPROCS (TestDeterminism checks a digest of a run).
+// class, node, sequence); the solver visits flows and links in an order
+// fixed by the event history. The same inputs give the same events and
+// results at any GOMAXPROCS (TestDeterminism checks a digest of a run).
 //
 // # Reference
 //

@@ -21,34 +21,34 @@ func ExampleFabric() {
 	// Output: done at 0.996079 s
 }
 
-// One Templar round on the default 72-node internet: every node computes
-// 50 inner steps, uploads a 40 MB payload to the object store, and gathers
-// the payloads of 20 peers.
-func ExampleRunRound() {
-	cluster, err := netmodel.Build(netmodel.DefaultConfig(), 1)
+// Drive one exchange step by step, as a simulator does: start it, hand it
+// each node's payload when the node is ready (here nodes 0 and 1 at once,
+// node 2 when its compute ends at 3 s), and step the engine until it is
+// done. Templar's gather waits for every payload, then each node downloads
+// the two it lacks.
+func ExampleNetwork_Start() {
+	cluster := &netmodel.Cluster{Sharing: netmodel.CM02()}
+	for i := range 3 {
+		cluster.Nodes = append(cluster.Nodes, netmodel.Profile{ID: i, PeakFlops: 1e14, Utilization: 0.5,
+			BwUpMbps: 80, BwDownMbps: 80, AccessLatencyMs: 5})
+	}
+	eng := des.New()
+	net, _ := netmodel.NewNetwork(cluster, eng, 1)
+	x, err := net.Start(netmodel.TemplarGather(), 0, 0, nil) // round 0, no deadline, nobody down
 	if err != nil {
 		panic(err)
 	}
-	net, _ := netmodel.NewNetwork(cluster, des.New(), 1)
-	res, err := netmodel.RunRound(net, netmodel.RoundSpec{
-		Sync:         netmodel.SyncFixed,
-		InnerSteps:   50,
-		FlopsPerStep: []float64{5e13},
-		PayloadBytes: []int64{40_000_000},
-		Pattern:      netmodel.TemplarGather(),
-	})
+	x.Ready(0, 1_000_000)
+	x.Ready(1, 1_000_000)
+	eng.Schedule(3, des.Node(2), func() { x.Ready(2, 1_000_000) })
+	for !x.Done() && eng.Step() {
+	}
+	res, err := x.Finish()
 	if err != nil {
 		panic(err)
 	}
-	n := res.Nodes[0]
-	fmt.Printf("round took %.0f s; %d payloads in the aggregate; %d transfers\n",
-		res.EndS-res.StartS, len(res.Aggregate), res.Transfers)
-	fmt.Printf("node 0 (%s): computed %.1f s, uploaded %.1f s, gathered %.1f s\n",
-		cluster.Nodes[0].Class, n.ComputeEndS-n.ComputeStartS, n.UploadEndS-n.UploadStartS,
-		n.DownloadEndS-n.DownloadStartS)
-	// Output:
-	// round took 209 s; 20 payloads in the aggregate; 1492 transfers
-	// node 0 (consumer-gpu): computed 43.3 s, uploaded 15.0 s, gathered 23.0 s
+	fmt.Printf("aggregate %v at %.3f s; node 2 uploaded from %.3f s\n", res.Aggregate, res.EndS, res.Nodes[2].UploadStartS)
+	// Output: aggregate [0 1 2] at 3.310 s; node 2 uploaded from 3.000 s
 }
 
 // A ring all-reduce of 100 MB over eight identical nodes 20 ms apart
@@ -64,7 +64,7 @@ func ExampleRingAllReduce() {
 	net, _ := netmodel.NewNetwork(cluster, des.New(), 1)
 	ready := make([]float64, 8)
 	res, _ := netmodel.RingAllReduce{Order: netmodel.RingByBandwidth}.Run(net,
-		netmodel.Exchange{ReadyS: ready, PayloadBytes: []int64{100_000_000}})
+		netmodel.ExchangeSpec{ReadyS: ready, PayloadBytes: []int64{100_000_000}})
 	fmt.Printf("%.4f s (closed form %.4f s)\n", res.EndS, 2*7*(0.020+100e6/(8*125e6)))
 	// Output: 1.6800 s (closed form 1.6800 s)
 }

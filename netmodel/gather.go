@@ -48,11 +48,11 @@ func TemplarGather() ObjectStoreAllGather {
 func (ObjectStoreAllGather) Name() string { return "store" }
 func (P2PAllGather) Name() string         { return "p2p" }
 
-func (g ObjectStoreAllGather) Run(net *Network, ex Exchange) (*RoundResult, error) {
+func (g ObjectStoreAllGather) Run(net *Network, ex ExchangeSpec) (*ExchangeResult, error) {
 	return runExchange(g, net, ex)
 }
 
-func (g P2PAllGather) Run(net *Network, ex Exchange) (*RoundResult, error) {
+func (g P2PAllGather) Run(net *Network, ex ExchangeSpec) (*ExchangeResult, error) {
 	return runExchange(g, net, ex)
 }
 
@@ -81,12 +81,12 @@ func validateGather(g ObjectStoreAllGather, n int) error {
 	return nil
 }
 
-func (g ObjectStoreAllGather) begin(r *roundRun)      { beginGather(r, g, false) }
-func (g P2PAllGather) begin(r *roundRun)              { beginGather(r, ObjectStoreAllGather(g), true) }
-func (ObjectStoreAllGather) ready(r *roundRun, i int) { r.st.(*gatherState).ready(i) }
-func (P2PAllGather) ready(r *roundRun, i int)         { r.st.(*gatherState).ready(i) }
-func (ObjectStoreAllGather) crash(r *roundRun, i int) { r.st.(*gatherState).crash(i) }
-func (P2PAllGather) crash(r *roundRun, i int)         { r.st.(*gatherState).crash(i) }
+func (g ObjectStoreAllGather) begin(r *Exchange)      { beginGather(r, g, false) }
+func (g P2PAllGather) begin(r *Exchange)              { beginGather(r, ObjectStoreAllGather(g), true) }
+func (ObjectStoreAllGather) ready(r *Exchange, i int) { r.st.(*gatherState).ready(i) }
+func (P2PAllGather) ready(r *Exchange, i int)         { r.st.(*gatherState).ready(i) }
+func (ObjectStoreAllGather) crash(r *Exchange, i int) { r.st.(*gatherState).crash(i) }
+func (P2PAllGather) crash(r *Exchange, i int)         { r.st.(*gatherState).crash(i) }
 
 type pubState uint8
 
@@ -98,7 +98,7 @@ const (
 )
 
 type gatherState struct {
-	r                *roundRun
+	r                *Exchange
 	cfg              ObjectStoreAllGather
 	direct           bool
 	primary, reserve []int
@@ -143,7 +143,7 @@ type gslot struct {
 
 const streamGather = 100
 
-func beginGather(r *roundRun, cfg ObjectStoreAllGather, direct bool) {
+func beginGather(r *Exchange, cfg ObjectStoreAllGather, direct bool) {
 	s := &gatherState{r: r, cfg: cfg, direct: direct, pub: make([]pubState, r.n),
 		waiters: make([][]*gslot, r.n), nodes: make([]gnode, r.n)}
 	r.st = s

@@ -45,7 +45,9 @@ type knob struct {
 }
 
 // clusterPrints returns what a config builds (profiles) and how long a few
-// rounds with every pattern take on it (timing).
+// exchanges with every pattern take on it (timing), each node's payload
+// ready when it has computed 2e15 FLOPs from the exchange's start (so that
+// speeds and slowdowns move the timing, as churn does through the crashes).
 func clusterPrints(t *testing.T, cfg Config) (profiles, timing string) {
 	t.Helper()
 	c, err := Build(cfg, 5)
@@ -63,8 +65,8 @@ func clusterPrints(t *testing.T, cfg Config) (profiles, timing string) {
 	g := TemplarGather()
 	g.Peers = 4
 	for _, p := range []Pattern{g, P2PAllGather(g), RingAllReduce{Order: RingByBandwidth, RestartS: 10}, ParameterServer{Server: -1}} {
-		res, err := RunRound(net, RoundSpec{StartS: start, Sync: SyncFixed, InnerSteps: 2,
-			FlopsPerStep: []float64{1e15}, PayloadBytes: []int64{3_000_000}, Pattern: p})
+		res, err := p.Run(net, ExchangeSpec{StartS: start, ReadyS: computeReady(c, start, 2*1e15),
+			PayloadBytes: []int64{3_000_000}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -155,6 +157,11 @@ func TestEveryClusterKnobMovesSomething(t *testing.T) {
 		"slowdowns[].end_s":        {pre: slow, mut: func(c *Config) { c.Slowdowns[0].EndS = 0 }},
 		"slowdowns[].factor":       {pre: slow, mut: func(c *Config) { c.Slowdowns[0].Factor = 1.5 }},
 	}
+	// Speeds, slowdowns and crashes reach the exchanges through the ready
+	// times (ComputeEnd) and the crash timers.
+	timed := map[string]bool{"classes[].peak_tflops": true, "classes[].utilization": true,
+		"slowdowns": true, "slowdowns[].node": true, "slowdowns[].start_s": true, "slowdowns[].end_s": true,
+		"slowdowns[].factor": true, "churn.events": true, "churn.events[].node": true, "churn.events[].crash_s": true}
 	keys := knobKeys(reflect.TypeOf(Config{}), "")
 	for _, k := range keys {
 		if _, ok := knobs[k]; !ok {
@@ -178,7 +185,7 @@ func TestEveryClusterKnobMovesSomething(t *testing.T) {
 		if pa == pb && ta == tb {
 			t.Errorf("changing %s changed neither the profiles nor the timing", k)
 		}
-		if strings.HasPrefix(k, "sharing.") || strings.HasPrefix(k, "store.") {
+		if strings.HasPrefix(k, "sharing.") || strings.HasPrefix(k, "store.") || timed[k] {
 			if ta == tb {
 				t.Errorf("changing %s did not change the timing", k)
 			}
@@ -205,12 +212,11 @@ func TestEveryExchangeKnobMovesTheRound(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		spec := RoundSpec{Sync: SyncFixed, InnerSteps: 1, FlopsPerStep: []float64{1e13},
-			PayloadBytes: []int64{20_000_000}, Pattern: p}
+		ex := ExchangeSpec{ReadyS: computeReady(c, 0, 1e13), PayloadBytes: []int64{20_000_000}}
 		if deadlineS > 0 {
-			spec.Sync, spec.DeadlineS = SyncDeadline, deadlineS
+			ex.DeadlineS = deadlineS // absolute: the exchange starts at 0
 		}
-		res, err := RunRound(net, spec)
+		res, err := p.Run(net, ex)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +224,7 @@ func TestEveryExchangeKnobMovesTheRound(t *testing.T) {
 	}
 	type xknob struct {
 		pre, mut  func(*ExchangeConfig)
-		deadlineS float64 // run in deadline mode (late uploads are polled for)
+		deadlineS float64 // run with this deadline (late uploads are polled for)
 	}
 	store := func(x *ExchangeConfig) { x.Pattern, x.Gather.Peers, x.Gather.ReservePeers = PatternStore, 9, 1 }
 	ring := func(x *ExchangeConfig) { x.Pattern = PatternRing }

@@ -18,7 +18,7 @@ type ParameterServer struct {
 
 func (ParameterServer) Name() string { return "ps" }
 
-func (g ParameterServer) Run(net *Network, ex Exchange) (*RoundResult, error) {
+func (g ParameterServer) Run(net *Network, ex ExchangeSpec) (*ExchangeResult, error) {
 	return runExchange(g, net, ex)
 }
 
@@ -33,7 +33,7 @@ func (g ParameterServer) validate(n int) error {
 }
 
 type psState struct {
-	r       *roundRun
+	r       *Exchange
 	cfg     ParameterServer
 	server  int // endpoint
 	pending int // alive nodes whose upload is not settled
@@ -45,7 +45,7 @@ type psState struct {
 	failed  bool
 }
 
-func (g ParameterServer) begin(r *roundRun) {
+func (g ParameterServer) begin(r *Exchange) {
 	s := &psState{r: r, cfg: g, server: g.Server, settled: make([]bool, r.n), ups: make([]*transfer, r.n)}
 	if g.Server < 0 {
 		s.server = r.c.StoreID()
@@ -65,7 +65,7 @@ func (g ParameterServer) begin(r *roundRun) {
 	}
 }
 
-func (ParameterServer) ready(r *roundRun, i int) {
+func (ParameterServer) ready(r *Exchange, i int) {
 	s := r.st.(*psState)
 	if s.failed {
 		r.received[i] = []int{}
@@ -172,7 +172,7 @@ func (s *psState) maybeServerDone() {
 	}
 }
 
-func (ParameterServer) crash(r *roundRun, i int) {
+func (ParameterServer) crash(r *Exchange, i int) {
 	s := r.st.(*psState)
 	if s.cfg.Server == i {
 		s.fail()

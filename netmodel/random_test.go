@@ -7,12 +7,12 @@ import (
 	"testing"
 
 	"github.com/locosim/locosim/des"
-	"github.com/locosim/locosim/record"
 )
 
-// TestRandomRounds runs many random clusters, patterns and sync modes with
-// churn and checks that every round ends and its results hang together.
-func TestRandomRounds(t *testing.T) {
+// TestRandomExchanges runs many random clusters and patterns with churn,
+// each exchange with random ready times, payloads and deadlines, and checks
+// that every exchange ends and its results hang together.
+func TestRandomExchanges(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	trials := 150
 	if testing.Short() {
@@ -46,91 +46,166 @@ func TestRandomRounds(t *testing.T) {
 		}
 		start := 0.0
 		for round := range 3 {
-			spec := RoundSpec{Round: round, StartS: start, Pattern: pat,
-				FlopsPerStep: []float64{1e13 * (1 + rng.Float64()*20)},
-				PayloadBytes: []int64{int64(rng.IntN(20_000_000))}}
-			switch rng.IntN(3) {
-			case 0:
-				spec.Sync, spec.InnerSteps = SyncFixed, 1+rng.IntN(5)
-			case 1:
-				spec.Sync, spec.WindowS = SyncWindow, 1+rng.Float64()*10
-				if rng.IntN(2) == 0 {
-					spec.DeadlineS = spec.WindowS + 1 + rng.Float64()*20
+			ex := ExchangeSpec{Round: round, StartS: start, ReadyS: make([]float64, cfg.Nodes)}
+			for i := range ex.ReadyS {
+				ex.ReadyS[i] = start + rng.Float64()*20
+				if rng.IntN(8) == 0 {
+					ex.ReadyS[i] = math.Inf(1) // sits this one out
 				}
-			case 2:
-				spec.Sync, spec.InnerSteps, spec.DeadlineS = SyncDeadline, 1+rng.IntN(5), 1+rng.Float64()*30
 			}
-			if rng.IntN(3) == 0 {
-				spec.CatchUpBytes = []int64{int64(rng.IntN(5_000_000))}
+			if rng.IntN(2) == 0 {
+				ex.PayloadBytes = []int64{int64(rng.IntN(20_000_000))}
+			} else {
+				ex.PayloadBytes = make([]int64, cfg.Nodes)
+				for i := range ex.PayloadBytes {
+					ex.PayloadBytes[i] = int64(rng.IntN(20_000_000))
+				}
 			}
-			res, err := RunRound(net, spec)
+			if rng.IntN(2) == 0 {
+				ex.DeadlineS = start + 0.5 + rng.Float64()*30
+			}
+			res, err := pat.Run(net, ex)
 			if err != nil {
-				t.Fatalf("trial %d round %d (%s, %s): %v", trial, round, x.Pattern, spec.Sync, err)
+				t.Fatalf("trial %d exchange %d (%s): %v", trial, round, x.Pattern, err)
 			}
 			if testing.Verbose() {
-				t.Logf("trial %d round %d: %s %s nodes=%d end=%g", trial, round, x.Pattern, spec.Sync, cfg.Nodes, res.EndS)
+				t.Logf("trial %d exchange %d: %s nodes=%d deadline=%g end=%g", trial, round, x.Pattern, cfg.Nodes, ex.DeadlineS, res.EndS)
 			}
-			checkRound(t, trial, res, c)
+			checkExchange(t, trial, ex, res, c)
 			if n := net.Fabric().ActiveFlows(); n != 0 {
-				t.Fatalf("trial %d round %d: %d flows still active after the round", trial, round, n)
+				t.Fatalf("trial %d exchange %d: %d flows still active after the exchange", trial, round, n)
+			}
+			// Nothing of the exchange is left pending; the fabric may still
+			// owe a re-solve of this instant (after a transfer was cut).
+			eng := net.Engine()
+			if ev, ok := eng.Peek(); eng.Len() > 1 || (ok && (ev.Class != des.ClassSettle || ev.Time != eng.Now())) {
+				t.Fatalf("trial %d exchange %d (%s): %d events still pending after the exchange, the next %+v (now %g)",
+					trial, round, x.Pattern, eng.Len(), ev, eng.Now())
 			}
 			start = res.EndS + rng.Float64()*20
 		}
 	}
 }
 
-func checkRound(t *testing.T, trial int, res *RoundResult, c *Cluster) {
+func checkExchange(t *testing.T, trial int, ex ExchangeSpec, res *ExchangeResult, c *Cluster) {
 	t.Helper()
-	if !(res.EndS >= res.StartS) {
-		t.Fatalf("trial %d: round ends %g before it starts %g", trial, res.EndS, res.StartS)
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("trial %d exchange %d: "+format, append([]any{trial, ex.Round}, args...)...)
+	}
+	if res.Round != ex.Round || res.StartS != ex.StartS || !(res.EndS >= res.StartS) {
+		fail("round %d over [%g, %g]", res.Round, res.StartS, res.EndS)
+	}
+	n := c.Len()
+	if len(res.Nodes) != n || len(res.Received) != n {
+		fail("%d node results and %d received lists for %d nodes", len(res.Nodes), len(res.Received), n)
 	}
 	in := map[int]bool{}
 	for _, a := range res.Aggregate {
 		in[a] = true
 	}
-	if !slices.IsSorted(res.Aggregate) {
-		t.Fatalf("trial %d: aggregate %v not sorted", trial, res.Aggregate)
+	if !slices.IsSorted(res.Aggregate) || res.Aggregate == nil {
+		fail("aggregate %v not sorted (or nil)", res.Aggregate)
+	}
+	deadline := ex.DeadlineS
+	if deadline == 0 {
+		deadline = math.Inf(1)
+	}
+	up, down := make([]int64, n), make([]int64, n)
+	ups, downs := make([]int, n), make([]int, n)
+	for k, a := range res.Activities {
+		if a.Node < 0 || a.Node >= n {
+			fail("activity %+v of no node", a)
+		}
+		if a.StartS < res.StartS-1e-9 || a.EndS > res.EndS+1e-9 || a.EndS < a.StartS || math.IsNaN(a.StartS) {
+			fail("activity %+v outside the exchange [%g, %g]", a, res.StartS, res.EndS)
+		}
+		if a.Bytes < 0 || a.Peer < 0 || a.Peer > c.StoreID() || a.Peer == a.Node {
+			fail("activity %+v", a)
+		}
+		if k > 0 {
+			if b := res.Activities[k-1]; b.Node > a.Node || (b.Node == a.Node && b.StartS > a.StartS) {
+				fail("activities not sorted: %+v before %+v", b, a)
+			}
+		}
+		switch a.Kind {
+		case Upload:
+			up[a.Node] += a.Bytes
+			ups[a.Node]++
+		case Download:
+			down[a.Node] += a.Bytes
+			downs[a.Node]++
+		default:
+			fail("activity kind %v", a.Kind)
+		}
 	}
 	for i, nr := range res.Nodes {
-		if !slices.Contains(record.Statuses, nr.Status) {
-			t.Fatalf("trial %d node %d: status %q", trial, i, nr.Status)
+		p := &c.Nodes[i]
+		if nr.Node != i {
+			fail("node %d reported as %d", i, nr.Node)
+		}
+		if !slices.IsSorted(res.Received[i]) {
+			fail("node %d received %v, not sorted", i, res.Received[i])
+		}
+		switch nr.Status {
+		case OK, Late, Crashed, Down:
+		default:
+			fail("node %d: status %v", i, nr.Status)
+		}
+		if wantDown := math.IsInf(ex.ReadyS[i], 1) || !p.UpAt(ex.StartS); (nr.Status == Down) != wantDown {
+			fail("node %d ready at %g, up at the start %v: status %v", i, ex.ReadyS[i], p.UpAt(ex.StartS), nr.Status)
 		}
 		if nr.InAggregate != in[i] {
-			t.Fatalf("trial %d node %d: InAggregate %v but aggregate %v", trial, i, nr.InAggregate, res.Aggregate)
+			fail("node %d: InAggregate %v but aggregate %v", i, nr.InAggregate, res.Aggregate)
 		}
-		if nr.Status == record.StatusLate && in[i] {
-			t.Fatalf("trial %d node %d: a late payload is in the aggregate", trial, i)
+		if nr.Status == Late && in[i] {
+			fail("node %d: a late payload is in the aggregate", i)
 		}
-		if nr.Status == record.StatusDown && (res.Received[i] != nil || nr.BytesUp != 0 || nr.Steps != 0 || in[i]) {
-			t.Fatalf("trial %d node %d: a down node took part: %+v", trial, i, nr)
+		if nr.Status == Down && (res.Received[i] != nil || nr.BytesUp != 0 || nr.BytesDown != 0 || in[i] ||
+			ups[i]+downs[i] != 0 || nr.EndS != res.StartS || !math.IsNaN(nr.UploadStartS) || !math.IsNaN(nr.DownloadStartS)) {
+			fail("a down node took part: %+v", nr)
 		}
-		if nr.BytesUp < 0 || nr.BytesDown < 0 || nr.WaitS < 0 {
-			t.Fatalf("trial %d node %d: %+v", trial, i, nr)
+		if nr.Status == Crashed && (res.Received[i] != nil || p.UpAt(nr.EndS)) {
+			fail("node %d crashed at %g (up then: %v) holding %v", i, nr.EndS, p.UpAt(nr.EndS), res.Received[i])
 		}
-		if nr.EndS > res.EndS+1e-9 || nr.ComputeEndS < nr.ComputeStartS {
-			t.Fatalf("trial %d node %d: times %+v (round ends %g)", trial, i, nr, res.EndS)
+		if (nr.Status == OK || nr.Status == Late) && p.NextFailure(ex.StartS) < nr.EndS {
+			fail("node %d finished at %g, after its failure at %g", i, nr.EndS, p.NextFailure(ex.StartS))
 		}
-		if nr.Status == record.StatusOK || nr.Status == record.StatusLate || nr.Status == record.StatusRejoined {
+		// A payload ready after the deadline is late, unless the exchange
+		// failed as a whole (a parameter server down or crashed: nobody
+		// gets an aggregate, and nobody is late for it).
+		if nr.Status == OK && ex.ReadyS[i] > deadline && len(res.Aggregate) > 0 {
+			fail("node %d ready at %g, after the deadline %g, is ok", i, ex.ReadyS[i], deadline)
+		}
+		if nr.BytesUp != up[i] || nr.BytesDown != down[i] {
+			fail("node %d: %d bytes up and %d down, its activities %d and %d", i, nr.BytesUp, nr.BytesDown, up[i], down[i])
+		}
+		if math.IsNaN(nr.UploadStartS) != (ups[i] == 0) || math.IsNaN(nr.UploadEndS) != (ups[i] == 0) ||
+			math.IsNaN(nr.DownloadStartS) != (downs[i] == 0) || math.IsNaN(nr.DownloadEndS) != (downs[i] == 0) {
+			fail("node %d: phases %+v with %d uploads and %d downloads", i, nr, ups[i], downs[i])
+		}
+		if nr.UploadEndS < nr.UploadStartS || nr.DownloadEndS < nr.DownloadStartS || nr.UploadStartS < res.StartS || nr.DownloadStartS < res.StartS {
+			fail("node %d: phases %+v", i, nr)
+		}
+		if nr.EndS < res.StartS || nr.EndS > res.EndS+1e-9 {
+			fail("node %d: ends %g, outside the exchange [%g, %g]", i, nr.EndS, res.StartS, res.EndS)
+		}
+		if nr.Status == OK || nr.Status == Late {
 			for _, a := range res.Aggregate {
 				if !slices.Contains(res.Received[i], a) {
-					t.Fatalf("trial %d node %d: aggregate %v not all in what it holds %v", trial, i, res.Aggregate, res.Received[i])
+					fail("node %d: aggregate %v not all in what it holds %v", i, res.Aggregate, res.Received[i])
 				}
 			}
 		}
 	}
 	for i, got := range res.Received {
 		for _, j := range got {
-			if st := res.Nodes[j].Status; st == record.StatusLate || st == record.StatusDown {
-				t.Fatalf("trial %d: node %d holds the payload of node %d, which is %s", trial, i, j, st)
+			if j < 0 || j >= n {
+				fail("node %d holds the payload of node %d", i, j)
 			}
-		}
-	}
-	for _, a := range res.Activities {
-		if a.StartS < res.StartS-1e-9 || a.EndS > res.EndS+1e-9 || a.EndS < a.StartS || math.IsNaN(a.StartS) {
-			t.Fatalf("trial %d: activity %+v outside the round [%g, %g]", trial, a, res.StartS, res.EndS)
-		}
-		if !slices.Contains(record.Kinds, a.Kind) {
-			t.Fatalf("trial %d: activity kind %q", trial, a.Kind)
+			if st := res.Nodes[j].Status; st == Late || st == Down {
+				fail("node %d holds the payload of node %d, which is %v", i, j, st)
+			}
 		}
 	}
 }
@@ -165,11 +240,11 @@ func TestLocalSolveMatchesFull(t *testing.T) {
 			ready[i] = rng.Float64() * 5
 		}
 		payload := []int64{1_000_000 + int64(rng.IntN(1_000_000))}
-		var res [2]*RoundResult
+		var res [2]*ExchangeResult
 		for k, on := range []bool{false, true} {
 			localSolve = on
 			net, _ := NewNetwork(c, des.New(), 1)
-			r, err := pat.Run(net, Exchange{ReadyS: ready, PayloadBytes: payload})
+			r, err := pat.Run(net, ExchangeSpec{ReadyS: ready, PayloadBytes: payload})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,7 +323,7 @@ func TestLocalPassesAreExact(t *testing.T) {
 			ready[i] = rng.Float64() * 5
 		}
 		net, _ := NewNetwork(c, des.New(), 1)
-		if _, err := pat.Run(net, Exchange{ReadyS: ready, PayloadBytes: []int64{1_000_000 + int64(rng.IntN(3_000_000))}}); err != nil {
+		if _, err := pat.Run(net, ExchangeSpec{ReadyS: ready, PayloadBytes: []int64{1_000_000 + int64(rng.IntN(3_000_000))}}); err != nil {
 			t.Fatal(err)
 		}
 	}

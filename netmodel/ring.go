@@ -29,7 +29,7 @@ type RingAllReduce struct {
 
 func (RingAllReduce) Name() string { return "ring" }
 
-func (g RingAllReduce) Run(net *Network, ex Exchange) (*RoundResult, error) {
+func (g RingAllReduce) Run(net *Network, ex ExchangeSpec) (*ExchangeResult, error) {
 	return runExchange(g, net, ex)
 }
 
@@ -51,7 +51,7 @@ func (g RingAllReduce) validate(n int) error {
 }
 
 type ringState struct {
-	r       *roundRun
+	r       *Exchange
 	cfg     RingAllReduce
 	waiting int // alive nodes not yet ready
 	isReady []bool
@@ -67,7 +67,7 @@ type ringState struct {
 	flows   []*transfer
 }
 
-func (g RingAllReduce) begin(r *roundRun) {
+func (g RingAllReduce) begin(r *Exchange) {
 	s := &ringState{r: r, cfg: g, isReady: make([]bool, r.n)}
 	for i := range r.n {
 		if r.alive[i] {
@@ -80,7 +80,7 @@ func (g RingAllReduce) begin(r *roundRun) {
 	}
 }
 
-func (RingAllReduce) ready(r *roundRun, i int) {
+func (RingAllReduce) ready(r *Exchange, i int) {
 	s := r.st.(*ringState)
 	if s.started {
 		// Missed the ring: nothing to contribute or receive this round.
@@ -96,7 +96,7 @@ func (RingAllReduce) ready(r *roundRun, i int) {
 	}
 }
 
-func (RingAllReduce) crash(r *roundRun, i int) {
+func (RingAllReduce) crash(r *Exchange, i int) {
 	s := r.st.(*ringState)
 	if !s.started {
 		if !s.isReady[i] {
@@ -148,6 +148,13 @@ func (s *ringState) form() {
 		}
 	}
 	if len(m) == 0 {
+		// Nobody to ring (say, nobody was ready at the deadline): later
+		// crashes find no member to tear down.
+		s.members = nil
+		s.pos = make([]int, r.n)
+		for i := range s.pos {
+			s.pos[i] = -1
+		}
 		return
 	}
 	var maxB int64

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/locosim/locosim/des"
-	"github.com/locosim/locosim/record"
 )
 
 // flat builds n identical nodes at one point in latency space, each with
@@ -38,6 +37,21 @@ func readyAt(n int, t float64) []float64 {
 	return r
 }
 
+// computeReady returns when each node finishes flops FLOPs of compute
+// started at start, as its speed and slowdowns allow; +Inf for nodes down
+// at start (they take no part).
+func computeReady(c *Cluster, start, flops float64) []float64 {
+	r := make([]float64, c.Len())
+	for i := range r {
+		if !c.Nodes[i].UpAt(start) {
+			r[i] = math.Inf(1)
+			continue
+		}
+		r[i] = c.Nodes[i].ComputeEnd(start, flops)
+	}
+	return r
+}
+
 func plain() Sharing { return noWindow(CM02()) }
 
 func TestRingAllReduceClosedForm(t *testing.T) {
@@ -47,7 +61,7 @@ func TestRingAllReduceClosedForm(t *testing.T) {
 			S := int64(p) * 1_000_000
 			net := netFor(t, flat(p, mb, 2*mb, accessMs, 0, sh))
 			ring := RingAllReduce{Order: RingByIndex}
-			res, err := ring.Run(net, Exchange{ReadyS: readyAt(p, 0), PayloadBytes: []int64{S}})
+			res, err := ring.Run(net, ExchangeSpec{ReadyS: readyAt(p, 0), PayloadBytes: []int64{S}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,8 +96,8 @@ func TestRingBandwidthOrderBeatsBadOrder(t *testing.T) {
 	}
 	c.Nodes[1].BwUpMbps = 8
 	S := []int64{400_000}
-	byIndex, _ := RingAllReduce{Order: RingByIndex}.Run(netFor(t, c), Exchange{ReadyS: readyAt(4, 0), PayloadBytes: S})
-	byBW, _ := RingAllReduce{Order: RingByBandwidth}.Run(netFor(t, c), Exchange{ReadyS: readyAt(4, 0), PayloadBytes: S})
+	byIndex, _ := RingAllReduce{Order: RingByIndex}.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(4, 0), PayloadBytes: S})
+	byBW, _ := RingAllReduce{Order: RingByBandwidth}.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(4, 0), PayloadBytes: S})
 	if !(byBW.EndS < 0.8*byIndex.EndS) {
 		t.Fatalf("bandwidth-aware ring %.4g s is not clearly faster than id order %.4g s", byBW.EndS, byIndex.EndS)
 	}
@@ -103,7 +117,7 @@ func TestStoreAllGatherTiming(t *testing.T) {
 	g := TemplarGather()
 	g.PeerList = []int{0, 1, 2}
 	g.ReserveList = []int{3}
-	res, err := g.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 1), PayloadBytes: []int64{S}})
+	res, err := g.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 1), PayloadBytes: []int64{S}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +135,7 @@ func TestStoreAllGatherTiming(t *testing.T) {
 		if !slices.Equal(res.Received[i], []int{0, 1, 2}) {
 			t.Errorf("node %d received %v, want [0 1 2]", i, res.Received[i])
 		}
-		if nr.Status != record.StatusOK {
+		if nr.Status != OK {
 			t.Errorf("node %d status %s", i, nr.Status)
 		}
 		if wantIn := i <= 2; nr.InAggregate != wantIn {
@@ -140,11 +154,11 @@ func TestCrashMidUploadDeliversNothing(t *testing.T) {
 	c.Nodes[0].Outages = []Interval{{2, math.Inf(1)}}
 	g := TemplarGather()
 	g.PeerList, g.ReserveList = []int{0, 1}, []int{2}
-	res, err := g.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
+	res, err := g.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := res.Nodes[0].Status; st != record.StatusCrashed {
+	if st := res.Nodes[0].Status; st != Crashed {
 		t.Fatalf("node 0 status %s, want crashed", st)
 	}
 	if res.Nodes[0].BytesUp >= S || res.Nodes[0].BytesUp <= 0 {
@@ -165,14 +179,21 @@ func TestCrashMidUploadDeliversNothing(t *testing.T) {
 	if res.Received[0] != nil || res.Nodes[0].InAggregate {
 		t.Error("crashed node holds or contributed payloads")
 	}
-	var fails int
+	// Its one transfer, the upload, was cut at the failure: 10 ms of
+	// latency, then 1 MB/s until 2 s.
+	var ups []Activity
 	for _, a := range res.Activities {
-		if a.Node == 0 && a.Kind == record.KindFail && a.StartS == 2 {
-			fails++
+		if a.Node == 0 {
+			ups = append(ups, a)
 		}
 	}
-	if fails != 1 {
-		t.Errorf("%d fail activities for node 0 at 2 s, want 1", fails)
+	moved := int64((2 - 0.010) * S / 4)
+	if len(ups) != 1 || ups[0].Kind != Upload || ups[0].StartS != 0 || ups[0].EndS != 2 ||
+		ups[0].Bytes != res.Nodes[0].BytesUp || ups[0].Bytes < moved-1 || ups[0].Bytes > moved+1 {
+		t.Errorf("node 0 activities %+v, want one upload over [0, 2] of %d bytes", ups, moved)
+	}
+	if nr := res.Nodes[0]; nr.EndS != 2 || nr.UploadEndS != 2 || !math.IsNaN(nr.DownloadStartS) {
+		t.Errorf("node 0 %+v: want its part to end at the failure, with no download", nr)
 	}
 }
 
@@ -182,11 +203,11 @@ func TestLateUploadDroppedReserveUsed(t *testing.T) {
 	c.Nodes[1].BwUpMbps = 0.8 // 10 s upload
 	g := TemplarGather()
 	g.PeerList, g.ReserveList = []int{0, 1}, []int{2, 3}
-	res, err := g.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}, DeadlineS: 5})
+	res, err := g.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}, DeadlineS: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := res.Nodes[1].Status; st != record.StatusLate {
+	if st := res.Nodes[1].Status; st != Late {
 		t.Fatalf("slow node status %s, want late", st)
 	}
 	for i := range n {
@@ -211,10 +232,10 @@ func TestDoublingBandwidthShortensOnlyItsTransfers(t *testing.T) {
 		base.Nodes[i].BwUpMbps = 10 + float64(i)
 		base.Nodes[i].BwDownMbps = 40 + 3*float64(i)
 	}
-	run := func(c *Cluster) *RoundResult {
+	run := func(c *Cluster) *ExchangeResult {
 		g := TemplarGather()
 		g.PeerList = []int{0, 1, 2, 3, 4, 5}
-		res, err := g.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{1_000_000}, DeadlineS: 30})
+		res, err := g.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{1_000_000}, DeadlineS: 30})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,14 +257,13 @@ func TestDoublingBandwidthShortensOnlyItsTransfers(t *testing.T) {
 		changed := 0
 		for i, a := range got.Activities {
 			b := ref.Activities[i]
-			bounded := a.Node == k && ((which == "up" && a.Kind == record.KindUpload) || (which == "down" && a.Kind == record.KindDownload))
+			bounded := a.Node == k && ((which == "up" && a.Kind == Upload) || (which == "down" && a.Kind == Download))
 			switch {
 			case bounded:
 				if !(a.EndS-a.StartS < b.EndS-b.StartS) {
 					t.Errorf("%s: %+v did not get shorter than %+v", which, a, b)
 				}
 				changed++
-			case a.Kind == record.KindWait:
 			case a != b:
 				t.Errorf("%s: unrelated activity changed: %+v → %+v", which, b, a)
 			}
@@ -257,7 +277,7 @@ func TestDoublingBandwidthShortensOnlyItsTransfers(t *testing.T) {
 func TestP2PAllGather(t *testing.T) {
 	const n, S = 4, 1_000_000
 	c := flat(n, 8, 80, 5, 5, plain())
-	res, err := P2PAllGather(TemplarGather()).Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
+	res, err := P2PAllGather(TemplarGather()).Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +296,7 @@ func TestP2PAllGather(t *testing.T) {
 	c.Nodes[0].Outages = []Interval{{1, math.Inf(1)}}
 	g := P2PAllGather(TemplarGather())
 	g.PeerList, g.ReserveList = []int{0, 1}, []int{2}
-	res, err = g.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
+	res, err = g.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +316,7 @@ func TestParameterServerClosedForm(t *testing.T) {
 	const n, S, C = 8, 1_000_000, 40.0
 	c := flat(n, 1000, 1000, 0, 5, plain())
 	c.Store.BwUpMbps, c.Store.BwDownMbps = C, C
-	res, err := ParameterServer{Server: -1}.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
+	res, err := ParameterServer{Server: -1}.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +330,7 @@ func TestParameterServerClosedForm(t *testing.T) {
 	// With a node as server, its own downlink takes the uploads.
 	c.Store.BwUpMbps, c.Store.BwDownMbps = 0, 0
 	c.Nodes[0].BwDownMbps, c.Nodes[0].BwUpMbps = C, C
-	res, err = ParameterServer{Server: 0}.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
+	res, err = ParameterServer{Server: 0}.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,105 +340,11 @@ func TestParameterServerClosedForm(t *testing.T) {
 	}
 }
 
-func TestRunRoundComputeAndSync(t *testing.T) {
-	const n = 4
-	c := flat(n, 100, 100, 5, 5, plain())
-	// 1 TFLOP/s nodes; node 2 runs at half speed from t=0 to t=3.
-	c.Nodes[2].Slowdowns = []Slowdown{{Interval{0, 3}, 2}}
-	spec := RoundSpec{StartS: 0, Sync: SyncFixed, InnerSteps: 4, FlopsPerStep: []float64{1e12},
-		PayloadBytes: []int64{1000}, Pattern: TemplarGather()}
-	res, err := RunRound(netFor(t, c), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Nodes[0].ComputeEndS != 4 {
-		t.Errorf("node 0 computed until %g, want 4", res.Nodes[0].ComputeEndS)
-	}
-	// Node 2: 1.5 steps by t=3 at half speed, then 2.5 s: ends at 5.5.
-	if !near(res.Nodes[2].ComputeEndS, 5.5, 1e-12) {
-		t.Errorf("slowed node computed until %g, want 5.5", res.Nodes[2].ComputeEndS)
-	}
-	// Window: 3.2 s fits 3 steps; the slowed node does one (2 s) and is
-	// half-way through its second (done at 3.5 s) when the window closes.
-	spec.Sync, spec.WindowS, spec.InnerSteps = SyncWindow, 3.2, 0
-	res, err = RunRound(netFor(t, c), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, want := range []int{3, 3, 1, 3} {
-		if res.Nodes[i].Steps != want {
-			t.Errorf("window: node %d did %d steps, want %d", i, res.Nodes[i].Steps, want)
-		}
-		if res.Nodes[i].UploadStartS != 3.2 {
-			t.Errorf("window: node %d uploaded at %g, want at the window's end", i, res.Nodes[i].UploadStartS)
-		}
-	}
-	// Deadline: node 2's payload (ready at 5.5) misses a 5 s deadline.
-	spec.Sync, spec.WindowS, spec.InnerSteps, spec.DeadlineS = SyncDeadline, 0, 4, 5
-	res, err = RunRound(netFor(t, c), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Nodes[2].Status != record.StatusLate || res.Nodes[2].InAggregate {
-		t.Errorf("deadline: node 2 %+v", res.Nodes[2])
-	}
-	if !res.Nodes[0].InAggregate {
-		t.Error("deadline: node 0 missing from the aggregate")
-	}
-	// Wait time fills the gaps: node 0 waits from its upload to the deadline.
-	if w := res.Nodes[0].WaitS; !(w > 0.9 && w < 1.1+res.EndS-5) {
-		t.Errorf("node 0 waited %g s", w)
-	}
-}
-
-func TestRunRoundCatchUpAndFailures(t *testing.T) {
-	const n = 4
-	c := flat(n, 100, 80, 5, 5, plain())
-	c.Nodes[1].Outages = []Interval{{0, 50}}          // down at the start
-	c.Nodes[3].Outages = []Interval{{2, math.Inf(1)}} // fails while computing
-	spec := RoundSpec{StartS: 0, Sync: SyncFixed, InnerSteps: 4, FlopsPerStep: []float64{1e12},
-		PayloadBytes: []int64{1000}, CatchUpBytes: []int64{10_000_000, 0, 0, 0}, Pattern: TemplarGather()}
-	res, err := RunRound(netFor(t, c), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	catch := 0.010 + 10e6/(80*BytesPerMbps)
-	if !near(res.Nodes[0].ComputeStartS, catch, 1e-9) || res.Nodes[0].Status != record.StatusRejoined {
-		t.Errorf("rejoining node: compute from %g (want %g), status %s", res.Nodes[0].ComputeStartS, catch, res.Nodes[0].Status)
-	}
-	if res.Nodes[1].Status != record.StatusDown || res.Received[1] != nil {
-		t.Errorf("down node: %+v", res.Nodes[1])
-	}
-	if res.Nodes[3].Status != record.StatusCrashed || res.Nodes[3].ComputeEndS != 2 {
-		t.Errorf("crashed node: %+v", res.Nodes[3])
-	}
-	if !slices.Equal(res.Aggregate, []int{0, 2}) {
-		t.Errorf("aggregate %v, want [0 2]", res.Aggregate)
-	}
-	for i, got := range res.Received {
-		if !slices.IsSorted(got) {
-			t.Errorf("node %d received %v, not sorted", i, got)
-		}
-	}
-	kinds := map[string]bool{}
-	for _, a := range res.Activities {
-		kinds[a.Kind] = true
-		if a.EndS < a.StartS || a.StartS < 0 || a.EndS > res.EndS+1e-9 {
-			t.Errorf("activity out of the round: %+v (round ends %g)", a, res.EndS)
-		}
-	}
-	for _, k := range record.Kinds {
-		if !kinds[k] {
-			t.Errorf("no %s activity", k)
-		}
-	}
-}
-
 func TestRingCrashRebuilds(t *testing.T) {
 	const p = 5
 	c := flat(p, 8, 8, 5, 0, plain())
 	c.Nodes[2].Outages = []Interval{{1, math.Inf(1)}}
-	res, err := RingAllReduce{Order: RingByIndex, RestartS: 3}.Run(netFor(t, c), Exchange{ReadyS: readyAt(p, 0), PayloadBytes: []int64{5_000_000}})
+	res, err := RingAllReduce{Order: RingByIndex, RestartS: 3}.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(p, 0), PayloadBytes: []int64{5_000_000}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,81 +363,6 @@ func TestRingCrashRebuilds(t *testing.T) {
 	}
 }
 
-func TestRoundSpecErrors(t *testing.T) {
-	net := netFor(t, flat(3, 10, 10, 1, 1, plain()))
-	ok := RoundSpec{StartS: 0, Sync: SyncFixed, InnerSteps: 1, FlopsPerStep: []float64{1}, PayloadBytes: []int64{1}, Pattern: TemplarGather()}
-	for name, mut := range map[string]func(*RoundSpec){
-		"unknown sync":         func(s *RoundSpec) { s.Sync = "eventually" },
-		"deadline mode, no dl": func(s *RoundSpec) { s.Sync = SyncDeadline },
-		"deadline before start": func(s *RoundSpec) {
-			s.Sync, s.WindowS, s.DeadlineS = SyncWindow, 1, -2
-		},
-		"deadline inside window": func(s *RoundSpec) { s.Sync, s.WindowS, s.DeadlineS = SyncWindow, 10, 5 },
-		"fixed with deadline":    func(s *RoundSpec) { s.DeadlineS = 3 },
-		"no steps":               func(s *RoundSpec) { s.InnerSteps = 0 },
-		"bad lengths":            func(s *RoundSpec) { s.PayloadBytes = []int64{1, 2} },
-		"negative payload":       func(s *RoundSpec) { s.PayloadBytes = []int64{-1} },
-		"negative flops":         func(s *RoundSpec) { s.FlopsPerStep = []float64{-1} },
-		"nil pattern":            func(s *RoundSpec) { s.Pattern = nil },
-		"bad gather":             func(s *RoundSpec) { g := TemplarGather(); g.RetryS = 0; s.Pattern = g },
-		"bad peer":               func(s *RoundSpec) { g := TemplarGather(); g.PeerList = []int{7}; s.Pattern = g },
-		"bad ring":               func(s *RoundSpec) { s.Pattern = RingAllReduce{Order: "spiral"} },
-		"bad server":             func(s *RoundSpec) { s.Pattern = ParameterServer{Server: 3} },
-		"start in the past":      func(s *RoundSpec) { s.StartS = -1 },
-	} {
-		s := ok
-		mut(&s)
-		if _, err := RunRound(net, s); err == nil {
-			t.Errorf("%s: no error", name)
-		}
-	}
-	if _, err := RunRound(net, ok); err != nil {
-		t.Fatalf("valid spec: %v", err)
-	}
-	if _, err := (RingAllReduce{Order: RingByIndex}).Run(net, Exchange{StartS: 5, ReadyS: []float64{6, 4, 6}, PayloadBytes: []int64{1}}); err == nil {
-		t.Error("ready before the round start accepted")
-	}
-	if _, err := (RingAllReduce{Order: RingByIndex}).Run(net, Exchange{StartS: 5, ReadyS: readyAt(3, 6), PayloadBytes: []int64{1}, DeadlineS: 4}); err == nil {
-		t.Error("deadline before the round start accepted")
-	}
-}
-
-func TestRunRoundMaxStepsAndPayloadCallback(t *testing.T) {
-	const n = 3
-	c := flat(n, 100, 100, 5, 5, plain())
-	sizes := []int64{1000, 2000, 3000}
-	var calls []int
-	spec := RoundSpec{Sync: SyncWindow, WindowS: 10, MaxSteps: 4, FlopsPerStep: []float64{1e12},
-		PayloadBytes: []int64{0}, Pattern: TemplarGather(),
-		Payload: func(i, steps int) (int64, error) {
-			calls = append(calls, i)
-			if steps != 4 {
-				t.Errorf("node %d: payload asked for %d steps, want 4", i, steps)
-			}
-			return sizes[i], nil
-		}}
-	res, err := RunRound(netFor(t, c), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, nr := range res.Nodes {
-		if nr.Steps != 4 || nr.BytesUp != sizes[i] {
-			t.Errorf("node %d: %d steps, %d bytes up; want 4 and %d", i, nr.Steps, nr.BytesUp, sizes[i])
-		}
-	}
-	if !slices.Equal(calls, []int{0, 1, 2}) {
-		t.Errorf("payload callback calls %v", calls)
-	}
-	spec.Payload = func(int, int) (int64, error) { return -1, nil }
-	if _, err := RunRound(netFor(t, c), spec); err == nil {
-		t.Error("negative payload from the callback accepted")
-	}
-	spec.MaxSteps = -1
-	if _, err := RunRound(netFor(t, c), spec); err == nil {
-		t.Error("negative MaxSteps accepted")
-	}
-}
-
 func TestNoDeadlineWaitsForTheSlowest(t *testing.T) {
 	// Node 2 needs 200 s to upload, longer than the 90 s peer timeout. With
 	// no deadline the gather waits for every payload to settle, so nobody
@@ -521,7 +372,7 @@ func TestNoDeadlineWaitsForTheSlowest(t *testing.T) {
 	for _, p := range []Pattern{TemplarGather()} {
 		c := flat(n, 80, 800, 5, 5, plain())
 		c.Nodes[2].BwUpMbps = 0.4 // 10 MB in 200 s
-		res, err := p.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{10_000_000}})
+		res, err := p.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{10_000_000}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -531,11 +382,11 @@ func TestNoDeadlineWaitsForTheSlowest(t *testing.T) {
 		if res.EndS < 200 {
 			t.Errorf("%s: round ended at %g s, before the slow payload could arrive", p.Name(), res.EndS)
 		}
-		res, err = p.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{10_000_000}, DeadlineS: 30})
+		res, err = p.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{10_000_000}, DeadlineS: 30})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if slices.Contains(res.Aggregate, 2) || res.Nodes[2].Status != record.StatusLate {
+		if slices.Contains(res.Aggregate, 2) || res.Nodes[2].Status != Late {
 			t.Errorf("%s with a deadline: aggregate %v, node 2 %s", p.Name(), res.Aggregate, res.Nodes[2].Status)
 		}
 	}
@@ -572,7 +423,7 @@ func TestGatherTimeoutCutsDownloads(t *testing.T) {
 	c.Nodes[0].BwDownMbps = 0.8 // 2 payloads of 1 MB: 20 s
 	g := TemplarGather()
 	g.GatherTimeoutS = 5
-	res, err := g.Run(netFor(t, c), Exchange{ReadyS: readyAt(n, 0), PayloadBytes: []int64{1_000_000}})
+	res, err := g.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{1_000_000}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,11 +444,11 @@ func TestDeadlinesInRingAndParameterServer(t *testing.T) {
 	const n = 4
 	c := flat(n, 80, 80, 5, 5, plain())
 	ready := []float64{0, 0, 0, 50} // node 3 is ready long after the deadline
-	res, err := RingAllReduce{Order: RingByIndex}.Run(netFor(t, c), Exchange{ReadyS: ready, PayloadBytes: []int64{3_000_000}, DeadlineS: 10})
+	res, err := RingAllReduce{Order: RingByIndex}.Run(netFor(t, c), ExchangeSpec{ReadyS: ready, PayloadBytes: []int64{3_000_000}, DeadlineS: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Nodes[3].Status != record.StatusLate || len(res.Received[3]) != 0 {
+	if res.Nodes[3].Status != Late || len(res.Received[3]) != 0 {
 		t.Errorf("ring: late node %+v received %v", res.Nodes[3], res.Received[3])
 	}
 	// Three members start at the deadline: 4 steps of 10 ms + 1 MB/10 MB/s.
@@ -609,11 +460,11 @@ func TestDeadlinesInRingAndParameterServer(t *testing.T) {
 	}
 
 	c.Nodes[2].BwUpMbps = 0.8 // 3 MB upload takes 30 s
-	res, err = ParameterServer{Server: -1}.Run(netFor(t, c), Exchange{ReadyS: ready, PayloadBytes: []int64{3_000_000}, DeadlineS: 10})
+	res, err = ParameterServer{Server: -1}.Run(netFor(t, c), ExchangeSpec{ReadyS: ready, PayloadBytes: []int64{3_000_000}, DeadlineS: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{record.StatusOK, record.StatusOK, record.StatusLate, record.StatusLate} {
+	for i, want := range []Status{OK, OK, Late, Late} {
 		if res.Nodes[i].Status != want {
 			t.Errorf("ps: node %d status %s, want %s", i, res.Nodes[i].Status, want)
 		}
@@ -623,5 +474,277 @@ func TestDeadlinesInRingAndParameterServer(t *testing.T) {
 	}
 	if up := res.Nodes[2].BytesUp; up <= 0 || up >= 3_000_000 {
 		t.Errorf("ps: the late upload moved %d bytes before it was cut", up)
+	}
+}
+
+func TestExchangeSpecErrors(t *testing.T) {
+	mk := func() *Network { return netFor(t, flat(3, 10, 10, 1, 1, plain())) }
+	ok := ExchangeSpec{StartS: 5, ReadyS: readyAt(3, 6), PayloadBytes: []int64{1}}
+	badRetry := TemplarGather()
+	badRetry.RetryS = 0
+	badPeer := TemplarGather()
+	badPeer.PeerList = []int{7}
+	for name, tc := range map[string]struct {
+		p   Pattern
+		mut func(*ExchangeSpec)
+	}{
+		"bad gather retry":      {p: badRetry},
+		"bad peer list":         {p: badPeer},
+		"bad ring order":        {p: RingAllReduce{Order: "spiral"}},
+		"bad ring restart":      {p: RingAllReduce{Order: RingByIndex, RestartS: -1}},
+		"bad server":            {p: ParameterServer{Server: 3}},
+		"start in the past":     {mut: func(s *ExchangeSpec) { s.StartS, s.ReadyS = -1, readyAt(3, 0) }},
+		"start not finite":      {mut: func(s *ExchangeSpec) { s.StartS = math.Inf(1) }},
+		"bad ReadyS length":     {mut: func(s *ExchangeSpec) { s.ReadyS = []float64{6, 6} }},
+		"bad payload length":    {mut: func(s *ExchangeSpec) { s.PayloadBytes = []int64{1, 2} }},
+		"negative payload":      {mut: func(s *ExchangeSpec) { s.PayloadBytes = []int64{-1} }},
+		"ready before start":    {mut: func(s *ExchangeSpec) { s.ReadyS = []float64{6, 4, 6} }},
+		"ready NaN":             {mut: func(s *ExchangeSpec) { s.ReadyS = []float64{6, math.NaN(), 6} }},
+		"deadline before start": {mut: func(s *ExchangeSpec) { s.DeadlineS = 4 }},
+		"deadline at start":     {mut: func(s *ExchangeSpec) { s.DeadlineS = 5 }},
+		"deadline NaN":          {mut: func(s *ExchangeSpec) { s.DeadlineS = math.NaN() }},
+	} {
+		s := ok
+		if tc.mut != nil {
+			tc.mut(&s)
+		}
+		p := tc.p
+		if p == nil {
+			p = TemplarGather()
+		}
+		net := mk()
+		if _, err := p.Run(net, s); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+		// A rejected exchange does not advance the clock.
+		if now := net.Engine().Now(); now != 0 {
+			t.Errorf("%s: the clock moved to %g s", name, now)
+		}
+	}
+	for _, p := range []Pattern{TemplarGather(), P2PAllGather(TemplarGather()), RingAllReduce{Order: RingByIndex}, ParameterServer{Server: -1}} {
+		if _, err := p.Run(mk(), ok); err != nil {
+			t.Errorf("%s: valid spec: %v", p.Name(), err)
+		}
+	}
+	// The handle checks its pattern, deadline and down flags.
+	net := mk()
+	if err := net.Engine().RunUntil(2); err != nil {
+		t.Fatal(err)
+	}
+	for name, start := range map[string]func() (*Exchange, error){
+		"nil pattern":     func() (*Exchange, error) { return net.Start(nil, 0, 0, nil) },
+		"bad pattern":     func() (*Exchange, error) { return net.Start(badRetry, 0, 0, nil) },
+		"deadline now":    func() (*Exchange, error) { return net.Start(TemplarGather(), 0, net.Engine().Now(), nil) },
+		"deadline past":   func() (*Exchange, error) { return net.Start(TemplarGather(), 0, 1, nil) },
+		"deadline NaN":    func() (*Exchange, error) { return net.Start(TemplarGather(), 0, math.NaN(), nil) },
+		"short down list": func() (*Exchange, error) { return net.Start(TemplarGather(), 0, 0, []bool{true}) },
+	} {
+		if x, err := start(); err == nil || x != nil {
+			t.Errorf("%s: exchange %v, error %v", name, x, err)
+		}
+	}
+	if _, err := TemplarGather().Run(nil, ok); err == nil {
+		t.Error("nil network accepted")
+	}
+}
+
+// stepUntil steps the engine until every exchange is done.
+func stepUntil(t *testing.T, eng *des.Engine, xs ...*Exchange) {
+	t.Helper()
+	for {
+		done := true
+		for _, x := range xs {
+			done = done && x.Done()
+		}
+		if done {
+			return
+		}
+		if !eng.Step() {
+			t.Fatal("the engine ran dry with exchanges in flight")
+		}
+	}
+}
+
+func TestExchangeHandle(t *testing.T) {
+	const S = 1_000_000
+	net := netFor(t, flat(3, 80, 80, 5, 5, plain()))
+	eng := net.Engine()
+	x, err := net.Start(TemplarGather(), 0, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Finish(); err == nil {
+		t.Error("Finish before Done accepted")
+	}
+	x.Ready(0, S)
+	x.Ready(1, S)
+	if _, err := eng.Schedule(3, des.Node(2), func() { x.Ready(2, S) }); err != nil {
+		t.Fatal(err)
+	}
+	stepUntil(t, eng, x)
+	res, err := x.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.Finish(); err == nil {
+		t.Error("second Finish accepted")
+	}
+	if !slices.Equal(res.Aggregate, []int{0, 1, 2}) {
+		t.Errorf("aggregate %v, want [0 1 2]", res.Aggregate)
+	}
+	// Uploads take 10 ms + 0.1 s; the gather waits for node 2's (3.11 s),
+	// then every node downloads two payloads on its 10 MB/s downlink.
+	up := 0.010 + S/(80*BytesPerMbps)
+	if nr := res.Nodes[2]; nr.UploadStartS != 3 || !near(nr.UploadEndS, 3+up, 1e-9) {
+		t.Errorf("node 2 uploaded over [%g, %g], want from 3 s to %g", nr.UploadStartS, nr.UploadEndS, 3+up)
+	}
+	if nr := res.Nodes[0]; nr.UploadStartS != 0 || !near(nr.UploadEndS, up, 1e-9) {
+		t.Errorf("node 0 uploaded over [%g, %g], want from 0 s to %g", nr.UploadStartS, nr.UploadEndS, up)
+	}
+	want := 3 + up + 0.010 + 2*S/(80*BytesPerMbps)
+	for i, nr := range res.Nodes {
+		if nr.Status != OK || !near(nr.EndS, want, 1e-9) || !near(nr.DownloadStartS, 3+up, 1e-9) {
+			t.Errorf("node %d: %+v, want ok, downloads from %g, done at %g", i, nr, 3+up, want)
+		}
+	}
+	if res.StartS != 0 || !near(res.EndS, want, 1e-9) {
+		t.Errorf("exchange [%g, %g], want [0, %g]", res.StartS, res.EndS, want)
+	}
+	if n := net.Fabric().ActiveFlows(); n != 0 {
+		t.Errorf("%d flows left", n)
+	}
+
+	// Crash and Withdraw: node 1 fails before it is ready, node 2 has
+	// nothing to contribute. Node 0 and 2 wait the peer timeout for node
+	// 1's payload, and hold node 0's.
+	x, err = net.Start(TemplarGather(), 1, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := eng.Now()
+	x.Ready(0, S)
+	if !x.Crash(1) {
+		t.Error("crash of a busy node did not cut it short")
+	}
+	if x.Crash(1) || x.Alive(1) {
+		t.Error("a crashed node crashed again or is alive")
+	}
+	x.Withdraw(2)
+	x.Ready(2, 0)
+	x.Ready(1, S) // a crashed node's Ready is ignored
+	stepUntil(t, eng, x)
+	res, err = x.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := []Status{res.Nodes[0].Status, res.Nodes[1].Status, res.Nodes[2].Status}; !slices.Equal(st, []Status{OK, Crashed, Late}) {
+		t.Errorf("statuses %v, want [ok crashed late]", st)
+	}
+	if !slices.Equal(res.Aggregate, []int{0}) || res.Received[1] != nil || !slices.Equal(res.Received[2], []int{0}) {
+		t.Errorf("aggregate %v, received %v", res.Aggregate, res.Received)
+	}
+	if res.EndS < t0+TemplarGather().PeerTimeoutS {
+		t.Errorf("ended at %g, before the peer timeout for the crashed node", res.EndS)
+	}
+	if x.Crash(0) {
+		t.Error("crash after Finish cut something")
+	}
+
+	// Misuse stops the exchange with an error.
+	for name, misuse := range map[string]func(x *Exchange){
+		"ready twice":          func(x *Exchange) { x.Ready(0, S); x.Ready(0, S) },
+		"withdraw after ready": func(x *Exchange) { x.Ready(0, S); x.Withdraw(0) },
+		"negative payload":     func(x *Exchange) { x.Ready(0, -1) },
+		"node out of range":    func(x *Exchange) { x.Ready(3, S) },
+		"negative fetch":       func(x *Exchange) { x.Fetch(0, -1, nil) },
+	} {
+		x, err := net.Start(TemplarGather(), 2, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		misuse(x)
+		if !x.Done() || x.Err() == nil {
+			t.Errorf("%s: done %v, error %v", name, x.Done(), x.Err())
+		}
+		if _, err := x.Finish(); err == nil {
+			t.Errorf("%s: Finish reported no error", name)
+		}
+		// Its upload, if it had started, does not outlive it.
+		if f := net.Fabric().ActiveFlows(); f != 0 {
+			t.Errorf("%s: %d flows left", name, f)
+		}
+	}
+}
+
+// TestTwoExchangesShareALink runs two parameter-server exchanges in the
+// store at once on one network: every node's uplink carries two uploads and
+// its downlink two results, so each phase takes twice as long as alone.
+func TestTwoExchangesShareALink(t *testing.T) {
+	const n, S, up, down = 4, 2_000_000, 16.0, 40.0
+	c := flat(n, up, down, 5, 5, plain())
+	L := 0.010
+	alone, err := ParameterServer{Server: -1}.Run(netFor(t, c), ExchangeSpec{ReadyS: readyAt(n, 0), PayloadBytes: []int64{S}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upT, downT := S/(up*BytesPerMbps), S/(down*BytesPerMbps)
+	if want := 2*L + upT + downT; !near(alone.EndS, want, 1e-9) {
+		t.Fatalf("alone: %.9g s, want %.9g", alone.EndS, want)
+	}
+	net := netFor(t, c)
+	var xs []*Exchange
+	for round := range 2 {
+		x, err := net.Start(ParameterServer{Server: -1}, round, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		xs = append(xs, x)
+	}
+	for i := range n {
+		for _, x := range xs {
+			x.Ready(i, S)
+		}
+	}
+	stepUntil(t, net.Engine(), xs...)
+	for k, x := range xs {
+		res, err := x.Finish()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Aggregate) != n {
+			t.Errorf("exchange %d: aggregate %v", k, res.Aggregate)
+		}
+		for i, nr := range res.Nodes {
+			if !near(nr.UploadEndS-nr.UploadStartS, L+2*upT, 1e-9) || !near(nr.DownloadEndS-nr.DownloadStartS, L+2*downT, 1e-9) {
+				t.Errorf("exchange %d node %d: upload %.9g s, download %.9g s; want %.9g and %.9g (alone %.9g and %.9g)",
+					k, i, nr.UploadEndS-nr.UploadStartS, nr.DownloadEndS-nr.DownloadStartS, L+2*upT, L+2*downT,
+					alone.Nodes[i].UploadEndS-alone.Nodes[i].UploadStartS, alone.Nodes[i].DownloadEndS-alone.Nodes[i].DownloadStartS)
+			}
+		}
+		if want := 2*L + 2*upT + 2*downT; !near(res.EndS, want, 1e-9) {
+			t.Errorf("exchange %d ended at %.9g, want %.9g", k, res.EndS, want)
+		}
+	}
+	if f := net.Fabric().ActiveFlows(); f != 0 {
+		t.Errorf("%d flows left", f)
+	}
+}
+
+// TestRingNobodyReadyAtTheDeadline: the ring launches empty at the
+// deadline; a node that crashes afterwards, still computing, has no ring to
+// tear down, and the latecomers get nothing.
+func TestRingNobodyReadyAtTheDeadline(t *testing.T) {
+	c := flat(3, 80, 80, 5, 5, plain())
+	c.Nodes[1].Outages = []Interval{{15, math.Inf(1)}}
+	res, err := RingAllReduce{Order: RingByIndex, RestartS: 1}.Run(netFor(t, c),
+		ExchangeSpec{ReadyS: readyAt(3, 20), PayloadBytes: []int64{1_000_000}, DeadlineS: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := []Status{res.Nodes[0].Status, res.Nodes[1].Status, res.Nodes[2].Status}; !slices.Equal(st, []Status{Late, Crashed, Late}) {
+		t.Errorf("statuses %v, want [late crashed late]", st)
+	}
+	if len(res.Aggregate) != 0 || res.EndS != 20 || res.Transfers != 0 {
+		t.Errorf("aggregate %v, end %g, %d transfers", res.Aggregate, res.EndS, res.Transfers)
 	}
 }

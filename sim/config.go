@@ -55,9 +55,9 @@ type StrategyConfig struct {
 
 // Sync modes.
 const (
-	SyncFixed    = netmodel.SyncFixed
-	SyncWindow   = netmodel.SyncWindow
-	SyncDeadline = netmodel.SyncDeadline
+	SyncFixed    = "fixed"
+	SyncWindow   = "window"
+	SyncDeadline = "deadline"
 )
 
 // SyncConfig sets when a round ends.

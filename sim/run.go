@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
-	"sync"
 	"time"
 
 	"github.com/locosim/locosim/compress"
@@ -61,9 +60,12 @@ type Run struct {
 	tokens        int64
 	computeS      float64 // simulated compute time summed over nodes
 	lastEval      record.Eval
-	pending       [][]byte // overlap: the payloads of the aggregate still in flight
-	exchangeEnd   float64  // overlap: when that aggregate has arrived
-	lastTrainLoss float64
+	prev          *flight // overlap: the round whose aggregate is still in flight
+	exchangeEnd   float64 // overlap: when the last finished round's exchange ended
+	// separateOverlap gives each overlapping round a network of its own, as
+	// before rounds shared one (tests compare the two).
+	separateOverlap bool
+	lastTrainLoss   float64
 
 	// Timing, in wall-clock seconds, when Options.Now is set.
 	now    func() time.Time
@@ -125,7 +127,7 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{cfg: cfg, corpus: corpus, comp: comp, eng: eng, net: net, pattern: pattern, cluster: cluster,
+	r := &Run{cfg: cfg, corpus: corpus, comp: comp, eng: eng, net: net, pattern: pattern, cluster: cluster, separateOverlap: true,
 		global: global, now: opts.Now, lastTrainLoss: math.NaN()}
 
 	n := cluster.Len()
@@ -363,134 +365,197 @@ func (r *Run) predictSteps(i int, start float64) int {
 	return steps
 }
 
+// flight is a round whose records or aggregate are still to come.
+type flight struct {
+	round int
+	start float64
+	step  int // the reference model's inner steps at its start
+	rr    *roundRun
+	pool  *pool
+	res   *roundResult
+}
+
 // Step runs one communication round.
 func (r *Run) Step(sink Sink) error {
 	if r.Done() {
 		return errors.New("sim: every round has run")
 	}
 	start := r.clock
-	for _, n := range r.nodes {
-		n.trained, n.steps, n.lossSum, n.wire, n.compressT = false, 0, 0, nil, 0
-	}
-	// Train, in parallel, every node whose steps are known in advance.
 	t := r.start()
-	plan := make([]int, len(r.nodes))
-	var todo []int
+	p := r.newPool()
+	// Work whose steps are known at the round's start is requested at once,
+	// so that the workers train while the network is simulated.
 	for i := range r.nodes {
-		plan[i] = r.predictSteps(i, start)
-		if plan[i] > 0 {
-			todo = append(todo, i)
+		if steps := r.predictSteps(i, start); steps > 0 {
+			p.request(i, steps)
 		}
 	}
-	if err := r.parallel(todo, func(w *Worker, i int) error { return r.local(w, r.nodes[i], plan[i]) }); err != nil {
-		return err
+	spec := roundSpec{round: r.round, startS: start, sync: r.cfg.Sync.Mode, steps: r.stepsPerRound,
+		windowS: r.cfg.Sync.WindowS, maxSteps: r.cfg.Sync.MaxSteps, flops: r.flopsPerStep, catchUp: make([]int64, len(r.nodes))}
+	if r.cfg.Sync.DeadlineS > 0 {
+		spec.deadline = start + r.cfg.Sync.DeadlineS
 	}
-	r.Timing.Local += r.since(t)
-	defer func() {
-		for _, n := range r.nodes {
-			r.Timing.CompressCPU += n.compressT
-		}
-	}()
-
-	t = r.start()
-	var syncT float64
-	catchUp := make([]int64, len(r.nodes))
 	for i, n := range r.nodes {
 		if n.stale {
-			catchUp[i] = r.modelBytes
+			spec.catchUp[i] = r.modelBytes
 		}
-	}
-	spec := netmodel.RoundSpec{
-		Round: r.round, StartS: start, Sync: r.cfg.Sync.Mode, InnerSteps: r.stepsPerRound,
-		WindowS: r.cfg.Sync.WindowS, DeadlineS: r.cfg.Sync.DeadlineS, MaxSteps: r.cfg.Sync.MaxSteps,
-		FlopsPerStep: []float64{r.flopsPerStep}, PayloadBytes: []int64{0}, CatchUpBytes: catchUp,
-		Pattern: r.pattern,
-		Payload: func(i, steps int) (int64, error) {
-			n := r.nodes[i]
-			if !n.trained || n.steps != steps {
-				// Not predictable in advance: train now, on this goroutine.
-				t0 := r.start()
-				if err := r.local(r.workers[0], n, steps); err != nil {
-					return 0, err
-				}
-				syncT += r.since(t0)
-			}
-			return r.projectBytes(len(n.wire)), nil
-		},
-	}
-	if r.cfg.Sync.Mode == SyncFixed || r.cfg.Sync.Mode == SyncDeadline {
-		spec.WindowS = 0
-	}
-	if r.cfg.Sync.Mode == SyncFixed {
-		spec.DeadlineS = 0
 	}
 	net := r.net
-	if r.cfg.Sync.Overlap {
-		// Rounds overlap in time, so each gets a network of its own: the
-		// exchange of round r runs while round r+1 computes.
+	if r.cfg.Sync.Overlap && r.separateOverlap {
+		// Before rounds shared one network: each overlapping round got a
+		// network of its own (kept for tests that compare the two).
 		eng, err := des.NewAt(start)
-		if err != nil {
-			return err
+		if err == nil {
+			net, err = netmodel.NewNetwork(r.cluster, eng, r.cfg.Seed)
 		}
-		if net, err = netmodel.NewNetwork(r.cluster, eng, r.cfg.Seed); err != nil {
+		if err != nil {
+			p.close()
 			return err
 		}
 	}
-	res, err := netmodel.RunRound(net, spec)
+	last := r.round+1 == r.rounds
+	prev := r.prev
+	r.prev = nil
+	cur := &flight{round: r.round, start: start, step: r.globalStep, pool: p}
+	rr, err := startRound(net, r.pattern, spec, p.work())
+	if err == nil {
+		cur.rr = rr
+		// With overlap the next round starts once this round's nodes have
+		// computed and the previous round's exchange is over, while this
+		// round's exchange goes on, on the same links. Otherwise, and
+		// after the last round, everything in flight runs to its end.
+		prevDone := func() bool { return prev == nil || prev.rr.done() || r.separateOverlap }
+		cond := func() bool { return rr.done() && prevDone() }
+		if r.cfg.Sync.Overlap && !last && !r.separateOverlap {
+			cond = func() bool { return rr.computed() && prevDone() }
+		}
+		err = rr.runUntil(cond)
+		if err == nil && prev != nil {
+			err = prev.rr.x.Err()
+		}
+	}
+	loop := r.since(t)
+	if perr := p.close(); err == nil && perr != nil {
+		err = perr
+	}
+	for _, q := range p.all {
+		r.Timing.CompressCPU += q.compressT
+	}
+	if err == nil && prev != nil && prev.res == nil {
+		prev.res, err = prev.rr.finish()
+	}
+	overlapping := r.cfg.Sync.Overlap && !last && !r.separateOverlap
+	if err == nil && !overlapping {
+		cur.res, err = rr.finish()
+	}
 	if err != nil {
 		return fmt.Errorf("round %d: %w", r.round, err)
 	}
-	r.Timing.Network += r.since(t) - syncT
-	r.Timing.Local += syncT
+	// The network is simulated while the workers train: the time the event
+	// loop spent blocked on a result, and any training left after it, is
+	// training's.
+	wait := rr.waitS
+	r.Timing.Network += loop - wait
+	r.Timing.Local += r.since(t) - (loop - wait)
 
-	// Aggregate what every finishing node holds, in node order.
-	t = r.start()
-	// The payloads are decoded while they are aggregated (in apply).
-	var payloads [][]byte
-	for _, j := range res.Aggregate {
-		payloads = append(payloads, r.nodes[j].wire)
-	}
-	apply := func(ps [][]byte, step int) error {
-		if len(ps) == 0 {
-			return nil // nothing gathered: no outer step
-		}
-		if err := r.strat.Apply(ps, step); err != nil {
-			return fmt.Errorf("round %d: %w", r.round, err)
-		}
-		return nil
-	}
-	if r.cfg.Sync.Overlap {
+	if prev != nil {
 		// One round late: the previous round's aggregate has arrived while
-		// this round computed; this round's arrives during the next.
-		if err := apply(r.pending, r.globalStep-r.stepsPerRound); err != nil {
+		// this round computed.
+		if err := r.apply(prev); err != nil {
 			return err
 		}
-		r.pending = payloads
-		if r.round+1 == r.rounds {
-			if err := apply(r.pending, r.globalStep); err != nil {
+		if r.separateOverlap {
+			// Its records went out with it.
+		} else if err := r.record(prev, sink); err != nil {
+			return err
+		}
+		r.exchangeEnd = prev.res.endS
+	}
+	switch {
+	case overlapping:
+		r.prev = cur
+	case r.cfg.Sync.Overlap && r.separateOverlap:
+		if err := r.record(cur, sink); err != nil {
+			return err
+		}
+		if last {
+			if err := r.apply(cur); err != nil {
 				return err
 			}
-			r.pending = nil
+		} else {
+			r.prev = cur
 		}
-	} else if err := apply(payloads, r.globalStep); err != nil {
-		return err
+	default:
+		if err := r.apply(cur); err != nil {
+			return err
+		}
+		if err := r.record(cur, sink); err != nil {
+			return err
+		}
 	}
-	r.Timing.Aggregate += r.since(t)
+	r.globalStep += r.stepsPerRound
+	r.round++
+	if r.prev == nil {
+		end := cur.res.endS
+		if prev != nil {
+			end = math.Max(end, prev.res.endS)
+		}
+		r.clock = math.Max(end, math.Max(start, r.exchangeEnd))
+		return nil
+	}
+	// The next round starts when every node has computed this one and holds
+	// the previous round's aggregate.
+	next := math.Max(start, r.exchangeEnd)
+	for i, nr := range rr.nodes {
+		if !rr.down[i] {
+			next = math.Max(next, nr.ComputeEndS)
+		}
+	}
+	if r.cfg.Sync.Mode == SyncWindow {
+		next = math.Max(next, start+r.cfg.Sync.WindowS)
+	}
+	if r.separateOverlap {
+		r.exchangeEnd = cur.res.endS
+	}
+	r.clock = next
+	return nil
+}
 
-	// Account and record.
+// apply moves θ by the aggregate of what every finishing node of round f
+// holds, in node order (nothing gathered: no outer step).
+func (r *Run) apply(f *flight) error {
+	t := r.start()
+	defer func() { r.Timing.Aggregate += r.since(t) }()
+	var payloads [][]byte
+	for _, j := range f.res.aggregate {
+		payloads = append(payloads, f.pool.byNode[j].wire) // decoded while aggregated
+	}
+	if len(payloads) == 0 {
+		return nil
+	}
+	if err := r.strat.Apply(payloads, f.step); err != nil {
+		return fmt.Errorf("round %d: %w", f.round, err)
+	}
+	return nil
+}
+
+// record accounts round f's bytes, tokens and losses, updates which nodes
+// lost their state, and emits its round and event records.
+func (r *Run) record(f *flight, sink Sink) error {
 	var lossSum float64
 	var lossN int
-	for i, nr := range res.Nodes {
+	for i, nr := range f.res.nodes {
 		n := r.nodes[i]
+		q := f.pool.trained(i)
 		r.bytesUp += nr.BytesUp
 		r.bytesDown += nr.BytesDown
 		r.computeS += nr.ComputeEndS - nr.ComputeStartS
 		trainLoss := math.NaN()
-		if nr.Steps > 0 && n.steps == nr.Steps {
+		if nr.Steps > 0 && q != nil && q.steps == nr.Steps {
 			r.tokens += int64(nr.Steps) * int64(r.cfg.Train.BatchSize*r.cfg.Model.SeqLen)
-			trainLoss = n.lossSum / float64(n.steps)
-			lossSum += n.lossSum
-			lossN += n.steps
+			trainLoss = q.lossSum / float64(q.steps)
+			lossSum += q.lossSum
+			lossN += q.steps
 		}
 		switch nr.Status {
 		case record.StatusDown, record.StatusCrashed:
@@ -504,12 +569,12 @@ func (r *Run) Step(sink Sink) error {
 		}
 		var payloadBytes int64
 		var ideal float64
-		if n.wire != nil && nr.Steps > 0 {
-			payloadBytes = r.projectBytes(len(n.wire))
-			ideal = n.size.IdealBits * r.bytesScale
+		if q != nil && nr.Steps > 0 {
+			payloadBytes = r.projectBytes(len(q.wire))
+			ideal = q.size.IdealBits * r.bytesScale
 		}
 		if err := sink.Round(record.Round{
-			Round: int64(r.round), Node: int64(i), InnerSteps: int64(nr.Steps),
+			Round: int64(f.round), Node: int64(i), InnerSteps: int64(nr.Steps),
 			PayloadBytes: payloadBytes, PayloadIdealBits: ideal,
 			UploadStartS: nr.UploadStartS, UploadEndS: nr.UploadEndS,
 			DownloadStartS: nr.DownloadStartS, DownloadEndS: nr.DownloadEndS,
@@ -519,8 +584,8 @@ func (r *Run) Step(sink Sink) error {
 			return err
 		}
 	}
-	for _, a := range res.Activities {
-		if err := sink.Event(record.Event{Node: int64(a.Node), Round: int64(r.round), Kind: a.Kind,
+	for _, a := range f.res.activities {
+		if err := sink.Event(record.Event{Node: int64(a.Node), Round: int64(f.round), Kind: a.Kind,
 			StartS: a.StartS, EndS: a.EndS, Bytes: a.Bytes}); err != nil {
 			return err
 		}
@@ -528,25 +593,6 @@ func (r *Run) Step(sink Sink) error {
 	if lossN > 0 {
 		r.lastTrainLoss = lossSum / float64(lossN)
 	}
-	r.globalStep += r.stepsPerRound
-	r.round++
-	if !r.cfg.Sync.Overlap || r.Done() {
-		r.clock = math.Max(res.EndS, math.Max(start, r.exchangeEnd))
-		return nil
-	}
-	// The next round starts when every node has computed this one and holds
-	// the previous round's aggregate.
-	next := math.Max(start, r.exchangeEnd)
-	for _, nr := range res.Nodes {
-		if nr.Status != record.StatusDown {
-			next = math.Max(next, nr.ComputeEndS)
-		}
-	}
-	if r.cfg.Sync.Mode == SyncWindow {
-		next = math.Max(next, start+r.cfg.Sync.WindowS)
-	}
-	r.exchangeEnd = res.EndS
-	r.clock = next
 	return nil
 }
 
@@ -554,69 +600,43 @@ func (r *Run) projectBytes(n int) int64 {
 	return int64(math.Ceil(float64(n) * r.bytesScale))
 }
 
-// parallel runs fn for every node in todo on the workers; each node is
-// handled by one worker, and the results do not depend on which.
-func (r *Run) parallel(todo []int, fn func(w *Worker, i int) error) error {
-	if len(todo) == 0 {
-		return nil
-	}
-	errs := make([]error, len(todo))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for _, w := range r.workers {
-		wg.Add(1)
-		go func(w *Worker) {
-			defer wg.Done()
-			for k := range next {
-				errs[k] = fn(w, todo[k])
-			}
-		}(w)
-	}
-	for k := range todo {
-		next <- k
-	}
-	close(next)
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
 // local does node n's work for this round on worker w: steps inner steps from
 // θ, then the payload, encoded.
-func (r *Run) local(w *Worker, n *Node, steps int) error {
+func (r *Run) local(w *Worker, n *Node, q *request) error {
 	if err := w.Model.CopyParamsFrom(r.global); err != nil {
 		return err
 	}
-	n.steps, n.lossSum = steps, 0
-	delta, err := r.strat.Local(w, n, r.globalStep, steps)
+	n.lossSum = 0
+	delta, err := r.strat.Local(w, n, q.from, q.steps)
 	if err != nil {
 		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
+	q.lossSum = n.lossSum
 	var t time.Time
 	if r.now != nil {
 		t = r.now()
 	}
-	p, err := r.comp.Compress(n.State, delta, compress.DeriveSeed(r.cfg.Seed, n.ID, r.round))
+	p, err := r.comp.Compress(n.State, delta, compress.DeriveSeed(r.cfg.Seed, n.ID, q.round))
 	if err != nil {
 		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
 	if n.malicious {
-		r.attack(p, n.ID)
+		r.attack(p, n.ID, q.round)
 	}
-	if n.size, err = r.comp.Size(p); err != nil {
+	if q.size, err = r.comp.Size(p); err != nil {
 		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
-	if n.wire, err = r.comp.Encode(p); err != nil {
+	if q.wire, err = r.comp.Encode(p); err != nil {
 		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
 	if r.now != nil {
-		n.compressT = r.now().Sub(t).Seconds()
+		q.compressT = r.now().Sub(t).Seconds()
 	}
-	n.trained = true
 	return nil
 }
 
 // attack tampers with a payload as faults.attack says.
-func (r *Run) attack(p *compress.Payload, node int) {
+func (r *Run) attack(p *compress.Payload, node, round int) {
 	f := r.cfg.Faults
 	switch f.Attack {
 	case AttackScale:
@@ -627,7 +647,7 @@ func (r *Run) attack(p *compress.Payload, node int) {
 		// Noise of the honest payload's shape and size: random codes under
 		// inflated statistics, or random values of the
 		// honest RMS, then scaled by attack_scale.
-		rng := rand.New(rand.NewPCG(compress.DeriveSeed(r.cfg.Seed, node, r.round), 0x72616e646f6d))
+		rng := rand.New(rand.NewPCG(compress.DeriveSeed(r.cfg.Seed, node, round), 0x72616e646f6d))
 		for t := range p.Tensors {
 			tp := &p.Tensors[t]
 			if tp.Quant != nil {

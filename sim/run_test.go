@@ -2,9 +2,11 @@ package sim_test
 
 import (
 	"context"
+	"github.com/locosim/locosim/record"
 	"github.com/locosim/locosim/sim"
 	_ "github.com/locosim/locosim/strategy"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/locosim/locosim/compress"
@@ -209,5 +211,46 @@ func TestOverlap(t *testing.T) {
 	}
 	if !(computeStart < exchangeEnd) {
 		t.Errorf("round 1 compute starts at %v, after round 0's exchange ends at %v", computeStart, exchangeEnd)
+	}
+}
+
+// Overlapping rounds share one network: when exchanges of consecutive
+// rounds are on the links at the same time they share them, so overlap is
+// slower than it was with a network per round; when the links are idle by
+// the time the next exchange starts, nothing changes.
+func TestOverlapSharesTheNetwork(t *testing.T) {
+	run := func(tokensPerStep float64, separate bool) *sim.Memory {
+		cfg := tinyRun()
+		cfg.Sync.Overlap = true
+		cfg.Projection = sim.ProjectionConfig{Params: 1e8, TokensPerStep: tokensPerStep}
+		r, err := sim.NewRun(cfg, sim.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sim.SetSeparateOverlap(r, separate)
+		mem := &sim.Memory{}
+		if _, err := r.Run(context.Background(), mem, nil); err != nil {
+			t.Fatal(err)
+		}
+		return mem
+	}
+	final := func(m *sim.Memory) record.Eval { return m.Evals[len(m.Evals)-1] }
+	// Saturated: the exchanges take longer than the compute between them.
+	shared, separate := run(8192, false), run(8192, true)
+	if !(final(shared).SimTimeS > final(separate).SimTimeS) {
+		t.Errorf("saturated links: a shared network took %v s, not more than separate networks' %v s",
+			final(shared).SimTimeS, final(separate).SimTimeS)
+	}
+	if final(shared).EvalLoss != final(separate).EvalLoss {
+		t.Errorf("fixed sync: the loss moved with the network (%v vs %v)", final(shared).EvalLoss, final(separate).EvalLoss)
+	}
+	// Idle: compute is so long that each exchange is over before the next
+	// round's payloads are ready.
+	shared, separate = run(8192*1e4, false), run(8192*1e4, true)
+	if final(shared).SimTimeS != final(separate).SimTimeS {
+		t.Errorf("idle links: shared network %v s, separate networks %v s", final(shared).SimTimeS, final(separate).SimTimeS)
+	}
+	if !slices.EqualFunc(shared.Rounds, separate.Rounds, func(a, b record.Round) bool { return a == b }) {
+		t.Error("idle links: the round records differ")
 	}
 }

@@ -176,15 +176,8 @@ type Node struct {
 	Stream data.Stream     // the node's own data
 
 	malicious bool
-	stale     bool // was down or crashed: must download θ first
-
-	// This round's work.
-	trained   bool
-	steps     int
-	lossSum   float64
-	wire      []byte
-	size      compress.Size
-	compressT float64
+	stale     bool    // was down or crashed: must download θ first
+	lossSum   float64 // training loss summed over the current work's steps
 }
 
 // reset drops the optimizer and compressor state, as a crash does.
