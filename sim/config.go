@@ -74,8 +74,9 @@ type SyncConfig struct {
 	MaxSteps int `mapstructure:"max_steps" yaml:"max_steps"`
 	// Overlap lets a round's communication run during the next round's
 	// compute (Streaming DiLoCo style): each aggregate is applied one round
-	// late. Consecutive rounds' transfers are simulated on separate
-	// networks, so they do not compete for bandwidth.
+	// late. Every round's transfers are on the run's one network, so
+	// exchanges in flight at the same time share its links; a round's
+	// records are written once its exchange is over.
 	Overlap bool `mapstructure:"overlap" yaml:"overlap"`
 }
 

@@ -38,6 +38,8 @@ var goldenRuns = []struct {
 	{"deadline", []string{"sync.mode=deadline", "sync.deadline_s=8"}},
 	{"overlap", []string{"sync.overlap=true"}},
 	{"overlap-diloco", []string{"strategy.kind=diloco", "sync.overlap=true"}},
+	{"overlap-churn-window", []string{"sync.overlap=true", "cluster.churn.mtbf_s=60", "cluster.churn.mean_downtime_s=8",
+		"sync.mode=window", "sync.window_s=3", "sync.max_steps=6"}},
 	{"churn-window", []string{"cluster.churn.mtbf_s=60", "cluster.churn.mean_downtime_s=8",
 		"sync.mode=window", "sync.window_s=3", "sync.max_steps=6"}},
 	{"churn-fixed", []string{"cluster.churn.mtbf_s=60", "cluster.churn.mean_downtime_s=8"}},

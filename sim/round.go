@@ -72,6 +72,7 @@ type roundRun struct {
 	acts    [][]activity
 	catchup []bool
 	down    []bool // took no part
+	lost    []bool // down, or failed before finishing its part
 	busy    []bool // still to finish computing
 	busyN   int
 	timers  []des.ID
@@ -121,7 +122,7 @@ func startRound(net *netmodel.Network, pat netmodel.Pattern, spec roundSpec, w w
 		return nil, err
 	}
 	rr := &roundRun{c: c, eng: eng, spec: spec, x: x, work: w, nodes: make([]nodeRound, n), acts: make([][]activity, n),
-		catchup: make([]bool, n), down: down, busy: make([]bool, n)}
+		catchup: make([]bool, n), down: down, lost: slices.Clone(down), busy: make([]bool, n)}
 	for i := range rr.nodes {
 		rr.nodes[i] = nodeRound{ComputeStartS: spec.startS, ComputeEndS: spec.startS}
 	}
@@ -208,6 +209,7 @@ func (rr *roundRun) activity(node int, kind string, start, end float64, bytes in
 func (rr *roundRun) crash(i int) {
 	rr.idle(i)
 	if rr.x.Crash(i) {
+		rr.lost[i] = true
 		now := rr.eng.Now()
 		rr.activity(i, record.KindFail, now, now, 0, -1)
 	}

@@ -127,7 +127,7 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Run{cfg: cfg, corpus: corpus, comp: comp, eng: eng, net: net, pattern: pattern, cluster: cluster, separateOverlap: true,
+	r := &Run{cfg: cfg, corpus: corpus, comp: comp, eng: eng, net: net, pattern: pattern, cluster: cluster,
 		global: global, now: opts.Now, lastTrainLoss: math.NaN()}
 
 	n := cluster.Len()
@@ -350,7 +350,7 @@ func (r *Run) Run(ctx context.Context, sink Sink, onEval func(record.Eval)) (rec
 // predictSteps is the inner steps node i will do this round if it computes
 // from the round start, or -1 when that cannot be known before the network
 // runs (a node that must first download the model in window mode).
-func (r *Run) predictSteps(i int, start float64) int {
+func (r *Run) predictSteps(i int, start float64, stale bool) int {
 	p := &r.cluster.Nodes[i]
 	if !p.UpAt(start) {
 		return 0
@@ -358,7 +358,7 @@ func (r *Run) predictSteps(i int, start float64) int {
 	if r.cfg.Sync.Mode != SyncWindow {
 		return r.stepsPerRound
 	}
-	if r.nodes[i].stale {
+	if stale {
 		return -1
 	}
 	steps, _ := p.StepsWithin(start, start+r.cfg.Sync.WindowS, r.flopsPerStep, r.cfg.Sync.MaxSteps)
@@ -382,11 +382,31 @@ func (r *Run) Step(sink Sink) error {
 	}
 	start := r.clock
 	t := r.start()
+	// A node must fetch θ before it computes if it lost it: down or crashed
+	// in a finished round, or (with overlap) in the round still in flight.
+	stale := make([]bool, len(r.nodes))
+	for i, n := range r.nodes {
+		if r.prev != nil {
+			// The previous round is still exchanging, but every node has
+			// computed it: one that did not fail holds θ; one that failed
+			// lost its state (a failure still to come in that round hits
+			// this one too).
+			switch {
+			case !r.prev.rr.lost[i]:
+				n.stale = false
+			case !n.stale:
+				n.stale = true
+				n.reset()
+				r.strat.Reset(n)
+			}
+		}
+		stale[i] = n.stale
+	}
 	p := r.newPool()
 	// Work whose steps are known at the round's start is requested at once,
 	// so that the workers train while the network is simulated.
 	for i := range r.nodes {
-		if steps := r.predictSteps(i, start); steps > 0 {
+		if steps := r.predictSteps(i, start, stale[i]); steps > 0 {
 			p.request(i, steps)
 		}
 	}
@@ -395,8 +415,8 @@ func (r *Run) Step(sink Sink) error {
 	if r.cfg.Sync.DeadlineS > 0 {
 		spec.deadline = start + r.cfg.Sync.DeadlineS
 	}
-	for i, n := range r.nodes {
-		if n.stale {
+	for i := range r.nodes {
+		if stale[i] {
 			spec.catchUp[i] = r.modelBytes
 		}
 	}
@@ -466,7 +486,7 @@ func (r *Run) Step(sink Sink) error {
 		}
 		if r.separateOverlap {
 			// Its records went out with it.
-		} else if err := r.record(prev, sink); err != nil {
+		} else if err := r.record(prev, sink, false); err != nil {
 			return err
 		}
 		r.exchangeEnd = prev.res.endS
@@ -475,7 +495,7 @@ func (r *Run) Step(sink Sink) error {
 	case overlapping:
 		r.prev = cur
 	case r.cfg.Sync.Overlap && r.separateOverlap:
-		if err := r.record(cur, sink); err != nil {
+		if err := r.record(cur, sink, true); err != nil {
 			return err
 		}
 		if last {
@@ -489,7 +509,8 @@ func (r *Run) Step(sink Sink) error {
 		if err := r.apply(cur); err != nil {
 			return err
 		}
-		if err := r.record(cur, sink); err != nil {
+		// With overlap, staleness is settled when the next round starts.
+		if err := r.record(cur, sink, !r.cfg.Sync.Overlap); err != nil {
 			return err
 		}
 	}
@@ -540,8 +561,8 @@ func (r *Run) apply(f *flight) error {
 }
 
 // record accounts round f's bytes, tokens and losses, updates which nodes
-// lost their state, and emits its round and event records.
-func (r *Run) record(f *flight, sink Sink) error {
+// lost their state (if stale), and emits its round and event records.
+func (r *Run) record(f *flight, sink Sink, stale bool) error {
 	var lossSum float64
 	var lossN int
 	for i, nr := range f.res.nodes {
@@ -557,8 +578,9 @@ func (r *Run) record(f *flight, sink Sink) error {
 			lossSum += q.lossSum
 			lossN += q.steps
 		}
-		switch nr.Status {
-		case record.StatusDown, record.StatusCrashed:
+		switch {
+		case !stale:
+		case nr.Status == record.StatusDown || nr.Status == record.StatusCrashed:
 			if !n.stale {
 				n.stale = true
 				n.reset() // what a crash loses
