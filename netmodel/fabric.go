@@ -30,17 +30,37 @@ type Sharing struct {
 	// LatencyFactor multiplies the latency a flow pays before it joins the
 	// sharing (λ; 1 outside LV08).
 	LatencyFactor float64
-	// BandwidthFactor scales every link capacity (β; 1 outside LV08).
+	// BandwidthFactor scales every link capacity and the TCP window bound
+	// (β; 1 outside LV08).
 	BandwidthFactor float64
-	// WeightSBytes adds WeightSBytes/capacity of each crossed link to a
-	// flow's weight (S_w; 0 outside LV08).
+	// WeightSBytes adds WeightSBytes/B to a flow's weight for each link it
+	// crosses, B being the link's nominal capacity, before the bandwidth
+	// factor (S_w; 0 outside LV08).
 	WeightSBytes float64
 	// CrossTraffic is the load a flow puts on its reverse route, as a
 	// fraction of its own rate (acknowledgements; 0 outside LV08).
 	CrossTraffic float64
 	// TCPGammaBytes is the maximum TCP window: a flow's rate is at most
-	// TCPGammaBytes/(2·latency). Zero disables the bound.
+	// TCPGammaBytes/(2·latency) before the bandwidth factor, so
+	// BandwidthFactor·TCPGammaBytes/(2·latency) (as in SimGrid). Zero
+	// disables the bound.
 	TCPGammaBytes float64
+}
+
+// windowBound is the TCP window's cap on the rate of a flow whose path has
+// one-way latency latencyS, +Inf when there is none. SimGrid bounds the
+// rate before the bandwidth factor by γ/(2L), so the rate the flow gets is
+// at most β·γ/(2L), like its share of the (β-scaled) links. The raw model
+// applies no factor.
+func (s Sharing) windowBound(latencyS float64) float64 {
+	if s.TCPGammaBytes <= 0 || latencyS <= 0 {
+		return math.Inf(1)
+	}
+	b := s.TCPGammaBytes / (2 * latencyS)
+	if s.Model != ModelRaw {
+		b *= s.BandwidthFactor
+	}
+	return b
 }
 
 // CM02 returns plain weighted max-min sharing with SimGrid's default TCP
@@ -161,9 +181,10 @@ type Fabric struct {
 }
 
 type link struct {
-	cap   float64 // bytes/s after the bandwidth factor; +Inf: unlimited
-	flows []slot
-	mark  uint32
+	cap     float64 // bytes/s after the bandwidth factor; +Inf: unlimited
+	nominal float64 // bytes/s before the bandwidth factor (weights use it)
+	flows   []slot
+	mark    uint32
 	// load is Σ coef·rate over the link's flows, kept up to date as rates
 	// change and recomputed exactly by every full solve.
 	load float64
@@ -258,18 +279,12 @@ func (f *Fabric) AddLink(bytesPerS float64) (LinkID, error) {
 	if f.sh.Model != ModelRaw {
 		c *= f.sh.BandwidthFactor
 	}
-	f.links = append(f.links, link{cap: c})
+	f.links = append(f.links, link{cap: c, nominal: bytesPerS})
 	return LinkID(len(f.links) - 1), nil
 }
 
 // Capacity returns a link's nominal capacity in bytes/s.
-func (f *Fabric) Capacity(l LinkID) float64 {
-	c := f.links[l].cap
-	if f.sh.Model != ModelRaw {
-		c /= f.sh.BandwidthFactor
-	}
-	return c
-}
+func (f *Fabric) Capacity(l LinkID) float64 { return f.links[l].nominal }
 
 // Start begins a transfer now. done runs, at the simulated time the last
 // byte arrives, unless the flow is aborted first.
@@ -304,7 +319,9 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 			fl.bound = math.Min(fl.bound, c)
 			continue
 		}
-		weight += f.sh.WeightSBytes / c
+		// LV08's bandwidth term uses the nominal capacity (SimGrid divides
+		// S_w by the link's bandwidth, not by its β-scaled share).
+		weight += f.sh.WeightSBytes / f.links[l].nominal
 		fl.links = append(fl.links, int32(l))
 		fl.coef = append(fl.coef, 1)
 	}
@@ -327,9 +344,7 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 	if spec.MaxRate > 0 {
 		fl.bound = math.Min(fl.bound, spec.MaxRate)
 	}
-	if f.sh.TCPGammaBytes > 0 && spec.LatencyS > 0 {
-		fl.bound = math.Min(fl.bound, f.sh.TCPGammaBytes/(2*spec.LatencyS))
-	}
+	fl.bound = math.Min(fl.bound, f.sh.windowBound(spec.LatencyS))
 	if !raw {
 		// A bound no lower than what any one of its links could carry never
 		// binds; dropping it keeps the solver's list of bounded flows short.

@@ -358,3 +358,99 @@ func TestZeroByteFlow(t *testing.T) {
 		}
 	}
 }
+
+// TestLV08WindowBoundClosedForm moves one 20,000,000-byte transfer between
+// two nodes of 1 Gbit/s up and down, 40 ms access latency each (route
+// latency 0.08 s), through the Network. The TCP window bound γ/(2L) holds
+// the rate before the bandwidth factor (as in SimGrid), so under LV08 the
+// flow gets β·γ/(2L), not γ/(2L): 13.01·0.08 + 20e6/(0.97·4194304/0.16) =
+// 1.827335 s, where SimGrid 3.32 gives 1.827336 s (and the unscaled bound
+// gave 1.803739 s).
+func TestLV08WindowBoundClosedForm(t *testing.T) {
+	const S, gamma = 20e6, 4194304.0
+	for _, tc := range []struct {
+		name     string
+		sh       Sharing
+		accessMs float64
+		want     float64 // closed form
+		simgrid  float64 // SimGrid 3.32's time, when known
+	}{
+		// The window binds: 0.97·γ/0.16 = 25.4 MB/s < 0.97·125 MB/s.
+		{"lv08, window-bound", LV08(), 40, 13.01*0.08 + S/(0.97*gamma/(2*0.08)), 1.827336},
+		// CM02 has no bandwidth factor: γ/(2L) itself.
+		{"maxmin, window-bound", CM02(), 40, 0.08 + S/(gamma/(2*0.08)), 0},
+		// 2 ms: 0.97·γ/0.004 = 1017 MB/s exceeds the links, which bind.
+		{"lv08, link-bound", LV08(), 1, 13.01*0.002 + S/(0.97*1000*BytesPerMbps), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sh := tc.sh
+			sh.TCPGammaBytes = gamma
+			net := netFor(t, flat(2, 1000, 1000, tc.accessMs, 0, sh))
+			if L := net.Cluster().LatencyS(0, 1); L != 2*tc.accessMs/1000 {
+				t.Fatalf("route latency %g s, want %g", L, 2*tc.accessMs/1000)
+			}
+			end := -1.0
+			if _, err := net.Transfer(0, 1, S, func(at float64) { end = at }); err != nil {
+				t.Fatal(err)
+			}
+			net.Engine().Run()
+			if !near(end, tc.want, 1e-6) {
+				t.Errorf("transfer took %.7f s, want %.7f", end, tc.want)
+			}
+			if tc.simgrid != 0 && !near(end, tc.simgrid, 1e-6) {
+				t.Errorf("transfer took %.7f s, SimGrid 3.32 gives %.6f", end, tc.simgrid)
+			}
+			if alone := net.AloneS(0, 1, S); !near(alone, tc.want, 1e-6) {
+				t.Errorf("AloneS says %.7f s, want %.7f", alone, tc.want)
+			}
+		})
+	}
+}
+
+// TestLV08WeightUsesNominalBandwidth shares one saturated link between two
+// flows of different path latency that also cross access links of their
+// own. Each flow's weight is its latency plus S_w/B over the links it
+// crosses, B being a link's nominal capacity (before the bandwidth factor,
+// as in SimGrid); the shared link's capacity after the factor splits in
+// inverse proportion to the weights.
+func TestLV08WeightUsesNominalBandwidth(t *testing.T) {
+	blend := noWindow(CM02()) // maxmin with LV08's weight term and a stronger factor
+	blend.WeightSBytes, blend.BandwidthFactor = 20537, 0.5
+	for _, tc := range []struct {
+		name  string
+		sh    Sharing
+		caps  []float64 // nominal bytes/s; link 0 is shared
+		route [2][]LinkID
+		lat   [2]float64
+	}{
+		{"lv08, one shared link", LV08(), []float64{1 * mbps},
+			[2][]LinkID{{0}, {0}}, [2]float64{0.01, 0.1}},
+		{"lv08, own access links", LV08(), []float64{1 * mbps, 10 * mbps, 4 * mbps},
+			[2][]LinkID{{1, 0}, {2, 0}}, [2]float64{0.01, 0.1}},
+		{"maxmin with S_w and β", blend, []float64{2 * mbps, 3 * mbps, 20 * mbps},
+			[2][]LinkID{{1, 0}, {2, 0}}, [2]float64{0.005, 0.05}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eng, f := newFabric(t, tc.sh, tc.caps...)
+			var w [2]float64
+			var ids [2]FlowID
+			var sink float64
+			for i := range 2 {
+				w[i] = tc.lat[i]
+				for _, l := range tc.route[i] {
+					w[i] += tc.sh.WeightSBytes / tc.caps[l]
+				}
+				ids[i] = start(t, f, FlowSpec{Node: i, Route: tc.route[i], Bytes: 1e12, LatencyS: tc.lat[i]}, &sink)
+			}
+			// After both latency phases, well before either flow ends.
+			eng.RunUntil(tc.sh.LatencyFactor*max(tc.lat[0], tc.lat[1]) + 1)
+			shared := tc.sh.BandwidthFactor * tc.caps[0]
+			for i := range 2 {
+				want := shared * (1 / w[i]) / (1/w[0] + 1/w[1])
+				if got := f.Rate(ids[i]); !near(got, want, 1e-9) {
+					t.Errorf("flow %d (latency %g s, weight %.6f): rate %.6f bytes/s, want %.6f", i, tc.lat[i], w[i], got, want)
+				}
+			}
+		})
+	}
+}

@@ -92,14 +92,14 @@ func (n *Network) Transfer(src, dst int, bytes float64, done func(end float64)) 
 }
 
 // AloneS is the time a transfer would take with the network otherwise idle
-// (the model's single-flow closed form).
+// (the model's single-flow closed form): λ·L + S/min(β·B_up, β·B_down,
+// β·γ/(2L)), the bandwidth factor β scaling the TCP window bound as it
+// scales the links.
 func (n *Network) AloneS(src, dst int, bytes float64) float64 {
 	c, sh := n.cluster, n.fabric.sh
 	bw := math.Min(n.fabric.links[n.up[src]].cap, n.fabric.links[n.down[dst]].cap)
 	L := c.LatencyS(src, dst)
-	if sh.TCPGammaBytes > 0 && L > 0 {
-		bw = math.Min(bw, sh.TCPGammaBytes/(2*L))
-	}
+	bw = math.Min(bw, sh.windowBound(L))
 	if bytes == 0 {
 		return L * sh.LatencyFactor
 	}
