@@ -21,6 +21,11 @@ type ExchangeConfig struct {
 
 // GatherConfig holds Templar's gather rules.
 type GatherConfig struct {
+	// Start is when a node starts downloading: GatherBarrier (once every
+	// payload has landed or failed, or at the deadline) or GatherOwn (as
+	// soon as its own upload is done, each download once that peer's
+	// payload has landed, polled every retry_s).
+	Start          string  `mapstructure:"start" yaml:"start"`
 	Peers          int     `mapstructure:"peers" yaml:"peers"`
 	ReservePeers   int     `mapstructure:"reserve_peers" yaml:"reserve_peers"`
 	RetryS         float64 `mapstructure:"retry_s" yaml:"retry_s"`
@@ -47,7 +52,7 @@ func DefaultExchangeConfig() ExchangeConfig {
 	g := TemplarGather()
 	return ExchangeConfig{
 		Pattern: PatternStore,
-		Gather: GatherConfig{Peers: g.Peers, ReservePeers: g.Reserve, RetryS: g.RetryS,
+		Gather: GatherConfig{Start: GatherBarrier, Peers: g.Peers, ReservePeers: g.Reserve, RetryS: g.RetryS,
 			PeerTimeoutS: g.PeerTimeoutS, GatherTimeoutS: g.GatherTimeoutS},
 		Ring: RingConfig{Order: RingByBandwidth, RestartS: 30},
 		PS:   PSConfig{Server: -1},
@@ -65,13 +70,14 @@ func (c ExchangeConfig) Validate() error {
 // that check).
 func (c ExchangeConfig) Build(nodes int) (Pattern, error) {
 	g := c.Gather
-	gather := ObjectStoreAllGather{Peers: g.Peers, Reserve: g.ReservePeers, RetryS: g.RetryS,
+	gather := ObjectStoreAllGather{Start: g.Start, Peers: g.Peers, Reserve: g.ReservePeers, RetryS: g.RetryS,
 		PeerTimeoutS: g.PeerTimeoutS, GatherTimeoutS: g.GatherTimeoutS}
 	for _, p := range []struct {
 		key string
 		bad bool
 		msg string
 	}{
+		{"gather.start", g.Start != GatherBarrier && g.Start != GatherOwn, "must be barrier or own"},
 		{"gather.peers", g.Peers < 0, "must be ≥ 0 (0: every node)"},
 		{"gather.reserve_peers", g.ReservePeers < 0, "must be ≥ 0"},
 		{"gather.retry_s", !finite(g.RetryS) || g.RetryS <= 0, "must be positive"},

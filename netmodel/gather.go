@@ -19,9 +19,13 @@ import (
 // starts once the deadline has passed; without one, once every node's
 // payload has landed or its node has failed, so that the round waits for
 // the slowest (a failed node's payload is still waited for, PeerTimeoutS,
-// as Templar's miners cannot tell a failure from a delay). A payload in the
-// store outlives its node: one uploaded before a failure is still gathered.
+// as Templar's miners cannot tell a failure from a delay). With Start set
+// to GatherOwn a node starts gathering as soon as its own upload is done,
+// each download once that peer's payload has landed (and gives up on a
+// peer PeerTimeoutS after it began waiting). A payload in the store
+// outlives its node: one uploaded before a failure is still gathered.
 type ObjectStoreAllGather struct {
+	Start          string  // GatherBarrier (also when empty) or GatherOwn
 	Peers          int     // G: payloads each node gathers (0: every node's)
 	Reserve        int     // length of the reserve list
 	RetryS         float64 // poll interval for a payload not yet there
@@ -38,6 +42,12 @@ type ObjectStoreAllGather struct {
 // deadline applies to readiness (a peer not ready by then is late); the
 // transfers themselves are bounded only by GatherTimeoutS.
 type P2PAllGather ObjectStoreAllGather
+
+// When a node starts gathering (ObjectStoreAllGather.Start).
+const (
+	GatherBarrier = "barrier" // every payload settled, or the deadline
+	GatherOwn     = "own"     // its own upload done
+)
 
 // TemplarGather returns Templar's rules: 20 peers, 10 in reserve, polls every
 // 0.5 s, 90 s per peer, 600 s for the whole gather.
@@ -60,6 +70,9 @@ func (g ObjectStoreAllGather) validate(n int) error { return validateGather(g, n
 func (g P2PAllGather) validate(n int) error         { return validateGather(ObjectStoreAllGather(g), n) }
 
 func validateGather(g ObjectStoreAllGather, n int) error {
+	if g.Start != "" && g.Start != GatherBarrier && g.Start != GatherOwn {
+		return fmt.Errorf("netmodel: gather start %q (want barrier or own)", g.Start)
+	}
 	if g.Peers < 0 || g.Reserve < 0 {
 		return fmt.Errorf("netmodel: gather peers %d and reserve %d must be non-negative", g.Peers, g.Reserve)
 	}
@@ -194,12 +207,16 @@ func (s *gatherState) ready(i int) {
 	}, nil)
 }
 
-// gatherWhenDue starts node i's gather once its own payload is out: at the
-// deadline if there is one; otherwise once every node's payload has settled
-// (published or lost), so that without a deadline the round waits for the
-// slowest rather than timing out on it.
+// gatherWhenDue starts node i's gather once its own payload is out: at once
+// with GatherOwn; otherwise at the deadline if there is one, or once every
+// node's payload has settled (published or lost), so that without a
+// deadline the round waits for the slowest rather than timing out on it.
 func (s *gatherState) gatherWhenDue(i int) {
 	r := s.r
+	if s.cfg.Start == GatherOwn {
+		s.startGather(i)
+		return
+	}
 	if t := r.deadline; !math.IsInf(t, 1) {
 		if t > r.eng.Now() {
 			r.at(t, des.Node(i), func() { s.startGather(i) })

@@ -231,6 +231,7 @@ func TestEveryExchangeKnobMovesTheRound(t *testing.T) {
 	ps := func(x *ExchangeConfig) { x.Pattern = PatternPS }
 	knobs := map[string]xknob{
 		"pattern":              {mut: func(x *ExchangeConfig) { x.Pattern = PatternP2P }},
+		"gather.start":         {pre: store, mut: func(x *ExchangeConfig) { x.Gather.Start = GatherOwn }},
 		"gather.peers":         {pre: store, mut: func(x *ExchangeConfig) { x.Gather.Peers = 3 }},
 		"gather.reserve_peers": {pre: store, mut: func(x *ExchangeConfig) { x.Gather.ReservePeers = 0 }},
 		"gather.retry_s": {pre: func(x *ExchangeConfig) { store(x); x.Gather.Peers, x.Gather.ReservePeers = 5, 5 },
