@@ -267,30 +267,12 @@ func Build(cfg Config, seed uint64) (*Cluster, error) {
 		}
 		c.matrixMs = m
 	}
-	for i, e := range cfg.Churn.Events {
-		if e.Node >= n {
-			return nil, cfgErr(fmt.Sprintf("churn.events[%d].node", i), "node %d out of range [0, %d)", e.Node, n)
-		}
-		end := e.RejoinS
-		if end == 0 {
-			end = math.Inf(1)
-		}
-		c.Nodes[e.Node].Outages = append(c.Nodes[e.Node].Outages, Interval{e.CrashS, end})
-	}
-	if ch := cfg.Churn; ch.MtbfS > 0 {
-		for i := range c.Nodes {
-			src := source(seed, streamChurn, i)
-			up := distuv.Exponential{Rate: 1 / ch.MtbfS, Src: src}
-			down := distuv.Exponential{Rate: 1 / ch.MeanDowntimeS, Src: src}
-			for t := up.Rand(); t < ch.HorizonS; t += up.Rand() {
-				d := down.Rand()
-				c.Nodes[i].Outages = append(c.Nodes[i].Outages, Interval{t, t + d})
-				t += d
-			}
-		}
+	outages, err := cfg.Churn.Outages(n, seed)
+	if err != nil {
+		return nil, err
 	}
 	for i := range c.Nodes {
-		c.Nodes[i].Outages = mergeIntervals(c.Nodes[i].Outages)
+		c.Nodes[i].Outages = outages[i]
 	}
 	for i, s := range cfg.Slowdowns {
 		if s.Node >= n {
@@ -359,6 +341,44 @@ func assignClasses(classes []ClassConfig, n int, seed uint64) []int {
 	rng := rand.New(source(seed, streamAssign, 0))
 	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out
+}
+
+// Outages returns when each of n nodes is down under this churn: the
+// explicit events, then random failures drawn from seed (each node from a
+// stream of its own), merged into sorted, disjoint intervals.
+func (ch ChurnConfig) Outages(n int, seed uint64) ([][]Interval, error) {
+	out := make([][]Interval, n)
+	for i, e := range ch.Events {
+		if e.Node < 0 || e.Node >= n {
+			return nil, cfgErr(fmt.Sprintf("churn.events[%d].node", i), "node %d out of range [0, %d)", e.Node, n)
+		}
+		end := e.RejoinS
+		if end == 0 {
+			end = math.Inf(1)
+		}
+		out[e.Node] = append(out[e.Node], Interval{e.CrashS, end})
+	}
+	if ch.MtbfS > 0 {
+		for i := range n {
+			src := source(seed, streamChurn, i)
+			up := distuv.Exponential{Rate: 1 / ch.MtbfS, Src: src}
+			down := distuv.Exponential{Rate: 1 / ch.MeanDowntimeS, Src: src}
+			for t := up.Rand(); t < ch.HorizonS; t += up.Rand() {
+				d := down.Rand()
+				out[i] = append(out[i], Interval{t, t + d})
+				t += d
+			}
+		}
+	}
+	for i := range out {
+		out[i] = mergeIntervals(out[i])
+	}
+	return out, nil
+}
+
+// AddOutage marks the node down over iv as well.
+func (p *Profile) AddOutage(iv Interval) {
+	p.Outages = mergeIntervals(append(p.Outages, iv))
 }
 
 func mergeIntervals(iv []Interval) []Interval {

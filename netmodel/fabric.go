@@ -178,6 +178,8 @@ type Fabric struct {
 	compFlows []*flow
 	bounded   []*flow
 	heap      keyHeap
+	live      []*flow // flows in progress, for capacity changes
+	fullSolve bool    // the next solve must not take the local shortcut
 }
 
 type link struct {
@@ -224,6 +226,10 @@ type flow struct {
 	posBuf  [4]int32
 	weight  float64
 	bound   float64 // rate cap, +Inf when none
+	bound0  float64 // the cap before link capacities are taken into account
+	route   []int32 // finite links of the route (raw flows: their caps bound the rate)
+	lidx    int32   // position in the fabric's list of live flows
+	paused  bool    // stopped where it is (a partition cut its route)
 	bytes   float64
 	remain  float64
 	rate    float64
@@ -316,7 +322,7 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 			continue
 		}
 		if raw {
-			fl.bound = math.Min(fl.bound, c)
+			fl.route = append(fl.route, int32(l))
 			continue
 		}
 		// LV08's bandwidth term uses the nominal capacity (SimGrid divides
@@ -344,20 +350,12 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 	if spec.MaxRate > 0 {
 		fl.bound = math.Min(fl.bound, spec.MaxRate)
 	}
-	fl.bound = math.Min(fl.bound, f.sh.windowBound(spec.LatencyS))
-	if !raw {
-		// A bound no lower than what any one of its links could carry never
-		// binds; dropping it keeps the solver's list of bounded flows short.
-		most := math.Inf(1)
-		for k, l := range fl.links {
-			most = math.Min(most, f.links[l].cap/fl.coef[k])
-		}
-		if fl.bound >= most {
-			fl.bound = math.Inf(1)
-		}
-	}
+	fl.bound0 = math.Min(fl.bound, f.sh.windowBound(spec.LatencyS))
+	f.rebound(fl)
 	f.stats.Flows++
 	f.active++
+	fl.lidx = int32(len(f.live))
+	f.live = append(f.live, fl)
 	id := FlowID{f: fl, gen: fl.gen}
 	lat := spec.LatencyS * f.sh.LatencyFactor
 	if lat > 0 {
@@ -372,11 +370,112 @@ func (f *Fabric) Start(spec FlowSpec, done func(end float64)) (FlowID, error) {
 	return id, nil
 }
 
-// join moves a flow from its latency phase into the sharing.
+// rebound sets a flow's rate cap from its own bound and its links' current
+// capacities.
+func (f *Fabric) rebound(fl *flow) {
+	fl.bound = fl.bound0
+	if f.sh.Model == ModelRaw {
+		for _, l := range fl.route {
+			fl.bound = math.Min(fl.bound, f.links[l].cap)
+		}
+		return
+	}
+	// A bound no lower than what any one of its links could carry never
+	// binds; dropping it keeps the solver's list of bounded flows short.
+	most := math.Inf(1)
+	for k, l := range fl.links {
+		most = math.Min(most, f.links[l].cap/fl.coef[k])
+	}
+	if fl.bound >= most {
+		fl.bound = math.Inf(1)
+	}
+}
+
+// forget drops an ended flow from the list of live flows.
+func (f *Fabric) forget(fl *flow) {
+	i := fl.lidx
+	if i < 0 {
+		return
+	}
+	last := int32(len(f.live) - 1)
+	if i != last {
+		f.live[i] = f.live[last]
+		f.live[i].lidx = i
+	}
+	f.live[last] = nil
+	f.live = f.live[:last]
+	fl.lidx = -1
+}
+
+// SetCapacity changes a link's capacity (bytes/s, before the bandwidth
+// factor) from now: every flow that crosses it is re-planned.
+func (f *Fabric) SetCapacity(l LinkID, bytesPerS float64) error {
+	if l < 0 || int(l) >= len(f.links) {
+		return fmt.Errorf("netmodel: unknown link %d", l)
+	}
+	lk := &f.links[l]
+	if math.IsNaN(bytesPerS) || bytesPerS <= 0 || math.IsInf(bytesPerS, 0) || math.IsInf(lk.cap, 1) {
+		return fmt.Errorf("netmodel: link %d: capacity %g bytes/s must be positive and finite, on a finite link", l, bytesPerS)
+	}
+	c := bytesPerS
+	if f.sh.Model != ModelRaw {
+		c *= f.sh.BandwidthFactor
+	}
+	lk.cap = c
+	for _, fl := range f.live {
+		if !slices.Contains(fl.route, int32(l)) && !slices.Contains(fl.links, int32(l)) {
+			continue
+		}
+		f.rebound(fl)
+		if fl.state == stateSharing && !fl.paused && !fl.onLinks {
+			f.setRate(fl, fl.bound) // raw, or nothing to share
+		}
+	}
+	f.arm()
+	f.fullSolve = true
+	lk.expand = true
+	f.markDirty(int32(l))
+	return nil
+}
+
+// Pause stops a flow where it is (a partition cut its route): it keeps its
+// progress and takes no capacity until Resume.
+func (f *Fabric) Pause(id FlowID) {
+	fl := id.f
+	if fl == nil || fl.gen != id.gen || fl.paused || (fl.state != stateLatency && fl.state != stateSharing) {
+		return
+	}
+	fl.paused = true
+	if fl.state == stateSharing {
+		f.progress(fl)
+		f.unplan(fl)
+		f.leave(fl)
+		fl.rate = 0
+		f.arm()
+	}
+}
+
+// Resume lets a paused flow go on from where it stopped.
+func (f *Fabric) Resume(id FlowID) {
+	fl := id.f
+	if fl == nil || fl.gen != id.gen || !fl.paused {
+		return
+	}
+	fl.paused = false
+	if fl.state == stateSharing {
+		f.join(fl)
+	}
+}
+
+// join moves a flow from its latency phase into the sharing (or back into
+// it after a pause).
 func (f *Fabric) join(fl *flow) {
 	fl.state = stateSharing
 	fl.ev = des.ID{}
 	fl.last = f.eng.Now()
+	if fl.paused {
+		return // it joins when resumed
+	}
 	if fl.bytes == 0 {
 		f.finish(fl)
 		return
@@ -441,6 +540,7 @@ func (f *Fabric) leave(fl *flow) {
 
 func (f *Fabric) finish(fl *flow) {
 	f.active--
+	f.forget(fl)
 	fl.state = stateDone
 	fl.ev = des.ID{}
 	fl.remain = 0
@@ -472,6 +572,7 @@ func (f *Fabric) Abort(id FlowID) float64 {
 		f.leave(fl)
 	}
 	f.active--
+	f.forget(fl)
 	fl.state = stateAborted
 	fl.ev = des.ID{}
 	return fl.bytes - fl.remain
@@ -658,7 +759,9 @@ const slackMargin = 1e-9
 // is either). Otherwise the whole connected component is solved again.
 func (f *Fabric) solve() {
 	f.solvePending = false
-	if !(localSolve && f.solveLocal()) {
+	full := f.fullSolve
+	f.fullSolve = false
+	if full || !(localSolve && f.solveLocal()) {
 		f.solveComponent()
 	} else if checkLocal != nil {
 		checkLocal(f)

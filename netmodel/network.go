@@ -21,6 +21,16 @@ type Network struct {
 	eng      *des.Engine
 	seed     uint64
 	up, down []LinkID
+	// Transfers that may cross a partition, and the partitions in force.
+	transfers []liveTransfer
+	cuts      map[int][]bool
+	nextCut   int
+	pruneAt   int
+}
+
+type liveTransfer struct {
+	id       FlowID
+	src, dst int
 }
 
 // NewNetwork wires cluster onto a new fabric scheduling on eng. seed drives
@@ -82,13 +92,108 @@ func (n *Network) Transfer(src, dst int, bytes float64, done func(end float64)) 
 	if dst == n.cluster.StoreID() {
 		owner = src
 	}
-	return n.fabric.Start(FlowSpec{
+	id, err := n.fabric.Start(FlowSpec{
 		Node:     owner,
 		Route:    []LinkID{n.up[src], n.down[dst]},
 		Reverse:  []LinkID{n.up[dst], n.down[src]},
 		Bytes:    bytes,
 		LatencyS: n.cluster.LatencyS(src, dst),
 	}, done)
+	if err != nil {
+		return id, err
+	}
+	// Ended transfers are dropped from the list now and then, so that
+	// keeping it costs O(1) per transfer.
+	if len(n.transfers) >= n.pruneAt {
+		n.prune()
+		n.pruneAt = max(2*len(n.transfers), 1024)
+	}
+	n.transfers = append(n.transfers, liveTransfer{id, src, dst})
+	if len(n.cuts) > 0 && n.cut(src, dst) {
+		n.fabric.Pause(id)
+	}
+	return id, nil
+}
+
+// SetBandwidth sets endpoint e's uplink (up) or downlink capacity, in
+// Mbit/s, from now; transfers on it are re-planned.
+func (n *Network) SetBandwidth(e int, up bool, mbps float64) error {
+	if e < 0 || e >= n.cluster.Endpoints() {
+		return fmt.Errorf("netmodel: endpoint %d out of range [0, %d)", e, n.cluster.Endpoints())
+	}
+	l := n.down[e]
+	if up {
+		l = n.up[e]
+	}
+	return n.fabric.SetCapacity(l, mbps*BytesPerMbps)
+}
+
+// Bandwidth returns endpoint e's nominal uplink (up) or downlink capacity
+// as built, in Mbit/s.
+func (n *Network) Bandwidth(e int, up bool) float64 {
+	l := n.down[e]
+	if up {
+		l = n.up[e]
+	}
+	return n.fabric.Capacity(l) / BytesPerMbps
+}
+
+// Partition cuts the endpoints with side[e] set off from the others from
+// now: transfers between the two sides stop where they are, and new ones
+// wait, until Heal. Transfers within a side go on.
+func (n *Network) Partition(side []bool) (int, error) {
+	if len(side) != n.cluster.Endpoints() {
+		return 0, fmt.Errorf("netmodel: partition of %d endpoints, want %d (the nodes and the store)", len(side), n.cluster.Endpoints())
+	}
+	if n.cuts == nil {
+		n.cuts = map[int][]bool{}
+	}
+	n.nextCut++
+	n.cuts[n.nextCut] = append([]bool(nil), side...)
+	n.prune()
+	for _, t := range n.transfers {
+		if side[t.src] != side[t.dst] {
+			n.fabric.Pause(t.id)
+		}
+	}
+	return n.nextCut, nil
+}
+
+// Heal ends partition id: the transfers it held up go on (unless another
+// partition still holds them).
+func (n *Network) Heal(id int) {
+	if _, ok := n.cuts[id]; !ok {
+		return
+	}
+	delete(n.cuts, id)
+	n.prune()
+	for _, t := range n.transfers {
+		if !n.cut(t.src, t.dst) {
+			n.fabric.Resume(t.id)
+		}
+	}
+}
+
+// cut reports whether a partition in force separates src from dst.
+func (n *Network) cut(src, dst int) bool {
+	for _, side := range n.cuts {
+		if side[src] != side[dst] {
+			return true
+		}
+	}
+	return false
+}
+
+// prune drops ended transfers from the list partitions look at.
+func (n *Network) prune() {
+	live := n.transfers[:0]
+	for _, t := range n.transfers {
+		if n.fabric.Active(t.id) {
+			live = append(live, t)
+		}
+	}
+	clear(n.transfers[len(live):])
+	n.transfers = live
 }
 
 // AloneS is the time a transfer would take with the network otherwise idle

@@ -41,6 +41,9 @@ const (
 	KindWait     = "wait"
 	KindFail     = "fail"
 	KindDown     = "down"
+	// Fault spans, not tied to a round (Event.Round −1).
+	KindDegraded    = "degraded"    // the node's link capacity is cut (faults.links)
+	KindPartitioned = "partitioned" // the node is cut off from the other side (faults.partitions)
 )
 
 // Kinds lists the activity kinds in a fixed order (timeline legends use it).

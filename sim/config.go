@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/locosim/locosim/compress"
 	"github.com/locosim/locosim/data"
@@ -87,8 +88,9 @@ const (
 	AttackRandom   = "random"
 )
 
-// FaultConfig makes some nodes dishonest. Crashes and churn are the
-// cluster's (cluster.churn).
+// FaultConfig makes some nodes dishonest and some links fail. Crashes and
+// churn are the cluster's (cluster.churn); all of them enter the run
+// through one seam (Fault).
 type FaultConfig struct {
 	// MaliciousShare is the fraction of nodes (drawn from the seed) that
 	// tamper with every payload they send.
@@ -98,6 +100,12 @@ type FaultConfig struct {
 	// attack_scale times the honest payload's RMS).
 	Attack      string  `mapstructure:"attack" yaml:"attack"`
 	AttackScale float64 `mapstructure:"attack_scale" yaml:"attack_scale"`
+	// Links degrade nodes' links for a while: each entry multiplies a
+	// node's uplink, downlink or both by factor from start_s to end_s.
+	Links []LinkFault `mapstructure:"links" yaml:"links"`
+	// Partitions cut groups of nodes (and optionally the object store) off
+	// from the rest for a while: transfers across stop until it heals.
+	Partitions []PartitionFault `mapstructure:"partitions" yaml:"partitions"`
 }
 
 // ProjectionConfig lets the simulated clock answer for a bigger model than
@@ -164,7 +172,7 @@ func DefaultConfig() Config {
 		Sync:       SyncConfig{Mode: SyncFixed},
 		Cluster:    netmodel.DefaultConfig(),
 		Exchange:   autoExchange(),
-		Faults:     FaultConfig{Attack: AttackSignFlip, AttackScale: 10},
+		Faults:     FaultConfig{Attack: AttackSignFlip, AttackScale: 10, Links: []LinkFault{}, Partitions: []PartitionFault{}},
 		Projection: ProjectionConfig{Params: 1e9, TokensPerStep: 65536},
 	}
 }
@@ -325,6 +333,31 @@ func (c Config) ValidateRun() error {
 	}
 	if !(f.AttackScale > 0) {
 		return fmt.Errorf("faults.attack_scale %v: want > 0", f.AttackScale)
+	}
+	for i, l := range f.Links {
+		switch {
+		case l.Node < 0 || l.Node >= c.Cluster.Nodes:
+			return fmt.Errorf("faults.links[%d].node %d: out of range [0, %d)", i, l.Node, c.Cluster.Nodes)
+		case l.Direction != "up" && l.Direction != "down" && l.Direction != "both":
+			return fmt.Errorf("faults.links[%d].direction %q: want up, down or both", i, l.Direction)
+		case !(l.Factor > 0) || math.IsInf(l.Factor, 0):
+			return fmt.Errorf("faults.links[%d].factor %v: want a positive multiplier", i, l.Factor)
+		case !(l.StartS >= 0) || math.IsInf(l.StartS, 0) || (l.EndS != 0 && !(l.EndS > l.StartS)):
+			return fmt.Errorf("faults.links[%d]: from %v s to %v s: want 0 <= start_s < end_s (end_s 0: never ends)", i, l.StartS, l.EndS)
+		}
+	}
+	for i, p := range f.Partitions {
+		if len(p.Nodes) == 0 {
+			return fmt.Errorf("faults.partitions[%d].nodes: empty (list the nodes on one side)", i)
+		}
+		for _, nd := range p.Nodes {
+			if nd < 0 || nd >= c.Cluster.Nodes {
+				return fmt.Errorf("faults.partitions[%d].nodes: node %d out of range [0, %d)", i, nd, c.Cluster.Nodes)
+			}
+		}
+		if !(p.StartS >= 0) || math.IsInf(p.StartS, 0) || (p.EndS != 0 && !(p.EndS > p.StartS)) {
+			return fmt.Errorf("faults.partitions[%d]: from %v s to %v s: want 0 <= start_s < end_s (end_s 0: never heals)", i, p.StartS, p.EndS)
+		}
 	}
 	p := c.Projection
 	for _, x := range []struct {

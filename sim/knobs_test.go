@@ -57,6 +57,8 @@ var knobs = map[string][]string{
 		"sync.mode=window,sync.window_s=1e3,sync.max_steps=4|sync.mode=fixed,sync.window_s=0",
 		"sync.overlap=true",
 		"faults.malicious_share=0.5",
+		"faults.links=[{node: 0, direction: up, factor: 0.1, start_s: 0, end_s: 0}]",
+		"faults.partitions=[{nodes: [0, 1], store: false, start_s: 0, end_s: 30}]",
 		"projection.params=1e9", "projection.tokens_per_step=1e6", "projection.flops_per_token=1e12",
 		"cluster.nodes=5", "exchange.pattern=ps",
 	},
@@ -121,7 +123,7 @@ func TestEveryKnobMovesTheResult(t *testing.T) {
 				if ctx != nil {
 					want = fingerprint(t, resolveTiny(t, append(append([]string{}, base...), ctx...)...))
 				}
-				sets := extra(append(append(append([]string{}, base...), ctx...), strings.Split(set, ",")...))
+				sets := extra(append(append(append([]string{}, base...), ctx...), splitSets(set)...))
 				if got := fingerprint(t, resolveTiny(t, sets...)); got == want {
 					t.Errorf("%s changed nothing", set)
 				}
@@ -172,7 +174,7 @@ func TestKnobTableCoversEveryKey(t *testing.T) {
 			if _, v, ok := strings.Cut(set, "|"); ok {
 				set = v
 			}
-			for _, kv := range strings.Split(set, ",") {
+			for _, kv := range splitSets(set) {
 				k, _, _ := strings.Cut(kv, "=")
 				varied[k] = true
 			}
@@ -189,4 +191,13 @@ func TestKnobTableCoversEveryKey(t *testing.T) {
 		}
 		t.Errorf("config key %s is neither varied by the knob test nor exempt", k)
 	}
+}
+
+// splitSets splits "a=1,b=2" into settings; a value in YAML flow syntax
+// ("[{x: 1, y: 2}]") is one setting.
+func splitSets(set string) []string {
+	if strings.ContainsAny(set, "[{") {
+		return []string{set}
+	}
+	return strings.Split(set, ",")
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime"
 	"time"
 
@@ -60,8 +59,10 @@ type Run struct {
 	tokens        int64
 	computeS      float64 // simulated compute time summed over nodes
 	lastEval      record.Eval
-	prev          *flight // overlap: the round whose aggregate is still in flight
-	exchangeEnd   float64 // overlap: when the last finished round's exchange ended
+	prev          *flight        // overlap: the round whose aggregate is still in flight
+	exchangeEnd   float64        // overlap: when the last finished round's exchange ended
+	faultEvents   []record.Event // link faults, written with the node records
+	faultErr      error          // from a fault acting during the run
 	// separateOverlap gives each overlapping round a network of its own, as
 	// before rounds shared one (tests compare the two).
 	separateOverlap bool
@@ -88,10 +89,14 @@ func (t Timing) Training() float64 {
 	return t.Local - t.CompressCPU/float64(max(t.Workers, 1))
 }
 
-// Options are a run's non-deterministic inputs: none of them changes a result.
+// Options are a run's inputs beyond its configuration.
 type Options struct {
-	// Now, if set, is used to measure where wall-clock time goes.
+	// Now, if set, is used to measure where wall-clock time goes; it
+	// changes no result.
 	Now func() time.Time
+	// Faults are installed through the fault seam after the configured
+	// ones (cluster.churn, faults.*): a researcher's own failure model.
+	Faults []Fault
 }
 
 // NewRun builds the cluster, the replicas' states and the network.
@@ -106,7 +111,10 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 	if corpus.Vocab() > cfg.Model.Vocab {
 		return nil, fmt.Errorf("corpus vocabulary %d exceeds model.vocab %d", corpus.Vocab(), cfg.Model.Vocab)
 	}
-	cluster, err := netmodel.Build(cfg.Cluster, cfg.Seed)
+	// Availability comes in through the fault seam with the other faults.
+	ccfg := cfg.Cluster
+	ccfg.Churn = netmodel.ChurnConfig{}
+	cluster, err := netmodel.Build(ccfg, cfg.Seed)
 	if err != nil {
 		return nil, err
 	}
@@ -150,14 +158,12 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 	}
 
 	shape := data.Shape{Batch: cfg.Train.BatchSize, SeqLen: cfg.Model.SeqLen}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d616c6963696f75)) // "maliciou"
-	bad := pickMalicious(rng, n, cfg.Faults.MaliciousShare)
 	for i := range n {
 		st, err := corpus.NodeStream(i, n, shape)
 		if err != nil {
 			return nil, err
 		}
-		nd := &Node{ID: i, State: comp.NewState(), Stream: st, malicious: bad[i]}
+		nd := &Node{ID: i, State: comp.NewState(), Stream: st}
 		if r.alg.NodeOptimizer {
 			if nd.Opt, err = model.NewAdamW(opt, global.Layout()); err != nil {
 				return nil, err
@@ -165,6 +171,13 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 		}
 		r.nodes = append(r.nodes, nd)
 	}
+	seam := &FaultSeam{r: r}
+	for _, f := range append(cfg.faults(), opts.Faults...) {
+		if err := f.Install(seam); err != nil {
+			return nil, fmt.Errorf("fault %T: %w", f, err)
+		}
+	}
+	r.faultEvents = seam.events
 	workers := cfg.Train.Workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -211,16 +224,6 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 	r.flopsPerStep = fpt * tps
 	r.modelBytes = int64(math.Ceil(params * 4))
 	return r, nil
-}
-
-// pickMalicious marks round(share·n) nodes, drawn without replacement.
-func pickMalicious(rng *rand.Rand, n int, share float64) []bool {
-	bad := make([]bool, n)
-	k := int(math.Round(share * float64(n)))
-	for _, i := range rng.Perm(n)[:k] {
-		bad[i] = true
-	}
-	return bad
 }
 
 // Config is the run's configuration.
@@ -271,7 +274,7 @@ func (r *Run) Nodes(sink Sink) error {
 		err := sink.Node(record.Node{
 			Node: int64(i), Class: p.Class, Flops: p.PeakFlops, Utilization: p.Utilization,
 			BwUpMbps: p.BwUpMbps, BwDownMbps: p.BwDownMbps, LatencyMs: p.AccessLatencyMs,
-			XMs: p.XMs, YMs: p.YMs, DataShard: int64(r.nodes[i].Stream.Node()), Malicious: r.nodes[i].malicious,
+			XMs: p.XMs, YMs: p.YMs, DataShard: int64(r.nodes[i].Stream.Node()), Malicious: r.nodes[i].tamper != nil,
 		})
 		if err != nil {
 			return err
@@ -318,6 +321,11 @@ func (r *Run) Run(ctx context.Context, sink Sink, onEval func(record.Eval)) (rec
 	if r.round == 0 {
 		if err := r.Nodes(sink); err != nil {
 			return record.Eval{}, err
+		}
+		for _, e := range r.faultEvents {
+			if err := sink.Event(e); err != nil {
+				return record.Eval{}, err
+			}
 		}
 		e, err := r.Evaluate(sink)
 		if err != nil {
@@ -514,6 +522,9 @@ func (r *Run) Step(sink Sink) error {
 			return err
 		}
 	}
+	if r.faultErr != nil {
+		return fmt.Errorf("round %d: %w", r.round, r.faultErr)
+	}
 	r.globalStep += r.stepsPerRound
 	r.round++
 	if r.prev == nil {
@@ -642,8 +653,8 @@ func (r *Run) local(w *Worker, n *Node, q *request) error {
 	if err != nil {
 		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
-	if n.malicious {
-		r.attack(p, n.ID, q.round)
+	if n.tamper != nil {
+		n.tamper(p, q.round)
 	}
 	if q.size, err = r.comp.Size(p); err != nil {
 		return fmt.Errorf("node %d: %w", n.ID, err)
@@ -655,38 +666,4 @@ func (r *Run) local(w *Worker, n *Node, q *request) error {
 		q.compressT = r.now().Sub(t).Seconds()
 	}
 	return nil
-}
-
-// attack tampers with a payload as faults.attack says.
-func (r *Run) attack(p *compress.Payload, node, round int) {
-	f := r.cfg.Faults
-	switch f.Attack {
-	case AttackScale:
-		p.Scale(float32(f.AttackScale))
-	case AttackSignFlip:
-		p.Scale(float32(-f.AttackScale))
-	case AttackRandom:
-		// Noise of the honest payload's shape and size: random codes under
-		// inflated statistics, or random values of the
-		// honest RMS, then scaled by attack_scale.
-		rng := rand.New(rand.NewPCG(compress.DeriveSeed(r.cfg.Seed, node, round), 0x72616e646f6d))
-		for t := range p.Tensors {
-			tp := &p.Tensors[t]
-			if tp.Quant != nil {
-				for k := range tp.Codes {
-					tp.Codes[k] = uint8(rng.IntN(1 << tp.Quant.Bits))
-				}
-				continue
-			}
-			var ss float64
-			for _, x := range tp.Values {
-				ss += float64(x) * float64(x)
-			}
-			rms := math.Sqrt(ss / float64(max(len(tp.Values), 1)))
-			for k := range tp.Values {
-				tp.Values[k] = float32(rng.NormFloat64() * rms)
-			}
-		}
-		p.Scale(float32(f.AttackScale))
-	}
 }

@@ -175,9 +175,9 @@ type Node struct {
 	State  *compress.State // the compressor's per-node state
 	Stream data.Stream     // the node's own data
 
-	malicious bool
-	stale     bool    // was down or crashed: must download θ first
-	lossSum   float64 // training loss summed over the current work's steps
+	tamper  func(p *compress.Payload, round int) // a fault's, or nil
+	stale   bool                                 // was down or crashed: must download θ first
+	lossSum float64                              // training loss summed over the current work's steps
 }
 
 // reset drops the optimizer and compressor state, as a crash does.
