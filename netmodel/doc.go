@@ -27,8 +27,11 @@
 //     and for the object store (whose links may be unlimited).
 //   - Patterns and exchanges: ObjectStoreAllGather (Templar's rules: G
 //     gather peers, a reserve list, polling, per-peer and total timeouts,
-//     an upload deadline), P2PAllGather, RingAllReduce (bandwidth-aware
-//     ring order, rebuilt after a failure) and ParameterServer. A pattern
+//     an upload deadline, gathering after a barrier or as soon as a node's
+//     own upload is done), P2PAllGather, RingAllReduce (bandwidth-aware
+//     ring order, rebuilt after a failure), ParameterServer, PointToPoint
+//     (each node sends to one other) and PairwiseGossip (random pairs swap
+//     payloads). Every pattern passes one conformance suite. A pattern
 //     is an exchange of payloads, timed from each node's ready time:
 //     Pattern.Run times one exchange given each node's ready time and
 //     payload size, with failures from the cluster's availability; or
@@ -41,6 +44,9 @@
 //     once and share its links. The round schedule around an exchange (the
 //     fixed, window and deadline sync modes, inner steps and compute,
 //     catch-up downloads) is package sim's.
+//   - Faults over time: Network.SetBandwidth changes a link's capacity
+//     (a degradation), Network.Partition cuts one set of endpoints off from
+//     the others until Heal (transfers across stop where they are).
 //
 // # Determinism
 //

@@ -4,19 +4,29 @@ import "fmt"
 
 // Pattern names for ExchangeConfig.Pattern.
 const (
-	PatternStore = "store" // ObjectStoreAllGather
-	PatternP2P   = "p2p"   // P2PAllGather
-	PatternRing  = "ring"  // RingAllReduce
-	PatternPS    = "ps"    // ParameterServer
+	PatternStore  = "store"  // ObjectStoreAllGather
+	PatternP2P    = "p2p"    // P2PAllGather
+	PatternRing   = "ring"   // RingAllReduce
+	PatternPS     = "ps"     // ParameterServer
+	PatternSend   = "send"   // PointToPoint
+	PatternGossip = "gossip" // PairwiseGossip
 )
 
 // ExchangeConfig selects and tunes an exchange pattern. Each sub-section
 // tunes the patterns named in its comment.
 type ExchangeConfig struct {
-	Pattern string       `mapstructure:"pattern" yaml:"pattern"` // store, p2p, ring or ps
+	Pattern string       `mapstructure:"pattern" yaml:"pattern"` // store, p2p, ring, ps, send or gossip
 	Gather  GatherConfig `mapstructure:"gather" yaml:"gather"`   // store and p2p
 	Ring    RingConfig   `mapstructure:"ring" yaml:"ring"`       // ring
 	PS      PSConfig     `mapstructure:"ps" yaml:"ps"`           // ps
+	Send    SendConfig   `mapstructure:"send" yaml:"send"`       // send
+}
+
+// SendConfig tunes the point-to-point send.
+type SendConfig struct {
+	// Dest lists each node's receiver (−1: none); empty: each node sends to
+	// the next (i+1 mod n).
+	Dest []int `mapstructure:"dest" yaml:"dest"`
 }
 
 // GatherConfig holds Templar's gather rules.
@@ -56,6 +66,7 @@ func DefaultExchangeConfig() ExchangeConfig {
 			PeerTimeoutS: g.PeerTimeoutS, GatherTimeoutS: g.GatherTimeoutS},
 		Ring: RingConfig{Order: RingByBandwidth, RestartS: 30},
 		PS:   PSConfig{Server: -1},
+		Send: SendConfig{Dest: []int{}},
 	}
 }
 
@@ -101,6 +112,19 @@ func (c ExchangeConfig) Build(nodes int) (Pattern, error) {
 		return RingAllReduce{Order: c.Ring.Order, RestartS: c.Ring.RestartS}, nil
 	case PatternPS:
 		return ParameterServer{Server: c.PS.Server, AggregateBytes: c.PS.AggregateBytes}, nil
+	case PatternSend:
+		p := PointToPoint{}
+		if len(c.Send.Dest) > 0 {
+			p.Dest = c.Send.Dest
+			if nodes > 0 {
+				if err := p.validate(nodes); err != nil {
+					return nil, &ConfigError{Section: &ExchangeSection, Key: "send.dest", Msg: err.Error()}
+				}
+			}
+		}
+		return p, nil
+	case PatternGossip:
+		return PairwiseGossip{}, nil
 	}
-	return nil, &ConfigError{Section: &ExchangeSection, Key: "pattern", Msg: fmt.Sprintf("unknown exchange pattern %q (want store, p2p, ring or ps)", c.Pattern)}
+	return nil, &ConfigError{Section: &ExchangeSection, Key: "pattern", Msg: fmt.Sprintf("unknown exchange pattern %q (want store, p2p, ring, ps, send or gossip)", c.Pattern)}
 }

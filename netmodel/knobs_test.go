@@ -242,6 +242,8 @@ func TestEveryExchangeKnobMovesTheRound(t *testing.T) {
 		"ring.restart_s":          {pre: ring, mut: func(x *ExchangeConfig) { x.Ring.RestartS = 2 }},
 		"ps.server":               {pre: ps, mut: func(x *ExchangeConfig) { x.PS.Server = 0 }},
 		"ps.aggregate_bytes":      {pre: ps, mut: func(x *ExchangeConfig) { x.PS.AggregateBytes = 1000 }},
+		"send.dest": {pre: func(x *ExchangeConfig) { x.Pattern = PatternSend },
+			mut: func(x *ExchangeConfig) { x.Send.Dest = []int{9, 0, 1, 2, 3, 4, 5, 6, 7, 8} }},
 	}
 	for _, k := range knobKeys(reflect.TypeOf(ExchangeConfig{}), "") {
 		kn, ok := knobs[k]
@@ -265,7 +267,7 @@ func TestEveryExchangeKnobMovesTheRound(t *testing.T) {
 		t.Errorf("bad retry_s: %v", err)
 	}
 	bad = DefaultExchangeConfig()
-	bad.Pattern = "gossip"
+	bad.Pattern = "telepathy"
 	if err := bad.Validate(); err == nil || !strings.HasPrefix(err.Error(), "exchange.pattern:") {
 		t.Errorf("bad pattern: %v", err)
 	}

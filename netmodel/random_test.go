@@ -1,90 +1,140 @@
 package netmodel
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/locosim/locosim/des"
 )
 
-// TestRandomExchanges runs many random clusters and patterns with churn,
-// each exchange with random ready times, payloads and deadlines, and checks
-// that every exchange ends and its results hang together.
-func TestRandomExchanges(t *testing.T) {
-	rng := rand.New(rand.NewPCG(11, 12))
-	trials := 150
+// conformance is the suite every exchange pattern runs in its own test:
+// many random clusters with churn, each exchange with random ready times,
+// payloads and deadlines; every exchange must end, its results must hang
+// together (checkExchange), no flow or event may outlive it, and the same
+// inputs must give the same results.
+func conformance(t *testing.T, mk func(rng *rand.Rand, nodes int) Pattern) {
+	t.Helper()
+	trials := 80
 	if testing.Short() {
-		trials = 30
+		trials = 20
 	}
-	for trial := range trials {
-		cfg := DefaultConfig()
-		cfg.Nodes = 2 + rng.IntN(14)
-		cfg.Sharing.Model = []string{ModelRaw, ModelMaxMin, ModelLV08}[rng.IntN(3)]
-		if rng.IntN(2) == 0 {
-			cfg.Store.BwUpMbps, cfg.Store.BwDownMbps = 50+rng.Float64()*500, 50+rng.Float64()*500
-		}
-		cfg.Churn.MtbfS, cfg.Churn.MeanDowntimeS = 50+rng.Float64()*300, 5+rng.Float64()*60
-		c, err := Build(cfg, uint64(trial))
-		if err != nil {
-			t.Fatal(err)
-		}
-		net, err := NewNetwork(c, des.New(), uint64(trial))
-		if err != nil {
-			t.Fatal(err)
-		}
-		x := DefaultExchangeConfig()
-		x.Pattern = []string{PatternStore, PatternP2P, PatternRing, PatternPS}[rng.IntN(4)]
-		x.Gather.Peers, x.Gather.ReservePeers = rng.IntN(cfg.Nodes+1), rng.IntN(4)
-		x.Gather.PeerTimeoutS, x.Gather.GatherTimeoutS = 5+rng.Float64()*30, 20+rng.Float64()*200
-		x.Ring.RestartS = rng.Float64() * 10
-		x.PS.Server = rng.IntN(cfg.Nodes+1) - 1
-		pat, err := x.Build(cfg.Nodes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := 0.0
-		for round := range 3 {
-			ex := ExchangeSpec{Round: round, StartS: start, ReadyS: make([]float64, cfg.Nodes)}
-			for i := range ex.ReadyS {
-				ex.ReadyS[i] = start + rng.Float64()*20
-				if rng.IntN(8) == 0 {
-					ex.ReadyS[i] = math.Inf(1) // sits this one out
-				}
-			}
+	run := func() string {
+		rng := rand.New(rand.NewPCG(11, 12))
+		var all strings.Builder
+		for trial := range trials {
+			cfg := DefaultConfig()
+			cfg.Nodes = 1 + rng.IntN(15)
+			cfg.Sharing.Model = []string{ModelRaw, ModelMaxMin, ModelLV08}[rng.IntN(3)]
 			if rng.IntN(2) == 0 {
-				ex.PayloadBytes = []int64{int64(rng.IntN(20_000_000))}
-			} else {
-				ex.PayloadBytes = make([]int64, cfg.Nodes)
-				for i := range ex.PayloadBytes {
-					ex.PayloadBytes[i] = int64(rng.IntN(20_000_000))
-				}
+				cfg.Store.BwUpMbps, cfg.Store.BwDownMbps = 50+rng.Float64()*500, 50+rng.Float64()*500
 			}
-			if rng.IntN(2) == 0 {
-				ex.DeadlineS = start + 0.5 + rng.Float64()*30
-			}
-			res, err := pat.Run(net, ex)
+			cfg.Churn.MtbfS, cfg.Churn.MeanDowntimeS = 50+rng.Float64()*300, 5+rng.Float64()*60
+			c, err := Build(cfg, uint64(trial))
 			if err != nil {
-				t.Fatalf("trial %d exchange %d (%s): %v", trial, round, x.Pattern, err)
+				t.Fatal(err)
 			}
-			if testing.Verbose() {
-				t.Logf("trial %d exchange %d: %s nodes=%d deadline=%g end=%g", trial, round, x.Pattern, cfg.Nodes, ex.DeadlineS, res.EndS)
+			net, err := NewNetwork(c, des.New(), uint64(trial))
+			if err != nil {
+				t.Fatal(err)
 			}
-			checkExchange(t, trial, ex, res, c)
-			if n := net.Fabric().ActiveFlows(); n != 0 {
-				t.Fatalf("trial %d exchange %d: %d flows still active after the exchange", trial, round, n)
+			pat := mk(rng, cfg.Nodes)
+			start := 0.0
+			for round := range 3 {
+				ex := ExchangeSpec{Round: round, StartS: start, ReadyS: make([]float64, cfg.Nodes)}
+				for i := range ex.ReadyS {
+					ex.ReadyS[i] = start + rng.Float64()*20
+					if rng.IntN(8) == 0 {
+						ex.ReadyS[i] = math.Inf(1) // sits this one out
+					}
+				}
+				switch rng.IntN(3) {
+				case 0:
+					ex.PayloadBytes = []int64{int64(rng.IntN(20_000_000))}
+				case 1:
+					ex.PayloadBytes = make([]int64, cfg.Nodes)
+					for i := range ex.PayloadBytes {
+						ex.PayloadBytes[i] = int64(rng.IntN(20_000_000))
+					}
+				default:
+					ex.PayloadBytes = []int64{0}
+				}
+				if rng.IntN(2) == 0 {
+					ex.DeadlineS = start + 0.5 + rng.Float64()*30
+				}
+				res, err := pat.Run(net, ex)
+				if err != nil {
+					t.Fatalf("trial %d exchange %d (%s): %v", trial, round, pat.Name(), err)
+				}
+				checkExchange(t, trial, ex, res, c)
+				if n := net.Fabric().ActiveFlows(); n != 0 {
+					t.Fatalf("trial %d exchange %d: %d flows still active after the exchange", trial, round, n)
+				}
+				// Nothing of the exchange is left pending; the fabric may still
+				// owe a re-solve of this instant (after a transfer was cut).
+				eng := net.Engine()
+				if ev, ok := eng.Peek(); eng.Len() > 1 || (ok && (ev.Class != des.ClassSettle || ev.Time != eng.Now())) {
+					t.Fatalf("trial %d exchange %d (%s): %d events still pending after the exchange, the next %+v (now %g)",
+						trial, round, pat.Name(), eng.Len(), ev, eng.Now())
+				}
+				fmt.Fprintf(&all, "%v %v %v %v\n", res.EndS, res.Nodes, res.Received, res.Activities)
+				start = res.EndS + rng.Float64()*20
 			}
-			// Nothing of the exchange is left pending; the fabric may still
-			// owe a re-solve of this instant (after a transfer was cut).
-			eng := net.Engine()
-			if ev, ok := eng.Peek(); eng.Len() > 1 || (ok && (ev.Class != des.ClassSettle || ev.Time != eng.Now())) {
-				t.Fatalf("trial %d exchange %d (%s): %d events still pending after the exchange, the next %+v (now %g)",
-					trial, round, x.Pattern, eng.Len(), ev, eng.Now())
-			}
-			start = res.EndS + rng.Float64()*20
 		}
+		return all.String()
 	}
+	if a, b := run(), run(); a != b {
+		t.Fatal("the same exchanges gave different results")
+	}
+}
+
+func TestStoreConformance(t *testing.T) {
+	conformance(t, func(rng *rand.Rand, n int) Pattern { return randomGather(rng, n) })
+}
+
+func TestP2PConformance(t *testing.T) {
+	conformance(t, func(rng *rand.Rand, n int) Pattern { return P2PAllGather(randomGather(rng, n)) })
+}
+
+func TestRingConformance(t *testing.T) {
+	conformance(t, func(rng *rand.Rand, n int) Pattern {
+		return RingAllReduce{Order: []string{RingByBandwidth, RingByIndex}[rng.IntN(2)], RestartS: rng.Float64() * 10}
+	})
+}
+
+func TestPSConformance(t *testing.T) {
+	conformance(t, func(rng *rand.Rand, n int) Pattern { return ParameterServer{Server: rng.IntN(n+1) - 1} })
+}
+
+func TestSendConformance(t *testing.T) {
+	conformance(t, func(rng *rand.Rand, n int) Pattern {
+		if rng.IntN(2) == 0 {
+			return PointToPoint{}
+		}
+		dest := make([]int, n)
+		for i := range dest {
+			dest[i] = rng.IntN(n+1) - 1
+			if dest[i] == i {
+				dest[i] = -1
+			}
+		}
+		return PointToPoint{Dest: dest}
+	})
+}
+
+func TestGossipConformance(t *testing.T) {
+	conformance(t, func(*rand.Rand, int) Pattern { return PairwiseGossip{} })
+}
+
+func randomGather(rng *rand.Rand, n int) ObjectStoreAllGather {
+	g := TemplarGather()
+	g.Start = []string{GatherBarrier, GatherOwn}[rng.IntN(2)]
+	g.Peers, g.Reserve = rng.IntN(n+1), rng.IntN(4)
+	g.PeerTimeoutS, g.GatherTimeoutS = 5+rng.Float64()*30, 20+rng.Float64()*200
+	return g
 }
 
 func checkExchange(t *testing.T, trial int, ex ExchangeSpec, res *ExchangeResult, c *Cluster) {
