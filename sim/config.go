@@ -213,6 +213,9 @@ func (c Config) CompressorConfig() compress.Config {
 // exchangeConfig is the exchange pattern really used.
 func (c Config) exchangeConfig() netmodel.ExchangeConfig {
 	e := c.Exchange
+	if a, ok := Lookup(c.Strategy.Kind); ok && e.Pattern == Auto && a.Exchange != "" {
+		e.Pattern = a.Exchange
+	}
 	if e.Pattern == Auto {
 		if k := c.CompressorConfig().Kind; k == compress.Dense || k == compress.BF16 {
 			e.Pattern = netmodel.PatternRing
@@ -309,6 +312,9 @@ func (c Config) ValidateRun() error {
 		}
 	default:
 		return fmt.Errorf("sync.mode %q: want fixed, window or deadline", c.Sync.Mode)
+	}
+	if c.Sync.Overlap && alg.NodeParams {
+		return fmt.Errorf("sync.overlap: %s's nodes hold weights of their own, which a round-late aggregate would mix with the next round's; overlap is for algorithms with a shared θ", s.Kind)
 	}
 	if c.Sync.Overlap && alg.EveryStep {
 		return fmt.Errorf("sync.overlap: %s applies every step's aggregate at once; overlap is for algorithms with inner steps", s.Kind)

@@ -13,6 +13,7 @@ import (
 // which worker ran it, and when in wall time, changes nothing.
 type request struct {
 	node, steps, from, round int
+	fetch                    bool // the node fetched θ first (it was stale)
 
 	done chan struct{}
 	err  error
@@ -32,14 +33,15 @@ type pool struct {
 	round  int
 	from   int
 	queue  chan *request
+	stale  []bool           // nodes that fetch θ before they compute
 	byNode map[int]*request // the latest request of each node
 	all    []*request
 	wg     sync.WaitGroup
 	closed bool
 }
 
-func (r *Run) newPool() *pool {
-	p := &pool{r: r, round: r.round, from: r.globalStep, queue: make(chan *request, 2*len(r.nodes)+1), byNode: map[int]*request{}}
+func (r *Run) newPool(stale []bool) *pool {
+	p := &pool{r: r, round: r.round, from: r.globalStep, stale: stale, queue: make(chan *request, 2*len(r.nodes)+1), byNode: map[int]*request{}}
 	for _, w := range r.workers {
 		p.wg.Add(1)
 		go func(w *Worker) {
@@ -55,7 +57,7 @@ func (r *Run) newPool() *pool {
 
 // request asks for node's work of steps inner steps.
 func (p *pool) request(node, steps int) *request {
-	q := &request{node: node, steps: steps, from: p.from, round: p.round, done: make(chan struct{})}
+	q := &request{node: node, steps: steps, from: p.from, round: p.round, fetch: p.stale[node], done: make(chan struct{})}
 	p.byNode[node] = q
 	p.all = append(p.all, q)
 	p.queue <- q

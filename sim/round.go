@@ -50,6 +50,7 @@ type roundResult struct {
 	waitS      float64 // wall time the event loop was blocked on work
 	nodes      []nodeRound
 	aggregate  []int
+	received   [][]int // the payloads each node holds
 	activities []activity
 }
 
@@ -283,7 +284,7 @@ func (rr *roundRun) compute(i int) {
 // core scheduled: compute, failures, downtime, waiting, and statuses.
 func (rr *roundRun) result(xr *netmodel.ExchangeResult) *roundResult {
 	start, end := rr.spec.startS, xr.EndS
-	out := &roundResult{endS: end, aggregate: xr.Aggregate, waitS: rr.waitS}
+	out := &roundResult{endS: end, aggregate: xr.Aggregate, received: xr.Received, waitS: rr.waitS}
 	for _, a := range xr.Activities {
 		rr.activity(a.Node, a.Kind.String(), a.StartS, a.EndS, a.Bytes, a.Peer)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/locosim/locosim/compress"
@@ -164,6 +165,9 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 			return nil, err
 		}
 		nd := &Node{ID: i, State: comp.NewState(), Stream: st}
+		if r.alg.NodeParams {
+			nd.Params = slices.Clone(global.Params())
+		}
 		if r.alg.NodeOptimizer {
 			if nd.Opt, err = model.NewAdamW(opt, global.Layout()); err != nil {
 				return nil, err
@@ -410,7 +414,7 @@ func (r *Run) Step(sink Sink) error {
 		}
 		stale[i] = n.stale
 	}
-	p := r.newPool()
+	p := r.newPool(stale)
 	// Work whose steps are known at the round's start is requested at once,
 	// so that the workers train while the network is simulated.
 	for i := range r.nodes {
@@ -562,11 +566,47 @@ func (r *Run) apply(f *flight) error {
 	for _, j := range f.res.aggregate {
 		payloads = append(payloads, f.pool.byNode[j].wire) // decoded while aggregated
 	}
+	if r.alg.NodeParams {
+		return r.applyNodes(f)
+	}
 	if len(payloads) == 0 {
 		return nil
 	}
 	if err := r.strat.Apply(payloads, f.step); err != nil {
 		return fmt.Errorf("round %d: %w", f.round, err)
+	}
+	return nil
+}
+
+// applyNodes moves each node that finished round f by the payloads it
+// holds, then makes θ the mean of the nodes' weights.
+func (r *Run) applyNodes(f *flight) error {
+	na, ok := r.strat.(NodeApplier)
+	if !ok {
+		return fmt.Errorf("strategy %s: its nodes hold weights but it has no ApplyNode", r.alg.Name)
+	}
+	for i, nr := range f.res.nodes {
+		if nr.Status == record.StatusDown || nr.Status == record.StatusCrashed {
+			continue
+		}
+		var payloads [][]byte
+		for _, j := range f.res.received[i] {
+			if q := f.pool.trained(j); q != nil {
+				payloads = append(payloads, q.wire)
+			}
+		}
+		if err := na.ApplyNode(r.nodes[i], payloads, f.step); err != nil {
+			return fmt.Errorf("round %d: node %d: %w", f.round, i, err)
+		}
+	}
+	theta := r.global.Params()
+	inv := 1 / float32(len(r.nodes))
+	for k := range theta {
+		var sum float32
+		for _, n := range r.nodes {
+			sum += n.Params[k]
+		}
+		theta[k] = sum * inv
 	}
 	return nil
 }
@@ -636,7 +676,12 @@ func (r *Run) projectBytes(n int) int64 {
 // local does node n's work for this round on worker w: steps inner steps from
 // θ, then the payload, encoded.
 func (r *Run) local(w *Worker, n *Node, q *request) error {
-	if err := w.Model.CopyParamsFrom(r.global); err != nil {
+	if n.Params != nil {
+		if q.fetch {
+			copy(n.Params, r.global.Params()) // what a stale node downloads
+		}
+		copy(w.Model.Params(), n.Params)
+	} else if err := w.Model.CopyParamsFrom(r.global); err != nil {
 		return err
 	}
 	n.lossSum = 0

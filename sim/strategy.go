@@ -35,6 +35,15 @@ type Strategy interface {
 	LR(step int) float64
 }
 
+// NodeApplier is implemented by the strategies of algorithms whose nodes
+// hold weights of their own (Algorithm.NodeParams). After every round the
+// core calls ApplyNode, in node order, for each node that finished it,
+// with the payloads that node holds (its own included when it sent one);
+// the strategy moves n.Params by them.
+type NodeApplier interface {
+	ApplyNode(n *Node, payloads [][]byte, step int) error
+}
+
 // Env is what a strategy is built with.
 type Env struct {
 	Config     Config
@@ -57,6 +66,14 @@ type Algorithm struct {
 	EveryStep bool
 	// NodeOptimizer: each node keeps an AdamW state of its own (Node.Opt).
 	NodeOptimizer bool
+	// NodeParams: each node holds weights of its own (Node.Params), which
+	// its work starts from; the strategy must implement NodeApplier, and
+	// the shared θ (what is evaluated) is the mean of the nodes' weights.
+	NodeParams bool
+	// Exchange is the exchange pattern exchange.pattern "auto" resolves to
+	// ("" : a ring all-reduce for dense payloads, the object store's
+	// all-gather for the others).
+	Exchange string
 	// Section, if set, returns the algorithm's own configuration with its
 	// defaults: a pointer to a struct whose fields carry mapstructure and
 	// yaml tags. Its keys are strategy.<Name>.*, as strict as any other.
@@ -171,6 +188,7 @@ type Worker struct {
 // optimizer and its compressor's state (error feedback, momentum).
 type Node struct {
 	ID     int
+	Params []float32       // its own weights; nil unless the algorithm has NodeParams
 	Opt    *model.AdamW    // nil unless the algorithm has NodeOptimizer
 	State  *compress.State // the compressor's per-node state
 	Stream data.Stream     // the node's own data

@@ -172,7 +172,7 @@ func Conformance(t *testing.T, s Spec) {
 		checkRounds(t, res)
 	}
 	t.Run("crash-rejoin", func(t *testing.T) { crashRejoin(t, false) })
-	if a, _ := sim.Lookup(s.Name); !a.EveryStep {
+	if a, _ := sim.Lookup(s.Name); !a.EveryStep && !a.NodeParams {
 		// With overlap the crash is known when the next round starts, while
 		// the crashed round's exchange is still going on.
 		t.Run("crash-rejoin-overlap", func(t *testing.T) { crashRejoin(t, true, "sync.overlap=true") })
@@ -190,7 +190,7 @@ func Conformance(t *testing.T, s Spec) {
 		checkRounds(t, res)
 	})
 
-	if a, _ := sim.Lookup(s.Name); !a.EveryStep {
+	if a, _ := sim.Lookup(s.Name); !a.EveryStep && !a.NodeParams {
 		t.Run("overlap-churn", func(t *testing.T) {
 			// Rounds overlap on one network while nodes fail and rejoin.
 			res := run(t, "sync.overlap=true", "cluster.churn.mtbf_s=60", "cluster.churn.mean_downtime_s=8")
