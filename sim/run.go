@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"time"
@@ -164,7 +165,8 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 		if err != nil {
 			return nil, err
 		}
-		nd := &Node{ID: i, State: comp.NewState(), Stream: st}
+		nd := &Node{ID: i, State: comp.NewState(), Stream: st,
+			Rand: rand.New(rand.NewPCG(cfg.Seed, 0x6e6f6465<<32|uint64(i)))} // "node"
 		if r.alg.NodeParams {
 			nd.Params = slices.Clone(global.Params())
 		}

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"sync"
 
@@ -192,6 +193,10 @@ type Node struct {
 	Opt    *model.AdamW    // nil unless the algorithm has NodeOptimizer
 	State  *compress.State // the compressor's per-node state
 	Stream data.Stream     // the node's own data
+	// Rand is the node's own random stream, drawn from the run's seed and
+	// the node's id, for algorithms that choose at random (its PCG source
+	// can be saved and restored). Only the node's own work may draw from it.
+	Rand *rand.Rand
 
 	tamper  func(p *compress.Payload, round int) // a fault's, or nil
 	stale   bool                                 // was down or crashed: must download θ first

@@ -8,6 +8,8 @@
 //	            feedback, θ ← θ − α·aggregate
 //	demo        every step, top-k DCT components of a decoupled momentum,
 //	            θ ← θ − lr·sign(aggregate)
+//	gossip      H AdamW steps on each node's own weights, then pairwise
+//	            gossip averaging with a random partner
 //
 // Importing the package (for its side effect, as with database/sql drivers)
 // makes them available to sim.NewRun:
