@@ -161,8 +161,10 @@ func TestDivRow(t *testing.T) {
 		if cols > 1 {
 			p.colsInv = ^uint64(0)/uint64(cols) + 1
 		}
-		for _, d := range []int{0, 1, cols - 1, cols, cols + 1, 64*cols - 1, rng.IntN(1 << 32), 1<<32 - 1, rng.IntN(cols * 70)} {
-			if d < 0 || d >= 1<<32 {
+		// Dividends below 2^32 (below MaxInt where int has 32 bits).
+		limit := int(min(uint64(1)<<32, uint64(math.MaxInt)))
+		for _, d := range []int{0, 1, cols - 1, cols, cols + 1, 64*cols - 1, rng.IntN(limit), limit - 1, rng.IntN(int(min(int64(cols)*70, int64(limit))))} {
+			if d < 0 || uint64(d) >= 1<<32 {
 				continue
 			}
 			if got, want := p.divRow(d), d/cols; got != want {
