@@ -205,15 +205,7 @@ func (n *Network) Start(p Pattern, round int, deadline float64, down []bool) (*E
 	p.begin(r)
 	if r.err != nil {
 		// Do not hand back a half-begun exchange: drop what it scheduled.
-		r.finished = true
-		for _, id := range r.timers {
-			r.eng.Cancel(id)
-		}
-		for _, xs := range r.xfers {
-			for _, x := range xs {
-				r.abort(x, true)
-			}
-		}
+		r.stop()
 		return nil, r.err
 	}
 	return r, nil
@@ -336,22 +328,27 @@ func (r *Exchange) Finish() (*ExchangeResult, error) {
 	if r.finished {
 		return nil, errors.New("netmodel: exchange finished twice")
 	}
+	// Unless an error stopped the exchange, every node is done and no
+	// transfer should be left; none may outlive the exchange on a network
+	// that other exchanges share.
+	r.stop()
+	if r.err != nil {
+		return nil, r.err
+	}
+	return r.result(), nil
+}
+
+// stop ends the exchange: its timers are cancelled, its transfers cut.
+func (r *Exchange) stop() {
 	r.finished = true
 	for _, id := range r.timers {
 		r.eng.Cancel(id)
 	}
-	// Unless an error stopped the exchange, every node is done and no
-	// transfer should be left; none may outlive the exchange on a network
-	// that other exchanges share.
 	for _, xs := range r.xfers {
 		for _, x := range xs {
 			r.abort(x, true)
 		}
 	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	return r.result(), nil
 }
 
 func (r *Exchange) check(i int) bool {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -368,10 +369,10 @@ func sortActivities(a []activity) {
 		if x.Node != y.Node {
 			return x.Node - y.Node
 		}
-		if c := cmpFloat(x.StartS, y.StartS); c != 0 {
+		if c := cmp.Compare(x.StartS, y.StartS); c != 0 {
 			return c
 		}
-		if c := cmpFloat(x.EndS, y.EndS); c != 0 {
+		if c := cmp.Compare(x.EndS, y.EndS); c != 0 {
 			return c
 		}
 		if x.Kind != y.Kind {
@@ -382,16 +383,6 @@ func sortActivities(a []activity) {
 		}
 		return int(x.Bytes - y.Bytes)
 	})
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // validateRound checks a round's schedule (the run's configuration has
