@@ -86,7 +86,7 @@ func TestExpandRejects(t *testing.T) {
 	for _, tc := range []struct{ name, spec, size, want string }{
 		{"unknown spec field", head + "grids: {}\n", "", "grids"},
 		{"unknown config key", head + "grid: {strategy.densty: [0.1]}\n", "", `"strategy.densty"`},
-		{"impossible value", head + "grid: {strategy.kind: [sparseloco, gossip]}\n", "", `strategy.kind "gossip"`},
+		{"impossible value", head + "grid: {strategy.kind: [sparseloco, telepathy]}\n", "", `strategy.kind "telepathy"`},
 		{"not an integer", head + "grid: {train.inner_steps: [2.5]}\n", "", "train.inner_steps"},
 		{"cross-key constraint", head + "grid: {sync.mode: [window]}\n", "", "sync.window_s"},
 		{"empty list", head + "grid: {strategy.density: []}\n", "", "strategy.density: no values"},

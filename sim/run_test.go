@@ -158,7 +158,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		name string
 		mod  func(*sim.Config)
 	}{
-		{"kind", func(c *sim.Config) { c.Strategy.Kind = "gossip" }},
+		{"kind", func(c *sim.Config) { c.Strategy.Kind = "telepathy" }},
 		{"density", func(c *sim.Config) { c.Strategy.Density = 2 }},
 		{"outer lr", func(c *sim.Config) { c.Strategy.OuterLR = 0 }},
 		{"sync", func(c *sim.Config) { c.Sync.Mode = "eventually" }},

@@ -57,8 +57,8 @@ grid:
 seeds: 2
 `), 0o644)
 	bad := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(bad, []byte("name: bad\ngrid: {strategy.kind: [sparseloco, gossip]}\n"), 0o644)
-	if _, err := execute(t, "sweep", "-c", bad, "-o", filepath.Join(dir, "bad")); err == nil || !strings.Contains(err.Error(), "gossip") {
+	os.WriteFile(bad, []byte("name: bad\ngrid: {strategy.kind: [sparseloco, telepathy]}\n"), 0o644)
+	if _, err := execute(t, "sweep", "-c", bad, "-o", filepath.Join(dir, "bad")); err == nil || !strings.Contains(err.Error(), "telepathy") {
 		t.Fatalf("bad spec: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bad")); !os.IsNotExist(err) {
