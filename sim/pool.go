@@ -13,7 +13,8 @@ import (
 // which worker ran it, and when in wall time, changes nothing.
 type request struct {
 	node, steps, from, round int
-	fetch                    bool // the node fetched θ first (it was stale)
+	fetch                    bool      // the node fetched θ first (it was stale)
+	start                    []float32 // the weights it starts from (nil: θ, or the node's own)
 
 	done chan struct{}
 	err  error
@@ -38,6 +39,10 @@ type pool struct {
 	all    []*request
 	wg     sync.WaitGroup
 	closed bool
+	// persistent pools live as long as a driven run and keep no list of
+	// all their requests.
+	persistent bool
+	works      map[int]int // requests made per node (driven runs)
 }
 
 func (r *Run) newPool(stale []bool) *pool {
@@ -59,9 +64,31 @@ func (r *Run) newPool(stale []bool) *pool {
 func (p *pool) request(node, steps int) *request {
 	q := &request{node: node, steps: steps, from: p.from, round: p.round, fetch: p.stale[node], done: make(chan struct{})}
 	p.byNode[node] = q
-	p.all = append(p.all, q)
+	if !p.persistent {
+		p.all = append(p.all, q)
+	}
 	p.queue <- q
 	return q
+}
+
+// requestFrom asks for node's work of steps inner steps from the given
+// weights, beginning at inner step from (driven runs).
+func (p *pool) requestFrom(node, steps int, start []float32, from int) *request {
+	if p.works == nil {
+		p.works = map[int]int{}
+	}
+	q := &request{node: node, steps: steps, from: from, round: p.works[node], start: start, done: make(chan struct{})}
+	p.works[node]++
+	p.byNode[node] = q
+	p.queue <- q
+	return q
+}
+
+// wait waits for node's latest request to be over.
+func (p *pool) wait(node int) {
+	if q := p.byNode[node]; q != nil {
+		<-q.done
+	}
 }
 
 // work is the pool as the round's source of payloads: a node's request is
@@ -102,6 +129,11 @@ func (p *pool) close() error {
 	var errs []error
 	for _, q := range p.all {
 		errs = append(errs, q.err)
+	}
+	for _, q := range p.byNode {
+		if p.persistent {
+			errs = append(errs, q.err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -63,6 +63,7 @@ type Run struct {
 	lastEval      record.Eval
 	prev          *flight        // overlap: the round whose aggregate is still in flight
 	exchangeEnd   float64        // overlap: when the last finished round's exchange ended
+	core          *Core          // a driven run's (Driver strategies)
 	faultEvents   []record.Event // link faults, written with the node records
 	faultErr      error          // from a fault acting during the run
 	// separateOverlap gives each overlapping round a network of its own, as
@@ -157,6 +158,10 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 	}
 	if r.strat, err = r.alg.New(&Env{Config: cfg, Theta: global, Compressor: comp, Optimizer: opt, Section: section}); err != nil {
 		return nil, fmt.Errorf("strategy %s: %w", cfg.Strategy.Kind, err)
+	}
+	if _, driven := r.strat.(Driver); driven && (cfg.Sync.Mode != SyncFixed || cfg.Sync.Overlap) {
+		return nil, fmt.Errorf("sync.mode %s, sync.overlap %v: %s schedules its nodes itself (use sync.mode fixed, no overlap)",
+			cfg.Sync.Mode, cfg.Sync.Overlap, cfg.Strategy.Kind)
 	}
 
 	shape := data.Shape{Batch: cfg.Train.BatchSize, SeqLen: cfg.Model.SeqLen}
@@ -393,6 +398,9 @@ type flight struct {
 func (r *Run) Step(sink Sink) error {
 	if r.Done() {
 		return errors.New("sim: every round has run")
+	}
+	if _, driven := r.strat.(Driver); driven {
+		return r.stepDriven(sink)
 	}
 	start := r.clock
 	t := r.start()
@@ -678,14 +686,18 @@ func (r *Run) projectBytes(n int) int64 {
 // local does node n's work for this round on worker w: steps inner steps from
 // θ, then the payload, encoded.
 func (r *Run) local(w *Worker, n *Node, q *request) error {
-	if n.Params != nil {
+	switch {
+	case q.start != nil:
+		w.Start = q.start
+	case n.Params != nil:
 		if q.fetch {
 			copy(n.Params, r.global.Params()) // what a stale node downloads
 		}
-		copy(w.Model.Params(), n.Params)
-	} else if err := w.Model.CopyParamsFrom(r.global); err != nil {
-		return err
+		w.Start = n.Params
+	default:
+		w.Start = r.global.Params()
 	}
+	copy(w.Model.Params(), w.Start)
 	n.lossSum = 0
 	delta, err := r.strat.Local(w, n, q.from, q.steps)
 	if err != nil {

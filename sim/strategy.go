@@ -183,6 +183,10 @@ type Worker struct {
 	Workspace *model.Workspace // activations and gradients
 	Batch     *data.Batch      // the current batch
 	Delta     []float32        // a parameter-sized scratch buffer
+	// Start is the weights the current work started from (θ, the node's
+	// own, or for a Driver a snapshot taken when the work began); read it,
+	// do not change it.
+	Start []float32
 }
 
 // Node is one simulated node's training state: its data stream, its
