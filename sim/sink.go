@@ -23,9 +23,11 @@
 // The core knows no algorithm by name. An algorithm implements Strategy
 // (what a node computes and how the aggregate moves θ) and registers an
 // Algorithm under its name, with its own configuration section
-// (strategy.<name>.*); package strategy holds DDP, DiLoCo, SparseLoCo and
-// DeMo, and sim/simtest is the conformance suite each runs. ExampleRegister
-// writes one.
+// (strategy.<name>.*); package strategy holds DDP, DiLoCo, SparseLoCo,
+// DeMo and gossip, and sim/simtest is the conformance suite each runs.
+// ExampleRegister writes one. An algorithm in which nobody waits for
+// anybody is a Driver instead: it schedules its nodes itself through a
+// Core (work on a node, a payload sent), one event at a time.
 //
 // # Faults
 //
