@@ -99,6 +99,10 @@ type Round struct {
 	Status      string  `parquet:"status"`       // one of the Status constants
 	InAggregate bool    `parquet:"in_aggregate"` // the node's payload was part of this round's aggregate
 	TrainLoss   float64 `parquet:"train_loss"`   // mean inner training loss this round, nats per token
+	// Staleness is, for asynchronous algorithms, the mean number of model
+	// versions its payloads were behind when applied; NaN in synchronous
+	// rounds.
+	Staleness float64 `parquet:"staleness"`
 }
 
 // Event is one simulated activity of one node (events.parquet), the raw

@@ -55,7 +55,11 @@ type Core struct {
 	busyS    []float64       // compute seconds in the current step
 	failures []int           // failures in the current step
 	up       []bool
-	total    int // inner steps completed in the run
+	own      []int // inner steps each node has completed in the run
+	total    int   // inner steps completed in the run, all nodes
+	// Staleness noted in the current step, per node: sum and count.
+	staleSum []float64
+	staleN   []int
 	err      error
 }
 
@@ -121,7 +125,7 @@ func (c *Core) Work(i, steps int) error {
 	// A node's state is its own work's: wait for any earlier request of it
 	// (one lost in a failure) before the next starts.
 	c.pool.wait(i)
-	q := c.pool.requestFrom(i, steps, r.startOf(n), c.total)
+	q := c.pool.requestFrom(i, steps, r.startOf(n), c.own[i])
 	now := c.Now()
 	end := r.cluster.Nodes[i].ComputeEnd(now, r.flopsPerStep*float64(steps))
 	w := &driverWork{q: q, start: now}
@@ -147,11 +151,34 @@ func (c *Core) computed(i int, w *driverWork) {
 		return
 	}
 	c.steps[i] += w.q.steps
+	c.own[i] += w.q.steps
 	c.total += w.q.steps
 	c.r.tokens += int64(w.q.steps) * int64(c.r.cfg.Train.BatchSize*c.r.cfg.Model.SeqLen)
 	c.r.lastTrainLoss = w.q.lossSum / float64(w.q.steps)
 	c.fail(c.r.strat.(Driver).Computed(c, i, w.q.wire))
 }
+
+// After runs fn delay seconds from now, on the event loop (a server's
+// window, a retry).
+func (c *Core) After(delay float64, fn func()) error {
+	_, err := c.r.eng.After(delay, des.Barrier, func() {
+		if c.err == nil {
+			fn()
+		}
+	})
+	return err
+}
+
+// NoteStaleness records that a payload of node i was applied s versions
+// behind; rounds.parquet reports the mean per node and round.
+func (c *Core) NoteStaleness(i int, s float64) {
+	c.staleSum[i] += s
+	c.staleN[i]++
+}
+
+// Fail stops the run with err (from a callback of the driver's own that
+// returns nothing, such as After's).
+func (c *Core) Fail(err error) { c.fail(err) }
 
 // Send moves payload from one endpoint to another over the network now;
 // Delivered follows on arrival, unless either end fails first.
@@ -268,7 +295,7 @@ func (c *Core) back(i int, since float64) {
 func (r *Run) startDriver() error {
 	n := len(r.nodes)
 	c := &Core{r: r, pool: r.newPool(make([]bool, n)), work: make([]*driverWork, n), xfers: make([][]*driverSend, n),
-		up: make([]bool, n)}
+		up: make([]bool, n), own: make([]int, n)}
 	c.pool.persistent = true
 	r.core = c
 	c.resetStep()
@@ -288,6 +315,7 @@ func (r *Run) startDriver() error {
 func (c *Core) resetStep() {
 	n := c.Nodes()
 	c.acts, c.steps, c.sent, c.busyS, c.failures = make([][]activity, n), make([]int, n), make([]int64, n), make([]float64, n), make([]int, n)
+	c.staleSum, c.staleN = make([]float64, n), make([]int, n)
 }
 
 // stepDriven runs a driven run until its nodes have done, in all, the
@@ -336,8 +364,12 @@ func (r *Run) stepDriven(sink Sink) error {
 		var waitS float64
 		c.acts[i], waitS = waits(c.acts[i], i, start, r.clock)
 		sortActivities(c.acts[i])
+		stale := math.NaN()
+		if c.staleN[i] > 0 {
+			stale = c.staleSum[i] / float64(c.staleN[i])
+		}
 		if err := sink.Round(record.Round{
-			Round: int64(r.round), Node: int64(i), InnerSteps: int64(c.steps[i]), PayloadBytes: c.sent[i],
+			Round: int64(r.round), Node: int64(i), InnerSteps: int64(c.steps[i]), PayloadBytes: c.sent[i], Staleness: stale,
 			UploadStartS: math.NaN(), UploadEndS: math.NaN(), DownloadStartS: math.NaN(), DownloadEndS: math.NaN(),
 			ComputeS: c.busyS[i], WaitS: waitS, Status: status, InAggregate: c.steps[i] > 0 && status != record.StatusDown, TrainLoss: math.NaN(),
 		}); err != nil {

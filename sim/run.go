@@ -662,7 +662,7 @@ func (r *Run) record(f *flight, sink Sink, stale bool) error {
 			UploadStartS: nr.UploadStartS, UploadEndS: nr.UploadEndS,
 			DownloadStartS: nr.DownloadStartS, DownloadEndS: nr.DownloadEndS,
 			ComputeS: nr.ComputeEndS - nr.ComputeStartS, WaitS: nr.WaitS,
-			Status: nr.Status, InAggregate: nr.InAggregate, TrainLoss: trainLoss,
+			Status: nr.Status, InAggregate: nr.InAggregate, TrainLoss: trainLoss, Staleness: math.NaN(),
 		}); err != nil {
 			return err
 		}

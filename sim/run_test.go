@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"context"
+	"fmt"
 	"github.com/locosim/locosim/record"
 	"github.com/locosim/locosim/sim"
 	_ "github.com/locosim/locosim/strategy"
@@ -250,7 +251,7 @@ func TestOverlapSharesTheNetwork(t *testing.T) {
 	if final(shared).SimTimeS != final(separate).SimTimeS {
 		t.Errorf("idle links: shared network %v s, separate networks %v s", final(shared).SimTimeS, final(separate).SimTimeS)
 	}
-	if !slices.EqualFunc(shared.Rounds, separate.Rounds, func(a, b record.Round) bool { return a == b }) {
+	if !slices.EqualFunc(shared.Rounds, separate.Rounds, func(a, b record.Round) bool { return fmt.Sprint(a) == fmt.Sprint(b) }) {
 		t.Error("idle links: the round records differ")
 	}
 }
