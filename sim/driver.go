@@ -108,7 +108,11 @@ func (c *Core) ModelBytes() int64 { return c.r.modelBytes }
 
 // Work starts steps inner steps on node i now, from its own weights if it
 // holds some, else from θ as it is now; Computed follows when the node's
-// speed says it is done, unless it fails first.
+// speed says it is done, unless it fails first. Work that would take the
+// run past its budget of inner steps (train.outer_rounds rounds of
+// train.inner_steps for every node, as a synchronous run does) is not
+// started: the node stays idle, and the run ends once what is under way
+// has settled.
 func (c *Core) Work(i, steps int) error {
 	switch {
 	case i < 0 || i >= c.Nodes():
@@ -121,6 +125,9 @@ func (c *Core) Work(i, steps int) error {
 		return fmt.Errorf("sim: work of %d steps", steps)
 	}
 	r := c.r
+	if c.total+c.underWay()+steps > r.rounds*r.stepsPerRound*len(r.nodes) {
+		return nil
+	}
 	n := r.nodes[i]
 	// A node's state is its own work's: wait for any earlier request of it
 	// (one lost in a failure) before the next starts.
@@ -156,6 +163,32 @@ func (c *Core) computed(i int, w *driverWork) {
 	c.r.tokens += int64(w.q.steps) * int64(c.r.cfg.Train.BatchSize*c.r.cfg.Model.SeqLen)
 	c.r.lastTrainLoss = w.q.lossSum / float64(w.q.steps)
 	c.fail(c.r.strat.(Driver).Computed(c, i, w.q.wire))
+}
+
+// underWay is the inner steps of the work under way.
+func (c *Core) underWay() int {
+	total := 0
+	for _, w := range c.work {
+		if w != nil {
+			total += w.q.steps
+		}
+	}
+	return total
+}
+
+// settled reports whether no work and no transfer is under way.
+func (c *Core) settled() bool {
+	for i, w := range c.work {
+		if w != nil {
+			return false
+		}
+		for _, x := range c.xfers[i] {
+			if x.live {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // After runs fn delay seconds from now, on the event loop (a server's
@@ -330,7 +363,10 @@ func (r *Run) stepDriven(sink Sink) error {
 	c := r.core
 	t := r.start()
 	target := (r.round + 1) * r.stepsPerRound * len(r.nodes)
-	for c.total < target && c.err == nil {
+	last := r.round+1 == r.rounds
+	// The last round also lets what is under way settle (the last pushes
+	// applied, the last models delivered).
+	for (c.total < target || (last && !c.settled())) && c.err == nil {
 		if !r.eng.Step() {
 			c.err = errors.New("sim: nothing left to happen, with steps still to do (did the driver stop working its nodes?)")
 		}
