@@ -1,0 +1,62 @@
+package strategy_test
+
+import (
+	"testing"
+
+	"github.com/locosim/locosim/sim/simtest"
+)
+
+func TestAsyncConformance(t *testing.T) {
+	simtest.Conformance(t, simtest.Spec{Name: "async", Knobs: []string{
+		"strategy.async.staleness=constant",
+		"strategy.async.staleness=poly,strategy.async.power=2",
+		"strategy.async.quorum=3",
+		"strategy.async.window_s=2,strategy.async.quorum=6",
+		"strategy.outer_lr=0.5",
+	}})
+}
+
+// With identical nodes and a quorum of every node, the server applies all
+// pushes of a round at once, none stale: synchronous DiLoCo without
+// momentum.
+func TestAsyncQuorumAllIsDiLoCo(t *testing.T) {
+	identical := []string{"cluster.classes=[{name: same, share: 1, peak_tflops: 100, utilization: 0.5, bw_up_mbps: 100, bw_down_mbps: 100, bw_up_sigma: 0, bw_down_sigma: 0, access_latency_ms: 10}]",
+		"cluster.latency.span_ms=0"}
+	a := simtest.RunConfig(t, simtest.Resolve(t, append([]string{"strategy.kind=async", "strategy.async.quorum=0"}, identical...)...))
+	d := simtest.RunConfig(t, simtest.Resolve(t, append([]string{"strategy.kind=diloco",
+		"strategy.diloco.outer_momentum=0", "strategy.diloco.nesterov=false"}, identical...)...))
+	if diff := maxAbsDiff(a.Run.Model().Params(), d.Run.Model().Params()); diff > 1e-6 {
+		t.Fatalf("async with a full quorum and DiLoCo without momentum differ by %g", diff)
+	}
+	applied := 0
+	for _, rr := range a.Mem.Rounds {
+		if rr.Staleness > 0 {
+			t.Fatalf("round %d node %d: staleness %v with a full quorum", rr.Round, rr.Node, rr.Staleness)
+		}
+		if rr.Staleness == 0 {
+			applied++
+		}
+	}
+	if applied == 0 {
+		t.Error("no round records a staleness")
+	}
+}
+
+// On the default heterogeneous classes with each push applied at once, fast
+// nodes run ahead: their pushes are stale, and they do more steps.
+func TestAsyncFastNodesRunAhead(t *testing.T) {
+	res := simtest.RunConfig(t, simtest.Resolve(t, "strategy.kind=async"))
+	steps := map[int64]int64{}
+	stale := false
+	for _, rr := range res.Mem.Rounds {
+		steps[rr.Node] += rr.InnerSteps
+		stale = stale || rr.Staleness > 0
+	}
+	lo, hi := steps[0], steps[0]
+	for _, s := range steps {
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	if !(hi > lo) || !stale {
+		t.Errorf("steps per node %v (stale pushes: %v): fast nodes should run ahead", steps, stale)
+	}
+}
