@@ -71,11 +71,11 @@ func init() {
 type Async struct {
 	outer
 	cfg     AsyncConfig
-	v       int           // the server's model version
-	version []int         // the version each node's current work started from
-	pending []asyncPush   // pushes gathered, not yet applied
-	held    []bool        // a node whose push waits in pending
-	one     []float32     // a decoded payload
+	v       int         // the server's model version
+	version []int       // the version each node's current work started from
+	pending []asyncPush // pushes gathered, not yet applied
+	held    []bool      // a node whose push waits in pending
+	one     []float32   // a decoded payload
 	core    *sim.Core
 }
 
