@@ -10,6 +10,9 @@
 //	            θ ← θ − lr·sign(aggregate)
 //	gossip      H AdamW steps on each node's own weights, then pairwise
 //	            gossip averaging with a random partner
+//	async       H AdamW steps from the θ a node last received, pushed to a
+//	            parameter server that applies it at once (scaled by its
+//	            staleness) and sends θ back: no rounds, nobody waits
 //
 // Importing the package (for its side effect, as with database/sql drivers)
 // makes them available to sim.NewRun:
