@@ -146,18 +146,21 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 	if r.alg, err = lookup(cfg.Strategy.Kind); err != nil {
 		return nil, err
 	}
-	if r.alg.EveryStep {
-		r.stepsPerRound, r.rounds, r.evalEvery = 1, cfg.Train.OuterRounds*H, cfg.Train.EvalEvery*H
-	} else {
-		r.stepsPerRound, r.rounds, r.evalEvery = H, cfg.Train.OuterRounds, cfg.Train.EvalEvery
-	}
-	opt := cfg.Train.schedule(cfg.Train.OuterRounds * H)
 	section, err := cfg.Section(cfg.Strategy.Kind)
 	if err != nil {
 		return nil, err
 	}
+	k, err := r.alg.roundsPerPeriod(&cfg, section)
+	if err != nil {
+		return nil, err
+	}
+	r.stepsPerRound, r.rounds, r.evalEvery = H/k, cfg.Train.OuterRounds*k, cfg.Train.EvalEvery*k
+	opt := cfg.Train.schedule(cfg.Train.OuterRounds * H)
 	if r.strat, err = r.alg.New(&Env{Config: cfg, Theta: global, Compressor: comp, Optimizer: opt, Section: section}); err != nil {
 		return nil, fmt.Errorf("strategy %s: %w", cfg.Strategy.Kind, err)
+	}
+	if _, enc := r.strat.(Encoder); enc && cfg.Faults.MaliciousShare > 0 {
+		return nil, fmt.Errorf("faults.malicious_share: %s encodes its own payloads, which tampering cannot reach", cfg.Strategy.Kind)
 	}
 	if _, driven := r.strat.(Driver); driven && (cfg.Sync.Mode != SyncFixed || cfg.Sync.Overlap) {
 		return nil, fmt.Errorf("sync.mode %s, sync.overlap %v: %s schedules its nodes itself (use sync.mode fixed, no overlap)",
@@ -577,6 +580,13 @@ func (r *Run) apply(f *flight) error {
 		payloads = append(payloads, f.pool.byNode[j].wire) // decoded while aggregated
 	}
 	if r.alg.NodeParams {
+		// A global step first (on what every finishing node holds), then
+		// each node's own.
+		if len(payloads) > 0 {
+			if err := r.strat.Apply(payloads, f.step); err != nil {
+				return fmt.Errorf("round %d: %w", f.round, err)
+			}
+		}
 		return r.applyNodes(f)
 	}
 	if len(payloads) == 0 {
@@ -707,6 +717,15 @@ func (r *Run) local(w *Worker, n *Node, q *request) error {
 	var t time.Time
 	if r.now != nil {
 		t = r.now()
+	}
+	if enc, ok := r.strat.(Encoder); ok {
+		if q.wire, q.size, err = enc.Encode(n, delta, q.round); err != nil {
+			return fmt.Errorf("node %d: %w", n.ID, err)
+		}
+		if r.now != nil {
+			q.compressT = r.now().Sub(t).Seconds()
+		}
+		return nil
 	}
 	p, err := r.comp.Compress(n.State, delta, compress.DeriveSeed(r.cfg.Seed, n.ID, q.round))
 	if err != nil {

@@ -36,11 +36,39 @@ type Strategy interface {
 	LR(step int) float64
 }
 
+// roundsPerPeriod is how many rounds a period of train.inner_steps holds.
+func (a Algorithm) roundsPerPeriod(cfg *Config, section any) (int, error) {
+	H := cfg.Train.InnerSteps
+	switch {
+	case a.EveryStep:
+		return H, nil
+	case a.RoundsPerPeriod == nil:
+		return 1, nil
+	}
+	k, err := a.RoundsPerPeriod(cfg, section)
+	if err != nil {
+		return 0, err
+	}
+	if k < 1 || H%k != 0 {
+		return 0, fmt.Errorf("train.inner_steps %d: %s needs a multiple of its %d rounds per period", H, a.Name, k)
+	}
+	return k, nil
+}
+
+// An Encoder is a strategy that makes its nodes' payloads itself (say,
+// from a fragment of the model only) instead of the core compressing all
+// of what Local returns with strategy.compressor. Encode runs on the node's
+// worker, after Local; round is the node's round, for seeds.
+type Encoder interface {
+	Encode(n *Node, local []float32, round int) ([]byte, compress.Size, error)
+}
+
 // NodeApplier is implemented by the strategies of algorithms whose nodes
 // hold weights of their own (Algorithm.NodeParams). After every round the
-// core calls ApplyNode, in node order, for each node that finished it,
-// with the payloads that node holds (its own included when it sent one);
-// the strategy moves n.Params by them.
+// core calls Apply with what every finishing node holds (a global step, if
+// the algorithm keeps one), then ApplyNode, in node order, for each node
+// that finished the round, with the payloads that node holds (its own
+// included when it sent one); the strategy moves n.Params by them.
 type NodeApplier interface {
 	ApplyNode(n *Node, payloads [][]byte, step int) error
 }
@@ -65,6 +93,10 @@ type Algorithm struct {
 	// EveryStep: the algorithm communicates after every inner step, so a
 	// round is one step (window mode and overlap do not apply).
 	EveryStep bool
+	// RoundsPerPeriod, if set, splits every period of train.inner_steps
+	// into that many rounds (which must divide it): an algorithm that
+	// synchronises a fragment of the model at a time.
+	RoundsPerPeriod func(cfg *Config, section any) (int, error)
 	// NodeOptimizer: each node keeps an AdamW state of its own (Node.Opt).
 	NodeOptimizer bool
 	// NodeParams: each node holds weights of its own (Node.Params), which
