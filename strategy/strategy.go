@@ -10,6 +10,8 @@
 //	            θ ← θ − lr·sign(aggregate)
 //	gossip      H AdamW steps on each node's own weights, then pairwise
 //	            gossip averaging with a random partner
+//	streaming   Streaming DiLoCo: one fragment of P synchronised every H/P
+//	            steps, mixed into each node's own weights
 //	async       H AdamW steps from the θ a node last received, pushed to a
 //	            parameter server that applies it at once (scaled by its
 //	            staleness) and sends θ back: no rounds, nobody waits

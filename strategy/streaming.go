@@ -30,7 +30,7 @@ func init() {
 		NodeOptimizer: true,
 		NodeParams:    true,
 		Section: func() any {
-			return &StreamingConfig{Fragments: 4, Mix: 0.5, OuterMomentum: 0.9, Nesterov: true}
+			return &StreamingConfig{Fragments: 3, Mix: 0.5, OuterMomentum: 0.9, Nesterov: true}
 		},
 		Check: func(cfg *sim.Config, section any) error {
 			c := section.(*StreamingConfig)
