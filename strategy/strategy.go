@@ -12,6 +12,8 @@
 //	            gossip averaging with a random partner
 //	streaming   Streaming DiLoCo: one fragment of P synchronised every H/P
 //	            steps, mixed into each node's own weights
+//	sparta      every step, each node's own weights averaged at a random
+//	            share p of the coordinates
 //	async       H AdamW steps from the θ a node last received, pushed to a
 //	            parameter server that applies it at once (scaled by its
 //	            staleness) and sends θ back: no rounds, nobody waits
