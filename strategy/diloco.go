@@ -55,16 +55,8 @@ func (s *DiLoCo) Apply(wires [][]byte, _ int) error {
 	alpha := float32(s.env.Config.Strategy.OuterLR)
 	mu := float32(s.cfg.OuterMomentum)
 	theta := s.env.Theta.Params()
-	// Products are rounded before they are added, so that builds which may
-	// fuse multiply-adds give the same bits.
 	for i, d := range s.update {
-		b := float32(mu*s.momentum[i]) + d
-		s.momentum[i] = b
-		if s.cfg.Nesterov {
-			theta[i] -= float32(alpha * (d + float32(mu*b)))
-		} else {
-			theta[i] -= float32(alpha * b)
-		}
+		outerStep(theta, s.momentum, i, d, alpha, mu, s.cfg.Nesterov)
 	}
 	return nil
 }

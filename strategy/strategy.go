@@ -69,3 +69,17 @@ func pseudoGradient(env *sim.Env, w *sim.Worker, n *sim.Node, from, steps int) (
 
 // dense reports whether a compressor kind sends every value.
 func dense(k compress.Kind) bool { return k == compress.Dense || k == compress.BF16 }
+
+// outerStep moves weight j by pseudo-gradient d with outer SGD: momentum
+// m ← μ·m + d, then θ ← θ − α·(d + μ·m) (Nesterov) or θ ← θ − α·m.
+// Products are rounded before they are added, so that builds which may
+// fuse multiply-adds give the same bits.
+func outerStep(theta, momentum []float32, j int, d, alpha, mu float32, nesterov bool) {
+	b := float32(mu*momentum[j]) + d
+	momentum[j] = b
+	if nesterov {
+		theta[j] -= float32(alpha * (d + float32(mu*b)))
+	} else {
+		theta[j] -= float32(alpha * b)
+	}
+}

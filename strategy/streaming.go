@@ -186,15 +186,8 @@ func (s *Streaming) Apply(payloads [][]byte, step int) error {
 	at := 0
 	for _, t := range f.specs {
 		for j := t.Offset; j < t.Offset+t.Size(); j++ {
-			d := f.buf[at]
+			outerStep(s.theta, s.momentum, j, f.buf[at], alpha, mu, s.cfg.Nesterov)
 			at++
-			b := float32(mu*s.momentum[j]) + d
-			s.momentum[j] = b
-			if s.cfg.Nesterov {
-				s.theta[j] -= float32(alpha * (d + float32(mu*b)))
-			} else {
-				s.theta[j] -= float32(alpha * b)
-			}
 		}
 	}
 	return nil
