@@ -64,10 +64,9 @@ type Core struct {
 }
 
 type driverWork struct {
-	q        *request
-	start    float64
-	end      des.ID
-	canceled bool
+	q     *request
+	start float64
+	end   des.ID
 }
 
 type driverSend struct {
@@ -95,9 +94,6 @@ func (c *Core) Up(i int) bool { return c.up[i] }
 
 // Busy reports whether node i has work under way.
 func (c *Core) Busy(i int) bool { return c.work[i] != nil }
-
-// Steps is the inner steps completed by every node since the run began.
-func (c *Core) Steps() int { return c.total }
 
 // WireBytes is the size on the simulated wire of an encoded payload (with
 // the run's projection to a bigger model).
@@ -146,7 +142,7 @@ func (c *Core) Work(i, steps int) error {
 }
 
 func (c *Core) computed(i int, w *driverWork) {
-	if c.work[i] != w || w.canceled {
+	if c.work[i] != w { // it failed (and may be working again)
 		return
 	}
 	c.work[i] = nil
@@ -179,13 +175,8 @@ func (c *Core) underWay() int {
 // settled reports whether no work and no transfer is under way.
 func (c *Core) settled() bool {
 	for i, w := range c.work {
-		if w != nil {
+		if w != nil || len(c.xfers[i]) > 0 {
 			return false
-		}
-		for _, x := range c.xfers[i] {
-			if x.live {
-				return false
-			}
 		}
 	}
 	return true
@@ -228,6 +219,7 @@ func (c *Core) Send(m Message) error {
 	s := &driverSend{m: m, start: c.Now(), live: true}
 	id, err := c.r.net.Transfer(m.From, m.To, float64(m.Bytes), func(end float64) {
 		s.live = false
+		c.forget(s)
 		c.account(s, end, m.Bytes)
 		c.fail(c.r.strat.(Driver).Delivered(c, m))
 	})
@@ -244,6 +236,15 @@ func (c *Core) Send(m Message) error {
 		c.sent[m.From] += m.Bytes
 	}
 	return nil
+}
+
+// forget drops a send that has arrived from its endpoints' lists.
+func (c *Core) forget(s *driverSend) {
+	for _, e := range []int{s.m.From, s.m.To} {
+		if e < c.Nodes() {
+			c.xfers[e] = slices.DeleteFunc(c.xfers[e], func(x *driverSend) bool { return x == s })
+		}
+	}
 }
 
 func (c *Core) account(s *driverSend, end float64, moved int64) {
@@ -284,7 +285,6 @@ func (c *Core) failed(i int) {
 	now := c.Now()
 	c.up[i] = false
 	if w := c.work[i]; w != nil {
-		w.canceled = true
 		r.eng.Cancel(w.end)
 		c.activity(i, record.KindCompute, w.start, now, 0, -1)
 		c.busyS[i] += now - w.start
@@ -292,9 +292,10 @@ func (c *Core) failed(i int) {
 	}
 	c.activity(i, record.KindFail, now, now, 0, -1)
 	c.failures[i]++
-	for _, s := range c.xfers[i] {
+	for _, s := range slices.Clone(c.xfers[i]) {
 		if s.live {
 			s.live = false
+			c.forget(s)
 			moved := r.net.Fabric().Abort(s.id)
 			c.account(s, now, int64(math.Floor(moved)))
 		}
@@ -329,7 +330,6 @@ func (r *Run) startDriver() error {
 	n := len(r.nodes)
 	c := &Core{r: r, pool: r.newPool(make([]bool, n)), work: make([]*driverWork, n), xfers: make([][]*driverSend, n),
 		up: make([]bool, n), own: make([]int, n)}
-	c.pool.persistent = true
 	r.core = c
 	c.resetStep()
 	for i := range n {

@@ -5,90 +5,16 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/locosim/locosim/compress"
 	"github.com/locosim/locosim/sim"
 	"github.com/locosim/locosim/sim/simtest"
 )
 
-// asyncSGD is the smallest asynchronous algorithm: each node trains H steps
-// from the θ it last received, pushes its pseudo-gradient to a parameter
-// server in the object store, which applies it at once and sends θ back;
-// nobody waits for anybody.
-type asyncSGD struct{ env *sim.Env }
-
-const (
-	push = iota
-	pull
-)
-
-func (s asyncSGD) Local(w *sim.Worker, n *sim.Node, from, steps int) ([]float32, error) {
-	if err := n.Train(w, from, steps); err != nil {
-		return nil, err
-	}
-	for i, x := range w.Model.Params() {
-		w.Delta[i] = w.Start[i] - x
-	}
-	return w.Delta, nil
-}
-
-func (s asyncSGD) Apply([][]byte, int) error { return nil }
-func (asyncSGD) Reset(*sim.Node)             {}
-func (s asyncSGD) LR(step int) float64       { return s.env.Optimizer.LearningRate(step) }
-
-func (s asyncSGD) Begin(c *sim.Core) error {
-	for i := range c.Nodes() {
-		if c.Up(i) {
-			if err := c.Work(i, s.env.Config.Train.InnerSteps); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (s asyncSGD) Computed(c *sim.Core, i int, payload []byte) error {
-	return c.Send(sim.Message{From: i, To: c.Server(), Payload: payload, Bytes: c.WireBytes(payload), Tag: push})
-}
-
-func (s asyncSGD) Delivered(c *sim.Core, m sim.Message) error {
-	if m.Tag == push {
-		// The server applies the pseudo-gradient at once, then returns θ.
-		theta := s.env.Theta.Params()
-		d := make([]float32, len(theta))
-		if _, err := s.env.Compressor.AggregateEncoded(d, [][]byte{m.Payload}); err != nil {
-			return err
-		}
-		alpha := float32(s.env.Config.Strategy.OuterLR) / float32(c.Nodes())
-		for k := range theta {
-			theta[k] -= alpha * d[k]
-		}
-		if !c.Up(m.From) {
-			return nil
-		}
-		return c.Send(sim.Message{From: c.Server(), To: m.From, Bytes: c.ModelBytes(), Tag: pull})
-	}
-	if c.Up(m.To) && !c.Busy(m.To) {
-		return c.Work(m.To, s.env.Config.Train.InnerSteps)
-	}
-	return nil
-}
-
-func (asyncSGD) Failed(*sim.Core, int) error { return nil }
-
-func (s asyncSGD) Back(c *sim.Core, i int) error {
-	return c.Send(sim.Message{From: c.Server(), To: i, Bytes: c.ModelBytes(), Tag: pull})
-}
-
-func init() {
-	sim.Register(sim.Algorithm{Name: "test-async", Compressor: compress.Dense, NodeOptimizer: true,
-		New: func(env *sim.Env) (sim.Strategy, error) { return asyncSGD{env}, nil }})
-}
-
-// A Driver schedules its nodes itself: with asynchronous SGD on the default
-// heterogeneous classes, fast nodes do more steps than slow ones, nobody
-// waits, and the run is still a deterministic function of its seed.
+// A Driver schedules its nodes itself: with asynchronous SGD (package
+// strategy's async) on the default heterogeneous classes, fast nodes do
+// more steps than slow ones, nobody waits, and the run is still a
+// deterministic function of its seed.
 func TestDriverAsync(t *testing.T) {
-	cfg := simtest.Resolve(t, "strategy.kind=test-async", "cluster.nodes=6")
+	cfg := simtest.Resolve(t, "strategy.kind=async", "cluster.nodes=6")
 	res := simtest.RunConfig(t, cfg)
 	ev := res.Mem.Evals
 	if !(ev[len(ev)-1].EvalLoss < ev[0].EvalLoss) || math.IsNaN(ev[len(ev)-1].EvalLoss) {
@@ -123,7 +49,7 @@ func TestDriverAsync(t *testing.T) {
 	}
 
 	// Nodes fail and come back; the run goes on.
-	churn := simtest.RunConfig(t, simtest.Resolve(t, "strategy.kind=test-async", "cluster.nodes=6",
+	churn := simtest.RunConfig(t, simtest.Resolve(t, "strategy.kind=async", "cluster.nodes=6",
 		"cluster.churn.mtbf_s=60", "cluster.churn.mean_downtime_s=8"))
 	simtest.CheckBytes(t, churn)
 	down := 0
@@ -135,11 +61,7 @@ func TestDriverAsync(t *testing.T) {
 	if down == 0 {
 		t.Error("no node failed under churn")
 	}
-	if _, err := sim.NewRun(simtest.Resolve(t, "strategy.kind=test-async", "sync.overlap=true"), sim.Options{}); err == nil {
+	if _, err := sim.NewRun(simtest.Resolve(t, "strategy.kind=async", "sync.overlap=true"), sim.Options{}); err == nil {
 		t.Error("overlap accepted for a driven run")
 	}
-}
-
-func TestDriverConformance(t *testing.T) {
-	simtest.Conformance(t, simtest.Spec{Name: "test-async", Knobs: []string{"strategy.outer_lr=0.5"}})
 }

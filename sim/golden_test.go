@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"flag"
 	"fmt"
+	"github.com/locosim/locosim/sim/simtest"
 	_ "github.com/locosim/locosim/strategy"
 	"os"
 	"path/filepath"
@@ -50,17 +51,6 @@ var goldenRuns = []struct {
 	{"ring-sparse", []string{"exchange.pattern=ring", "cluster.churn.mtbf_s=150", "cluster.churn.mean_downtime_s=10"}},
 	{"default-72", []string{"cluster.nodes=72", "projection.params=1e9", "projection.tokens_per_step=65536",
 		"train.outer_rounds=2", "cluster.churn.mtbf_s=30000", "cluster.churn.mean_downtime_s=1800"}},
-}
-
-// goldenBase is a configuration small enough to run many times: six nodes
-// of the default classes, a one-layer model, three rounds of three steps,
-// with the clock projected for a model big enough that the network matters.
-var goldenBase = []string{
-	"model.layers=1", "model.channels=32", "model.heads=2", "model.seq_len=16",
-	"train.batch_size=2", "train.inner_steps=3", "train.outer_rounds=3", "train.eval_batches=2",
-	"train.optimizer.warmup_steps=2", "train.eval_every=1", "cluster.nodes=6",
-	"strategy.compressor.topk_per_chunk=256",
-	"projection.params=1e8", "projection.tokens_per_step=8192",
 }
 
 // digestSink hashes every record in the order the run emits it; floats are
@@ -124,7 +114,7 @@ func TestGoldenTraces(t *testing.T) {
 	path := filepath.Join("testdata", "golden", "traces.txt")
 	var got []string
 	for _, g := range goldenRuns {
-		cfg, err := config.Resolve(sim.DefaultConfig(), config.Source{Sets: append(append([]string{}, goldenBase...), g.sets...)})
+		cfg, err := config.Resolve(sim.DefaultConfig(), config.Source{Sets: append(append([]string{}, simtest.Base...), g.sets...)})
 		if err != nil {
 			t.Fatalf("%s: %v", g.name, err)
 		}

@@ -1,10 +1,8 @@
 package sim_test
 
 import (
-	"context"
-	"crypto/sha256"
-	"fmt"
 	"github.com/locosim/locosim/sim"
+	"github.com/locosim/locosim/sim/simtest"
 	_ "github.com/locosim/locosim/strategy"
 	"strings"
 	"testing"
@@ -15,17 +13,7 @@ import (
 // fingerprint summarises everything a run emits.
 func fingerprint(t *testing.T, cfg sim.Config) string {
 	t.Helper()
-	r, err := sim.NewRun(cfg, sim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := &sim.Memory{}
-	if _, err := r.Run(context.Background(), mem, nil); err != nil {
-		t.Fatal(err)
-	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%v|%v|%v|%v|%v", mem.Evals, mem.Rounds, mem.Events, mem.Nodes, r.Model().Params())
-	return fmt.Sprintf("%x", h.Sum(nil))
+	return simtest.RunConfig(t, cfg).Fingerprint()
 }
 
 func resolveTiny(t *testing.T, sets ...string) sim.Config {

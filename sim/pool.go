@@ -39,10 +39,7 @@ type pool struct {
 	all    []*request
 	wg     sync.WaitGroup
 	closed bool
-	// persistent pools live as long as a driven run and keep no list of
-	// all their requests.
-	persistent bool
-	works      map[int]int // requests made per node (driven runs)
+	works  map[int]int // requests made per node (driven runs)
 }
 
 func (r *Run) newPool(stale []bool) *pool {
@@ -64,15 +61,15 @@ func (r *Run) newPool(stale []bool) *pool {
 func (p *pool) request(node, steps int) *request {
 	q := &request{node: node, steps: steps, from: p.from, round: p.round, fetch: p.stale[node], done: make(chan struct{})}
 	p.byNode[node] = q
-	if !p.persistent {
-		p.all = append(p.all, q)
-	}
+	p.all = append(p.all, q)
 	p.queue <- q
 	return q
 }
 
 // requestFrom asks for node's work of steps inner steps from the given
-// weights, beginning at inner step from (driven runs).
+// weights, beginning at inner step from (driven runs, whose pool lives as
+// long as the run: it keeps only each node's latest request, and a driver
+// takes each result, or drops it with a failed node, itself).
 func (p *pool) requestFrom(node, steps int, start []float32, from int) *request {
 	if p.works == nil {
 		p.works = map[int]int{}
@@ -129,11 +126,6 @@ func (p *pool) close() error {
 	var errs []error
 	for _, q := range p.all {
 		errs = append(errs, q.err)
-	}
-	for _, q := range p.byNode {
-		if p.persistent {
-			errs = append(errs, q.err)
-		}
 	}
 	return errors.Join(errs...)
 }

@@ -619,14 +619,17 @@ func (r *Run) applyNodes(f *flight) error {
 			return fmt.Errorf("round %d: node %d: %w", f.round, i, err)
 		}
 	}
+	// Summed node by node (the same order for every weight), then scaled.
 	theta := r.global.Params()
+	copy(theta, r.nodes[0].Params)
+	for _, n := range r.nodes[1:] {
+		for k, x := range n.Params {
+			theta[k] += x
+		}
+	}
 	inv := 1 / float32(len(r.nodes))
 	for k := range theta {
-		var sum float32
-		for _, n := range r.nodes {
-			sum += n.Params[k]
-		}
-		theta[k] = sum * inv
+		theta[k] *= inv
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/locosim/locosim/record"
 	"github.com/locosim/locosim/sim"
+	"github.com/locosim/locosim/sim/simtest"
 	_ "github.com/locosim/locosim/strategy"
 	"math"
 	"slices"
@@ -30,15 +31,8 @@ func tinyRun() sim.Config {
 
 func runOf(t *testing.T, cfg sim.Config) (*sim.Run, *sim.Memory) {
 	t.Helper()
-	r, err := sim.NewRun(cfg, sim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := &sim.Memory{}
-	if _, err := r.Run(context.Background(), mem, nil); err != nil {
-		t.Fatal(err)
-	}
-	return r, mem
+	res := simtest.RunConfig(t, cfg)
+	return res.Run, res.Mem
 }
 
 func maxAbsDiff(a, b []float32) float64 {
