@@ -26,8 +26,15 @@ type Fault interface {
 // carries over time, and what each node's payloads say. Its methods are
 // valid only while faults are being installed.
 type FaultSeam struct {
-	r      *Run
-	events []record.Event // what the traces show of link faults
+	r       *Run
+	events  []record.Event        // what the traces show of link faults
+	factors map[linkKey][]float64 // degradations in force, per link
+}
+
+// linkKey names a node's uplink (up) or downlink.
+type linkKey struct {
+	node int
+	up   bool
 }
 
 // Nodes is the number of nodes.
@@ -70,21 +77,34 @@ func (s *FaultSeam) Degrade(i int, up, down bool, factor, startS, endS float64) 
 		return fmt.Errorf("degradation of node %d (up %v, down %v, ×%g from %g s to %g s)", i, up, down, factor, startS, endS)
 	}
 	net := s.r.net
-	set := func(f float64) {
+	// Degradations of one link compound: its capacity is the nominal one
+	// times the factors in force.
+	set := func(on bool) {
 		for _, dir := range []bool{true, false} {
-			if (dir && up) || (!dir && down) {
-				if err := net.SetBandwidth(i, dir, net.Bandwidth(i, dir)*f); err != nil {
-					s.r.faultErr = errors.Join(s.r.faultErr, err)
-				}
+			if (dir && !up) || (!dir && !down) {
+				continue
+			}
+			k := linkKey{i, dir}
+			if on {
+				s.factors[k] = append(s.factors[k], factor)
+			} else if j := slices.Index(s.factors[k], factor); j >= 0 {
+				s.factors[k] = slices.Delete(s.factors[k], j, j+1)
+			}
+			c := net.Bandwidth(i, dir)
+			for _, f := range s.factors[k] {
+				c *= f
+			}
+			if err := net.SetBandwidth(i, dir, c); err != nil {
+				s.r.faultErr = errors.Join(s.r.faultErr, err)
 			}
 		}
 	}
 	// Link faults act before the nodes' own events at the same instant.
-	if err := s.at(startS, func() { set(factor) }); err != nil {
+	if err := s.at(startS, func() { set(true) }); err != nil {
 		return err
 	}
 	if !math.IsInf(endS, 1) {
-		if err := s.at(endS, func() { set(1) }); err != nil {
+		if err := s.at(endS, func() { set(false) }); err != nil {
 			return err
 		}
 	}

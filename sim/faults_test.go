@@ -45,15 +45,8 @@ func TestFaultLinkDegradation(t *testing.T) {
 	base := tinyRun()
 	base.Projection = sim.ProjectionConfig{Params: 1e8, TokensPerStep: 8192}
 	plain := runWith(t, base)
-	// The node whose upload is slowest is limited by its uplink, not by
-	// latency.
-	var node, other int64
-	for i := range int64(base.Cluster.Nodes) {
-		if d, e := roundOf(plain, 0, i), roundOf(plain, 0, node); d.UploadEndS-d.UploadStartS > e.UploadEndS-e.UploadStartS {
-			node = i
-		}
-	}
-	other = (node + 1) % int64(base.Cluster.Nodes)
+	node := int64(slowestUploader(plain, base.Cluster.Nodes))
+	other := (node + 1) % int64(base.Cluster.Nodes)
 	slow := base
 	slow.Faults.Links = []sim.LinkFault{{Node: int(node), Direction: "up", Factor: 0.1}}
 	deg := runWith(t, slow)
@@ -137,4 +130,35 @@ func TestFaultConfigErrors(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
+}
+
+// Two degradations of one link compound, and the end of one leaves the
+// other in force.
+func TestFaultLinkDegradationsCompound(t *testing.T) {
+	base := tinyRun()
+	base.Projection = sim.ProjectionConfig{Params: 1e8, TokensPerStep: 8192}
+	node := slowestUploader(runWith(t, base), base.Cluster.Nodes)
+	one := base
+	one.Faults.Links = []sim.LinkFault{{Node: node, Direction: "up", Factor: 0.25}, {Node: node, Direction: "down", Factor: 0.5}}
+	two := base
+	// 0.5 × 0.5 for good, with a third one that comes and goes first.
+	two.Faults.Links = []sim.LinkFault{{Node: node, Direction: "up", Factor: 0.5}, {Node: node, Direction: "both", Factor: 0.5},
+		{Node: node, Direction: "up", Factor: 0.1, EndS: 1e-3}}
+	a, b := roundOf(runWith(t, one), 0, int64(node)), roundOf(runWith(t, two), 0, int64(node))
+	if a.UploadEndS-a.UploadStartS != b.UploadEndS-b.UploadStartS {
+		t.Errorf("node %d's upload took %g s under ×0.5×0.5, %g s under ×0.25", node, b.UploadEndS-b.UploadStartS, a.UploadEndS-a.UploadStartS)
+	}
+}
+
+// slowestUploader is the node whose round-0 upload took longest: it is
+// limited by its uplink, not by latency or the TCP window.
+func slowestUploader(m *sim.Memory, nodes int) int {
+	best := 0
+	for i := range nodes {
+		d, e := roundOf(m, 0, int64(i)), roundOf(m, 0, int64(best))
+		if d.UploadEndS-d.UploadStartS > e.UploadEndS-e.UploadStartS {
+			best = i
+		}
+	}
+	return best
 }

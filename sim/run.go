@@ -185,7 +185,7 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 		}
 		r.nodes = append(r.nodes, nd)
 	}
-	seam := &FaultSeam{r: r}
+	seam := &FaultSeam{r: r, factors: map[linkKey][]float64{}}
 	for _, f := range append(cfg.faults(), opts.Faults...) {
 		if err := f.Install(seam); err != nil {
 			return nil, fmt.Errorf("fault %T: %w", f, err)
