@@ -1,6 +1,7 @@
 package netmodel
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -543,10 +544,10 @@ func SortActivities(a []Activity) {
 		if x.Node != y.Node {
 			return x.Node - y.Node
 		}
-		if c := cmpFloat(x.StartS, y.StartS); c != 0 {
+		if c := cmp.Compare(x.StartS, y.StartS); c != 0 {
 			return c
 		}
-		if c := cmpFloat(x.EndS, y.EndS); c != 0 {
+		if c := cmp.Compare(x.EndS, y.EndS); c != 0 {
 			return c
 		}
 		if x.Kind != y.Kind {
@@ -557,16 +558,6 @@ func SortActivities(a []Activity) {
 		}
 		return int(x.Bytes - y.Bytes)
 	})
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func intersect(a, b []int) []int {
