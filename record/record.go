@@ -68,6 +68,18 @@ type Eval struct {
 	ExcessLoss float64 `parquet:"excess_loss"` // EvalLoss minus the corpus entropy floor; NaN if the floor is unknown
 	TrainLoss  float64 `parquet:"train_loss"`  // mean training loss over the last round, nats per token
 	LR         float64 `parquet:"lr"`          // inner learning rate at this point
+
+	// With an algorithm whose nodes hold weights of their own (gossip,
+	// streaming, sparta, noloco), EvalLoss is the loss of the nodes' mean
+	// weights; these say how far apart the nodes are. NaN otherwise, or
+	// with train.eval_nodes false.
+	NodeLossMean float64 `parquet:"node_loss_mean"` // mean over nodes of each node's own held-out loss
+	NodeLossStd  float64 `parquet:"node_loss_std"`  // their standard deviation across nodes
+	NodeLossMin  float64 `parquet:"node_loss_min"`
+	NodeLossMax  float64 `parquet:"node_loss_max"`
+	// WeightSpread is the RMS over nodes of ‖x_i − x̄‖ divided by ‖x̄‖,
+	// x̄ the nodes' mean weights: 0 when the nodes agree.
+	WeightSpread float64 `parquet:"weight_spread"`
 }
 
 // ExcessOver returns loss minus floor, or NaN when the floor is unknown (NaN).

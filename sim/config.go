@@ -138,6 +138,10 @@ type TrainConfig struct {
 	EvalEvery int `mapstructure:"eval_every" yaml:"eval_every"`
 	// EvalBatches is the number of held-out batches of an evaluation.
 	EvalBatches int `mapstructure:"eval_batches" yaml:"eval_batches"`
+	// EvalNodes also evaluates each node's own weights, with an algorithm
+	// whose nodes hold some (evals.parquet's node_loss_* columns); it costs
+	// one evaluation per node.
+	EvalNodes bool `mapstructure:"eval_nodes" yaml:"eval_nodes"`
 	// Workers is the number of goroutines that train (0: GOMAXPROCS). Results
 	// do not depend on it.
 	Workers int `mapstructure:"workers" yaml:"workers"`
@@ -164,6 +168,7 @@ func DefaultConfig() Config {
 			Optimizer:   opt,
 			EvalEvery:   3,
 			EvalBatches: 4,
+			EvalNodes:   true,
 		},
 		Strategy: StrategyConfig{
 			Kind: "sparseloco", OuterLR: 1,

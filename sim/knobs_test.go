@@ -133,6 +133,7 @@ func TestWorkersDoNotChangeResults(t *testing.T) {
 // does not vary, each with the reason.
 var notKnobs = map[string]string{
 	"train.workers":                "changes speed only (TestWorkersDoNotChangeResults)",
+	"train.eval_nodes":             "read only by algorithms whose nodes hold weights (TestEvalNodes)",
 	"strategy.kind":                "varied by TestEveryKnobMovesTheResult itself",
 	"strategy.compressor.density":  "rejected: strategy.density is the key",
 	"strategy.compressor.outer_lr": "rejected: strategy.outer_lr is the key",

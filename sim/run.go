@@ -43,8 +43,10 @@ type Run struct {
 	nodes   []*Node
 	workers []*Worker
 	evalWS  *model.Workspace
-	evals   []*data.Batch
-	floor   float64
+	// nodeEval holds a node's own weights while they are evaluated.
+	nodeEval *model.Model
+	evals    []*data.Batch
+	floor    float64
 
 	// Simulated-time scaling (projection).
 	flopsPerStep float64
@@ -319,14 +321,76 @@ func (r *Run) Evaluate(sink Sink) (record.Eval, error) {
 	if err != nil {
 		return record.Eval{}, err
 	}
+	nan := math.NaN()
 	e := record.Eval{
 		Round: int64(r.round), Step: int64(r.globalStep), SimTimeS: r.clock, Tokens: r.tokens,
 		BytesTotal: r.bytesUp + r.bytesDown, BytesUp: r.bytesUp, BytesDown: r.bytesDown,
 		EvalLoss: loss, ExcessLoss: record.ExcessOver(loss, r.floor), TrainLoss: r.lastTrainLoss,
-		LR: r.strat.LR(r.globalStep),
+		LR:           r.strat.LR(r.globalStep),
+		NodeLossMean: nan, NodeLossStd: nan, NodeLossMin: nan, NodeLossMax: nan, WeightSpread: nan,
+	}
+	if r.alg.NodeParams {
+		t := r.start()
+		err := r.evaluateNodes(&e)
+		r.Timing.Eval += r.since(t)
+		if err != nil {
+			return record.Eval{}, err
+		}
 	}
 	r.lastEval = e
 	return e, sink.Eval(e)
+}
+
+// evaluateNodes fills in how far apart the nodes' own weights are (θ is
+// their mean) and, with train.eval_nodes, each node's held-out loss.
+func (r *Run) evaluateNodes(e *record.Eval) error {
+	theta := r.global.Params()
+	var norm, spread float64
+	for _, x := range theta {
+		norm += float64(x) * float64(x)
+	}
+	for _, n := range r.nodes {
+		var d2 float64
+		for k, x := range n.Params {
+			d := float64(x) - float64(theta[k])
+			d2 += d * d
+		}
+		spread += d2
+	}
+	if norm > 0 {
+		e.WeightSpread = math.Sqrt(spread/float64(len(r.nodes))) / math.Sqrt(norm)
+	}
+	if !r.cfg.Train.EvalNodes {
+		return nil
+	}
+	if r.nodeEval == nil {
+		r.nodeEval = r.global.Clone()
+	}
+	losses := make([]float64, len(r.nodes))
+	for i, n := range r.nodes {
+		if err := r.nodeEval.SetParams(n.Params); err != nil {
+			return err
+		}
+		l, err := evalLoss(r.nodeEval, r.evalWS, r.evals)
+		if err != nil {
+			return fmt.Errorf("node %d: %w", i, err)
+		}
+		losses[i] = l
+	}
+	var sum float64
+	e.NodeLossMin, e.NodeLossMax = math.Inf(1), math.Inf(-1)
+	for _, l := range losses {
+		sum += l
+		e.NodeLossMin = math.Min(e.NodeLossMin, l)
+		e.NodeLossMax = math.Max(e.NodeLossMax, l)
+	}
+	e.NodeLossMean = sum / float64(len(losses))
+	var v float64
+	for _, l := range losses {
+		v += (l - e.NodeLossMean) * (l - e.NodeLossMean)
+	}
+	e.NodeLossStd = math.Sqrt(v / float64(len(losses)))
+	return nil
 }
 
 // Run evaluates, then runs every round, evaluating every eval_every rounds
