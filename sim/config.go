@@ -318,8 +318,8 @@ func (c Config) ValidateRun() error {
 	default:
 		return fmt.Errorf("sync.mode %q: want fixed, window or deadline", c.Sync.Mode)
 	}
-	if c.Sync.Overlap && alg.NodeParams {
-		return fmt.Errorf("sync.overlap: %s's nodes hold weights of their own, which a round-late aggregate would mix with the next round's; overlap is for algorithms with a shared θ", s.Kind)
+	if c.Sync.Overlap && alg.NodeParams && !alg.OverlapNodes {
+		return fmt.Errorf("sync.overlap: %s's nodes hold weights of their own, which a round-late aggregate would mix with the next round's; overlap is for algorithms with a shared θ (and streaming)", s.Kind)
 	}
 	if c.Sync.Overlap && alg.EveryStep {
 		return fmt.Errorf("sync.overlap: %s applies every step's aggregate at once; overlap is for algorithms with inner steps", s.Kind)

@@ -103,6 +103,13 @@ type Algorithm struct {
 	// its work starts from; the strategy must implement NodeApplier, and
 	// the shared θ (what is evaluated) is the mean of the nodes' weights.
 	NodeParams bool
+	// OverlapNodes lets an algorithm with NodeParams run with sync.overlap:
+	// a round's exchange goes on while the nodes compute the next round,
+	// and ApplyNode then mixes its result into weights that have trained
+	// on for that round (Streaming DiLoCo's overlap of communication with
+	// τ inner steps, τ = one round). Without it such algorithms reject
+	// overlap, since a round-late result is not what they define.
+	OverlapNodes bool
 	// Exchange is the exchange pattern exchange.pattern "auto" resolves to
 	// ("" : a ring all-reduce for dense payloads, the object store's
 	// all-gather for the others).

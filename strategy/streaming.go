@@ -29,6 +29,7 @@ func init() {
 		Compressor:    compress.Dense,
 		NodeOptimizer: true,
 		NodeParams:    true,
+		OverlapNodes:  true,
 		Section: func() any {
 			return &StreamingConfig{Fragments: 3, Mix: 0.5, OuterMomentum: 0.9, Nesterov: true}
 		},
@@ -51,15 +52,17 @@ func init() {
 	})
 }
 
-// Streaming is Streaming DiLoCo (Douillard et al., 2025) without the
-// overlap of communication with compute: the parameters are split into P
-// fragments, and every H/P inner steps one fragment, in turn, is
-// synchronised. Each node sends that fragment's pseudo-gradient (the
-// outer fragment minus its own, compressed as strategy.compressor says:
-// dense by default, quantize for 4-bit values), the outer fragment takes
-// an outer SGD step with (Nesterov) momentum on their mean, and each node
-// mixes the result into its own fragment. Every round moves 1/P of the
-// model, so the peak bandwidth falls by P at equal tokens.
+// Streaming is Streaming DiLoCo (Douillard et al., 2025): the parameters
+// are split into P fragments, and every H/P inner steps one fragment, in
+// turn, is synchronised. Each node sends that fragment's pseudo-gradient
+// (the outer fragment minus its own, compressed as strategy.compressor
+// says: dense by default, quantize for 4-bit values), the outer fragment
+// takes an outer SGD step with (Nesterov) momentum on their mean, and each
+// node mixes the result into its own fragment. Every round moves 1/P of the
+// model, so the peak bandwidth falls by P at equal tokens. With
+// sync.overlap the exchange runs during the next H/P inner steps (the
+// paper's τ, here one round) and the result is mixed into weights that
+// have trained on meanwhile.
 type Streaming struct {
 	outer
 	cfg      StreamingConfig
