@@ -109,7 +109,12 @@ func (c *Core) ModelBytes() int64 { return c.r.modelBytes }
 // train.inner_steps for every node, as a synchronous run does) is not
 // started: the node stays idle, and the run ends once what is under way
 // has settled.
-func (c *Core) Work(i, steps int) error {
+func (c *Core) Work(i, steps int) error { return c.WorkFrom(i, steps, nil) }
+
+// WorkFrom is Work from the given weights (say, the version of θ the node
+// last received) instead; nil means as Work. The core reads start while the
+// work is under way: do not change it.
+func (c *Core) WorkFrom(i, steps int, start []float32) error {
 	switch {
 	case i < 0 || i >= c.Nodes():
 		return fmt.Errorf("sim: work on node %d of %d", i, c.Nodes())
@@ -121,14 +126,20 @@ func (c *Core) Work(i, steps int) error {
 		return fmt.Errorf("sim: work of %d steps", steps)
 	}
 	r := c.r
-	if c.total+c.underWay()+steps > r.rounds*r.stepsPerRound*len(r.nodes) {
+	if steps > c.Left() {
 		return nil
 	}
 	n := r.nodes[i]
 	// A node's state is its own work's: wait for any earlier request of it
 	// (one lost in a failure) before the next starts.
 	c.pool.wait(i)
-	q := c.pool.requestFrom(i, steps, r.startOf(n), c.own[i])
+	switch {
+	case start == nil:
+		start = r.startOf(n)
+	case len(start) != len(r.global.Params()):
+		return fmt.Errorf("sim: work on node %d from %d weights, the model has %d", i, len(start), len(r.global.Params()))
+	}
+	q := c.pool.requestFrom(i, steps, start, c.own[i])
 	now := c.Now()
 	end := r.cluster.Nodes[i].ComputeEnd(now, r.flopsPerStep*float64(steps))
 	w := &driverWork{q: q, start: now}
@@ -159,6 +170,13 @@ func (c *Core) computed(i int, w *driverWork) {
 	c.r.tokens += int64(w.q.steps) * int64(c.r.cfg.Train.BatchSize*c.r.cfg.Model.SeqLen)
 	c.r.lastTrainLoss = w.q.lossSum / float64(w.q.steps)
 	c.fail(c.r.strat.(Driver).Computed(c, i, w.q.wire))
+}
+
+// Left is how many inner steps of the run's budget are neither done nor
+// under way: work of more steps will not start.
+func (c *Core) Left() int {
+	r := c.r
+	return r.rounds*r.stepsPerRound*len(r.nodes) - c.total - c.underWay()
 }
 
 // underWay is the inner steps of the work under way.
@@ -236,6 +254,24 @@ func (c *Core) Send(m Message) error {
 		c.sent[m.From] += m.Bytes
 	}
 	return nil
+}
+
+// AbortTo stops every send under way to node (say, models it will never
+// use now that the run's work is all started): Delivered will not follow;
+// the bytes already moved count.
+func (c *Core) AbortTo(node int) {
+	if node < 0 || node >= c.Nodes() {
+		return
+	}
+	now := c.Now()
+	for _, s := range slices.Clone(c.xfers[node]) {
+		if s.live && s.m.To == node {
+			s.live = false
+			c.forget(s)
+			moved := c.r.net.Fabric().Abort(s.id)
+			c.account(s, now, int64(math.Floor(moved)))
+		}
+	}
 }
 
 // forget drops a send that has arrived from its endpoints' lists.

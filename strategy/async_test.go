@@ -13,7 +13,39 @@ func TestAsyncConformance(t *testing.T) {
 		"strategy.async.quorum=3",
 		"strategy.async.window_s=2,strategy.async.quorum=6",
 		"strategy.outer_lr=0.5",
+		"strategy.async.keep_training=true",
 	}})
+}
+
+func TestAsyncKeepTrainingConformance(t *testing.T) {
+	simtest.Conformance(t, simtest.Spec{Name: "async", Sets: []string{"strategy.async.keep_training=true", "train.outer_rounds=6", "strategy.outer_lr=0.3",
+		// Compute long enough that a rejoining node gets θ before the others
+		// have done all the work.
+		"projection.tokens_per_step=1e7"},
+		Knobs: []string{"strategy.async.staleness=constant", "strategy.async.staleness=poly,strategy.async.power=2",
+			"strategy.async.quorum=3", "strategy.async.window_s=2,strategy.async.quorum=6", "strategy.outer_lr=0.5",
+			"strategy.async.keep_training=false"}})
+}
+
+// A node that keeps training while its push and θ travel computes all the
+// time; one that waits for θ idles for the round trip.
+func TestAsyncKeepTrainingKeepsComputeBusy(t *testing.T) {
+	// The default projection (1B parameters) with SparseLoCo's payloads:
+	// computing H steps takes longer than a push, as on the default network.
+	sets := []string{"strategy.kind=async", "cluster.nodes=8", "train.outer_rounds=36", "train.eval_every=12",
+		"strategy.compressor.kind=sparseloco", "strategy.async.staleness=constant",
+		"projection.params=1e9", "projection.tokens_per_step=65536", "train.inner_steps=30"}
+	wait := simtest.RunConfig(t, simtest.Resolve(t, sets...))
+	keep := simtest.RunConfig(t, simtest.Resolve(t, append(sets, "strategy.async.keep_training=true")...))
+	uw, uk := wait.Run.ComputeUtilization(), keep.Run.ComputeUtilization()
+	if !(uk > 0.8 && uk > 2*uw) {
+		t.Errorf("compute utilisation %.3f keeping on, %.3f waiting for θ: want > 0.8 and twice as much", uk, uw)
+	}
+	lw, lk := wait.Mem.Evals[len(wait.Mem.Evals)-1], keep.Mem.Evals[len(keep.Mem.Evals)-1]
+	if lk.Tokens != lw.Tokens || !(lk.SimTimeS < lw.SimTimeS) {
+		t.Errorf("keeping on: %d tokens in %.1f s; waiting: %d tokens in %.1f s", lk.Tokens, lk.SimTimeS, lw.Tokens, lw.SimTimeS)
+	}
+	t.Logf("utilisation %.3f (loss %.4f, %.1f s) keeping on, %.3f (loss %.4f, %.1f s) waiting", uk, lk.EvalLoss, lk.SimTimeS, uw, lw.EvalLoss, lw.SimTimeS)
 }
 
 // With identical nodes and a quorum of every node, the server applies all
