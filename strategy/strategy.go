@@ -13,10 +13,14 @@
 //	streaming   Streaming DiLoCo: one fragment of P synchronised every H/P
 //	            steps, mixed into each node's own weights
 //	sparta      every step, each node's own weights averaged at a random
-//	            share p of the coordinates
+//	            share p of the coordinates (diloco: every H-th step instead
+//	            a DiLoCo outer step on dense pseudo-gradients)
+//	noloco      H AdamW steps on each node's own weights, then an outer
+//	            step with momentum on the mean of its pair's (no all-reduce)
 //	async       H AdamW steps from the θ a node last received, pushed to a
 //	            parameter server that applies it at once (scaled by its
 //	            staleness) and sends θ back: no rounds, nobody waits
+//	            (keep_training: nodes train on while θ travels)
 //
 // Importing the package (for its side effect, as with database/sql drivers)
 // makes them available to sim.NewRun:
