@@ -89,6 +89,9 @@ func (c *Core) Node(i int) *Node { return c.r.nodes[i] }
 // lives.
 func (c *Core) Server() int { return c.r.cluster.StoreID() }
 
+// Cluster is the run's nodes and network: their profiles and places.
+func (c *Core) Cluster() *netmodel.Cluster { return c.r.cluster }
+
 // Up reports whether node i is available now.
 func (c *Core) Up(i int) bool { return c.up[i] }
 
@@ -223,11 +226,21 @@ func (c *Core) NoteStaleness(i int, s float64) {
 func (c *Core) Fail(err error) { c.fail(err) }
 
 // Send moves payload from one endpoint to another over the network now;
-// Delivered follows on arrival, unless either end fails first.
+// Delivered follows on arrival, unless either end fails first. A node's
+// message to itself (to a server it hosts) moves nothing over the network
+// and arrives as the next event; it still counts in the node's payload
+// bytes.
 func (c *Core) Send(m Message) error {
 	ne := c.r.cluster.Endpoints()
-	if m.From < 0 || m.From >= ne || m.To < 0 || m.To >= ne || m.From == m.To || m.Bytes < 0 {
+	if m.From < 0 || m.From >= ne || m.To < 0 || m.To >= ne || m.Bytes < 0 || m.From == m.To && m.From >= c.Nodes() {
 		return fmt.Errorf("sim: send %d→%d of %d bytes", m.From, m.To, m.Bytes)
+	}
+	if m.From == m.To {
+		if !c.up[m.From] {
+			return fmt.Errorf("sim: send %d→%d: node %d is down", m.From, m.To, m.From)
+		}
+		c.sent[m.From] += m.Bytes
+		return c.After(0, func() { c.fail(c.r.strat.(Driver).Delivered(c, m)) })
 	}
 	for _, e := range []int{m.From, m.To} {
 		if e < c.Nodes() && !c.up[e] {
@@ -256,16 +269,16 @@ func (c *Core) Send(m Message) error {
 	return nil
 }
 
-// AbortTo stops every send under way to node (say, models it will never
-// use now that the run's work is all started): Delivered will not follow;
-// the bytes already moved count.
-func (c *Core) AbortTo(node int) {
+// AbortTo stops the sends under way to node that which selects (say,
+// models it will never use now that the run's work is all started):
+// Delivered will not follow; the bytes already moved count.
+func (c *Core) AbortTo(node int, which func(Message) bool) {
 	if node < 0 || node >= c.Nodes() {
 		return
 	}
 	now := c.Now()
 	for _, s := range slices.Clone(c.xfers[node]) {
-		if s.live && s.m.To == node {
+		if s.live && s.m.To == node && which(s.m) {
 			s.live = false
 			c.forget(s)
 			moved := c.r.net.Fabric().Abort(s.id)
@@ -465,6 +478,9 @@ func (r *Run) stepDriven(sink Sink) error {
 
 // Driven reports whether the run's algorithm schedules its nodes itself (a
 // Driver) rather than running synchronous rounds.
+// Strategy is the run's algorithm, as built (for tests that look inside).
+func (r *Run) Strategy() Strategy { return r.strat }
+
 func (r *Run) Driven() bool {
 	_, ok := r.strat.(Driver)
 	return ok

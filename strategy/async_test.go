@@ -14,7 +14,22 @@ func TestAsyncConformance(t *testing.T) {
 		"strategy.async.window_s=2,strategy.async.quorum=6",
 		"strategy.outer_lr=0.5",
 		"strategy.async.keep_training=true",
+		"strategy.async.regions=2", "strategy.async.regions=2,strategy.async.region_every=1",
+		"strategy.async.regions=2,strategy.async.global_lr=0.5", "strategy.async.regions=2,strategy.async.global_momentum=0.5",
 	}})
+}
+
+// HALoS's hierarchy: two regional servers between the nodes and the
+// global one.
+func TestAsyncRegionsConformance(t *testing.T) {
+	simtest.Conformance(t, simtest.Spec{Name: "async", Sets: []string{"strategy.async.regions=2", "strategy.async.region_every=2",
+		// Compute long enough that a rejoining node gets θ before the others
+		// have done all the work.
+		"projection.tokens_per_step=1e7"},
+		Knobs: []string{"strategy.async.staleness=constant", "strategy.async.staleness=poly,strategy.async.power=2",
+			"strategy.async.quorum=3", "strategy.async.window_s=2,strategy.async.quorum=6", "strategy.outer_lr=0.5",
+			"strategy.async.keep_training=false,strategy.async.regions=0", "strategy.async.regions=3", "strategy.async.region_every=1",
+			"strategy.async.global_lr=0.5", "strategy.async.global_momentum=0.5"}})
 }
 
 func TestAsyncKeepTrainingConformance(t *testing.T) {
@@ -24,7 +39,10 @@ func TestAsyncKeepTrainingConformance(t *testing.T) {
 		"projection.tokens_per_step=1e7"},
 		Knobs: []string{"strategy.async.staleness=constant", "strategy.async.staleness=poly,strategy.async.power=2",
 			"strategy.async.quorum=3", "strategy.async.window_s=2,strategy.async.quorum=6", "strategy.outer_lr=0.5",
-			"strategy.async.keep_training=false"}})
+			"strategy.async.keep_training=false", "strategy.async.keep_training=false,strategy.async.regions=2",
+			"strategy.async.keep_training=false,strategy.async.regions=2,strategy.async.region_every=1",
+			"strategy.async.keep_training=false,strategy.async.regions=2,strategy.async.global_lr=0.5",
+			"strategy.async.keep_training=false,strategy.async.regions=2,strategy.async.global_momentum=0.5"}})
 }
 
 // A node that keeps training while its push and θ travel computes all the
