@@ -87,7 +87,7 @@ func init() {
 			o := newOuter(env)
 			n := env.Config.Cluster.Nodes
 			return &Async{outer: o, cfg: *env.Section.(*AsyncConfig), version: make([]int, n), held: make([]bool, n),
-				one: make([]float32, len(o.update)), keep: make([]keeping, n), from: make([]int, n), gversion: make([]int, n)}, nil
+				one: make([]float32, len(o.update)), keep: make([]keeping, n), last: make([][]float32, n), from: make([]int, n), gversion: make([]int, n)}, nil
 		},
 	})
 }
@@ -113,6 +113,10 @@ type Async struct {
 	one      []float32 // a decoded payload
 	core     *sim.Core
 	keep     []keeping // per node, with keep_training
+	// last is the progress of each node's latest work, written by Local
+	// on the node's worker (so kept apart from what the event loop
+	// changes, such as keep on a failure) and read once the work is done.
+	last     [][]float32
 	momentum []float32 // the global server's, with regions
 }
 
@@ -150,7 +154,6 @@ type keeping struct {
 	acked   int
 	seq     int         // pushes sent
 	unacked []progress  // pushes after acked
-	last    []float32   // the progress of the work just done (Local writes it)
 	pulls   []pullOnWay // θ on its way to the node
 	applied int         // its latest push the server has applied
 	// appliedAt: the versions of θ its recent pushes were applied to.
@@ -205,8 +208,7 @@ func (s *Async) Local(w *sim.Worker, n *sim.Node, from, steps int) ([]float32, e
 		w.Delta[i] = w.Start[i] - x // against the θ the work started from
 	}
 	if s.cfg.KeepTraining {
-		k := &s.keep[n.ID] // the node's own: nodes run in parallel
-		k.last = append(k.last[:0], w.Delta...)
+		s.last[n.ID] = append(s.last[n.ID][:0], w.Delta...) // the node's own: nodes run in parallel
 	}
 	return w.Delta, nil
 }
@@ -296,8 +298,8 @@ func (s *Async) Computed(c *sim.Core, i int, payload []byte) error {
 	if err != nil || !s.cfg.KeepTraining {
 		return err
 	}
-	k.unacked = append(k.unacked, progress{seq: k.seq, delta: k.last})
-	k.last = nil
+	k.unacked = append(k.unacked, progress{seq: k.seq, delta: s.last[i]})
+	s.last[i] = nil
 	return s.work(c, i)
 }
 
