@@ -20,7 +20,8 @@
 //	async       H AdamW steps from the θ a node last received, pushed to a
 //	            parameter server that applies it at once (scaled by its
 //	            staleness) and sends θ back: no rounds, nobody waits
-//	            (keep_training: nodes train on while θ travels)
+//	            (keep_training: nodes train on while θ travels; regions:
+//	            HALoS's regional servers between nodes and the global one)
 //
 // Importing the package (for its side effect, as with database/sql drivers)
 // makes them available to sim.NewRun:
