@@ -77,8 +77,13 @@ func Run(ctx context.Context, spec *Spec, plan *Plan, dir string, opts Options) 
 			continue
 		}
 		res.Selected++
-		if rundir.Finished(filepath.Join(dir, RunsDir, p.Name)) {
+		if run := filepath.Join(dir, RunsDir, p.Name); rundir.Finished(run) {
 			res.Skipped++
+			if opts.Prune { // a run finished by an earlier sweep without --prune
+				if err := Prune(run); err != nil {
+					return res, err
+				}
+			}
 			continue
 		}
 		todo = append(todo, p)
