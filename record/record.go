@@ -115,6 +115,10 @@ type Round struct {
 	// versions its payloads were behind when applied; NaN in synchronous
 	// rounds.
 	Staleness float64 `parquet:"staleness"`
+	// Fragment is the part of the model the round synchronised, for
+	// algorithms that synchronise one fragment at a time (Streaming
+	// DiLoCo's 0..P−1); −1 when rounds move the whole model.
+	Fragment int64 `parquet:"fragment"`
 }
 
 // Event is one simulated activity of one node (events.parquet), the raw

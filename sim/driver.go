@@ -454,7 +454,7 @@ func (r *Run) stepDriven(sink Sink) error {
 			stale = c.staleSum[i] / float64(c.staleN[i])
 		}
 		if err := sink.Round(record.Round{
-			Round: int64(r.round), Node: int64(i), InnerSteps: int64(c.steps[i]), PayloadBytes: c.sent[i], Staleness: stale,
+			Round: int64(r.round), Node: int64(i), InnerSteps: int64(c.steps[i]), PayloadBytes: c.sent[i], Staleness: stale, Fragment: -1,
 			UploadStartS: math.NaN(), UploadEndS: math.NaN(), DownloadStartS: math.NaN(), DownloadEndS: math.NaN(),
 			ComputeS: c.busyS[i], WaitS: waitS, Status: status, InAggregate: c.steps[i] > 0 && status != record.StatusDown, TrainLoss: math.NaN(),
 		}); err != nil {

@@ -703,6 +703,10 @@ func (r *Run) applyNodes(f *flight) error {
 func (r *Run) record(f *flight, sink Sink, stale bool) error {
 	var lossSum float64
 	var lossN int
+	fragment := int64(-1)
+	if fr, ok := r.strat.(Fragmenter); ok {
+		fragment = int64(fr.Fragment(f.round))
+	}
 	for i, nr := range f.res.nodes {
 		n := r.nodes[i]
 		q := f.pool.trained(i)
@@ -739,7 +743,7 @@ func (r *Run) record(f *flight, sink Sink, stale bool) error {
 			UploadStartS: nr.UploadStartS, UploadEndS: nr.UploadEndS,
 			DownloadStartS: nr.DownloadStartS, DownloadEndS: nr.DownloadEndS,
 			ComputeS: nr.ComputeEndS - nr.ComputeStartS, WaitS: nr.WaitS,
-			Status: nr.Status, InAggregate: nr.InAggregate, TrainLoss: trainLoss, Staleness: math.NaN(),
+			Status: nr.Status, InAggregate: nr.InAggregate, TrainLoss: trainLoss, Staleness: math.NaN(), Fragment: fragment,
 		}); err != nil {
 			return err
 		}

@@ -63,6 +63,12 @@ type Encoder interface {
 	Encode(n *Node, local []float32, round int) ([]byte, compress.Size, error)
 }
 
+// A Fragmenter is a strategy whose rounds each synchronise one fragment
+// of the model; rounds.parquet's fragment column says which.
+type Fragmenter interface {
+	Fragment(round int) int
+}
+
 // NodeApplier is implemented by the strategies of algorithms whose nodes
 // hold weights of their own (Algorithm.NodeParams). After every round the
 // core calls Apply with what every finishing node holds (a global step, if

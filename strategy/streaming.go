@@ -136,6 +136,9 @@ func newStreaming(env *sim.Env) (sim.Strategy, error) {
 	return s, nil
 }
 
+// Fragment is the index of the fragment round r synchronises.
+func (s *Streaming) Fragment(round int) int { return round % len(s.frags) }
+
 // fragmentOf is the fragment round r synchronises.
 func (s *Streaming) fragmentOf(round int) *fragment { return &s.frags[round%len(s.frags)] }
 

@@ -68,3 +68,17 @@ func TestStreamingOverlap(t *testing.T) {
 	}
 	t.Logf("overlap: %.1f s, loss %.4f; without: %.1f s, loss %.4f", o.SimTimeS, o.EvalLoss, p.SimTimeS, p.EvalLoss)
 }
+
+// Each round's records say which fragment it synchronised, in turn.
+func TestStreamingRecordsFragments(t *testing.T) {
+	res := simtest.RunConfig(t, simtest.Resolve(t, "strategy.kind=streaming", "train.inner_steps=6"))
+	for _, rr := range res.Mem.Rounds {
+		if rr.Fragment != rr.Round%3 {
+			t.Fatalf("round %d: fragment %d, want %d", rr.Round, rr.Fragment, rr.Round%3)
+		}
+	}
+	d := simtest.RunConfig(t, simtest.Resolve(t, "strategy.kind=diloco"))
+	if f := d.Mem.Rounds[0].Fragment; f != -1 {
+		t.Errorf("DiLoCo's rounds: fragment %d, want -1 (the whole model)", f)
+	}
+}
