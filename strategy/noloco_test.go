@@ -298,3 +298,18 @@ func TestNoLoCoDeadline(t *testing.T) {
 		}
 	}
 }
+
+// In a whole run the γ term shows in evals.parquet: the nodes' weights end
+// closer together with it than without.
+func TestNoLoCoGammaNarrowsTheRunsSpread(t *testing.T) {
+	spread := func(gamma string) float64 {
+		res := simtest.RunConfig(t, simtest.Resolve(t, "strategy.kind=noloco", "cluster.nodes=8", "train.outer_rounds=6",
+			"strategy.noloco.gamma="+gamma))
+		return res.Mem.Evals[len(res.Mem.Evals)-1].WeightSpread
+	}
+	with, without := spread("1"), spread("0")
+	if !(with > 0 && with < without) {
+		t.Errorf("weight spread %g with γ = 1, %g with γ = 0: want smaller with", with, without)
+	}
+	t.Logf("weight spread %.4g with γ = 1, %.4g with γ = 0", with, without)
+}
