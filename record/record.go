@@ -82,6 +82,47 @@ type Eval struct {
 	WeightSpread float64 `parquet:"weight_spread"`
 }
 
+// AddedColumns are the columns evals.parquet gained after its first files
+// were written; older files read with them NaN (trace.Evolving).
+func (*Eval) AddedColumns() []string {
+	return []string{"node_loss_mean", "node_loss_std", "node_loss_min", "node_loss_max", "weight_spread"}
+}
+
+// FillMissing sets the added columns a file lacks to NaN: not measured.
+func (e *Eval) FillMissing(missing []string) {
+	for _, c := range missing {
+		switch c {
+		case "node_loss_mean":
+			e.NodeLossMean = math.NaN()
+		case "node_loss_std":
+			e.NodeLossStd = math.NaN()
+		case "node_loss_min":
+			e.NodeLossMin = math.NaN()
+		case "node_loss_max":
+			e.NodeLossMax = math.NaN()
+		case "weight_spread":
+			e.WeightSpread = math.NaN()
+		}
+	}
+}
+
+// AddedColumns are the columns rounds.parquet gained after its first files
+// were written (trace.Evolving).
+func (*Round) AddedColumns() []string { return []string{"staleness", "fragment"} }
+
+// FillMissing sets what an older file lacks: staleness NaN (not measured),
+// fragment −1 (the whole model).
+func (r *Round) FillMissing(missing []string) {
+	for _, c := range missing {
+		switch c {
+		case "staleness":
+			r.Staleness = math.NaN()
+		case "fragment":
+			r.Fragment = -1
+		}
+	}
+}
+
 // ExcessOver returns loss minus floor, or NaN when the floor is unknown (NaN).
 func ExcessOver(loss, floor float64) float64 {
 	if math.IsNaN(floor) {

@@ -48,3 +48,21 @@ func TestEventDuration(t *testing.T) {
 		t.Errorf("DurationS = %v, want 2.75", got)
 	}
 }
+
+// Evaluations and rounds read from files written before a column was added
+// say "not measured" there, not zero.
+func TestFillMissing(t *testing.T) {
+	var e Eval
+	e.FillMissing(e.AddedColumns())
+	for name, v := range map[string]float64{"node_loss_mean": e.NodeLossMean, "node_loss_std": e.NodeLossStd,
+		"node_loss_min": e.NodeLossMin, "node_loss_max": e.NodeLossMax, "weight_spread": e.WeightSpread} {
+		if !math.IsNaN(v) {
+			t.Errorf("eval %s = %v, want NaN", name, v)
+		}
+	}
+	var r Round
+	r.FillMissing(r.AddedColumns())
+	if !math.IsNaN(r.Staleness) || r.Fragment != -1 {
+		t.Errorf("round staleness %v, fragment %d: want NaN, -1", r.Staleness, r.Fragment)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
@@ -15,12 +16,21 @@ import (
 // allocation) keeps a corrupt footer from asking for an absurd allocation.
 const readChunk = 4096
 
+// Evolving is a row type that gained columns after files were first
+// written with it. A file that lacks some of AddedColumns still reads, and
+// FillMissing (on each row, a pointer) sets their values, which would
+// otherwise read as zero (say NaN: not measured).
+type Evolving interface {
+	AddedColumns() []string
+	FillMissing(missing []string)
+}
+
 // ReadAll reads every row of the Parquet file at path into memory.
 //
 // Every column of T must be present in the file with the same physical
-// type; a missing column is an error rather than silently zero. Extra columns
-// in the file are ignored. A truncated or corrupt file gives an error, never
-// a panic.
+// type; a missing column is an error rather than silently zero, unless T
+// is Evolving and names it as added. Extra columns in the file are ignored.
+// A truncated or corrupt file gives an error, never a panic.
 func ReadAll[T any](path string) (rows []T, err error) {
 	pf, f, err := openParquet(path, "read")
 	if err != nil {
@@ -37,7 +47,12 @@ func ReadAll[T any](path string) (rows []T, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("trace: read %s: %w", path, err)
 	}
-	if err := compatible(want, pf.Schema()); err != nil {
+	var added []string
+	if e, ok := any(&zero).(Evolving); ok {
+		added = e.AddedColumns()
+	}
+	missing, err := compatible(want, pf.Schema(), added)
+	if err != nil {
 		return nil, fmt.Errorf("trace: read %s: %w", path, err)
 	}
 	r := parquet.NewGenericReader[T](pf)
@@ -61,28 +76,38 @@ func ReadAll[T any](path string) (rows []T, err error) {
 	if int64(len(rows)) != pf.NumRows() {
 		return nil, fmt.Errorf("trace: read %s: footer promises %d rows, data holds %d", path, pf.NumRows(), len(rows))
 	}
+	if len(missing) > 0 {
+		for i := range rows {
+			any(&rows[i]).(Evolving).FillMissing(missing)
+		}
+	}
 	return rows, nil
 }
 
 // compatible checks that every leaf column of want exists in got with the
-// same physical type and repetition.
-func compatible(want, got *parquet.Schema) error {
+// same physical type and repetition, except those of added, which may be
+// missing: it returns the ones that are.
+func compatible(want, got *parquet.Schema, added []string) (missing []string, err error) {
 	for _, path := range want.Columns() {
 		w, _ := want.Lookup(path...)
 		g, ok := got.Lookup(path...)
 		name := strings.Join(path, ".")
 		if !ok {
-			return fmt.Errorf("column %q missing from file", name)
+			if slices.Contains(added, name) {
+				missing = append(missing, name)
+				continue
+			}
+			return nil, fmt.Errorf("column %q missing from file", name)
 		}
 		wk, gk := w.Node.Type().Kind(), g.Node.Type().Kind()
 		if wk != gk {
-			return fmt.Errorf("column %q is %v in the file, want %v", name, gk, wk)
+			return nil, fmt.Errorf("column %q is %v in the file, want %v", name, gk, wk)
 		}
 		if w.Node.Optional() != g.Node.Optional() || w.Node.Repeated() != g.Node.Repeated() {
-			return fmt.Errorf("column %q has a different repetition in the file", name)
+			return nil, fmt.Errorf("column %q has a different repetition in the file", name)
 		}
 	}
-	return nil
+	return missing, nil
 }
 
 // Info describes a Parquet file without reading its data.

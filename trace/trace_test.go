@@ -487,3 +487,51 @@ func TestIsTempName(t *testing.T) {
 		}
 	}
 }
+
+// grown is a row type that gained a column: files written before it read,
+// with the column filled in; a column it did not declare added still
+// fails.
+type grown struct {
+	Name  string  `parquet:"name"`
+	X     float64 `parquet:"x_s"`
+	Later float64 `parquet:"later"`
+	Never float64 `parquet:"never"`
+}
+
+func (*grown) AddedColumns() []string { return []string{"later"} }
+func (g *grown) FillMissing(missing []string) {
+	for _, c := range missing {
+		if c == "later" {
+			g.Later = -7
+		}
+	}
+}
+
+type grownOnly struct {
+	Name  string  `parquet:"name"`
+	Later float64 `parquet:"later"`
+}
+
+func (*grownOnly) AddedColumns() []string { return []string{"later"} }
+func (g *grownOnly) FillMissing(missing []string) {
+	for _, c := range missing {
+		if c == "later" {
+			g.Later = -7
+		}
+	}
+}
+
+func TestReadAddedColumns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rows.parquet")
+	writeFile(t, path, makeRows(10))
+	got, err := ReadAll[grownOnly](path)
+	if err != nil {
+		t.Fatalf("reading a file written before a column was added: %v", err)
+	}
+	if got[3].Name != "node-3" || got[3].Later != -7 {
+		t.Errorf("row 3 = %+v, want its name and the added column filled in", got[3])
+	}
+	if _, err := ReadAll[grown](path); err == nil || !strings.Contains(err.Error(), `"never"`) {
+		t.Errorf("a missing column not declared added: err = %v, want one naming it", err)
+	}
+}
