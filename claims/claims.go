@@ -704,7 +704,9 @@ func formatDigits(v float64, unit string, digits int) string {
 	default:
 		s = strconv.FormatFloat(v, 'g', digits, 64)
 	}
-	s = strings.Replace(s, "-", "−", 1)
+	if rest, neg := strings.CutPrefix(s, "-"); neg {
+		s = "−" + rest // the exponent keeps its ASCII sign
+	}
 	if unit != "" {
 		s += " " + unit
 	}

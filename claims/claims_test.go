@@ -206,6 +206,8 @@ func TestFormatNumber(t *testing.T) {
 		{-4814.4, "s", "−4814 s"},
 		{6.85e11, "B", "685 GB"},
 		{4.77e13, "B", "47.7 TB"},
+		{1.28e-5, "nats", "1.28e-05 nats"},
+		{-9.37e-5, "", "−9.37e-05"},
 	} {
 		if got := formatNumber(tc.v, tc.unit); got != tc.want {
 			t.Errorf("formatNumber(%v, %q) = %q, want %q", tc.v, tc.unit, got, tc.want)
