@@ -4,6 +4,7 @@
 //	locosim run    [-c FILE] [--set key=value]... [-o DIR]   one simulated training run
 //	locosim sweep  -c FILE [-o DIR] [--shard I/N] [-j JOBS]  a grid of runs
 //	locosim plot   DIR                                       redraw figures
+//	locosim claims [DIR]                                     published claims against results/, into DIR/CLAIMS.md
 //	locosim train  [-c FILE] [--set ...] [-o DIR]            one replica, no network
 //	locosim config [-c FILE] [--set ...]                     print the resolved config
 //
