@@ -136,7 +136,9 @@ type TrainConfig struct {
 	Optimizer model.AdamWConfig `mapstructure:"optimizer" yaml:"optimizer"`
 	// EvalEvery is the number of rounds between evaluations.
 	EvalEvery int `mapstructure:"eval_every" yaml:"eval_every"`
-	// EvalBatches is the number of held-out batches of an evaluation.
+	// EvalBatches is the number of held-out batches of an evaluation, each
+	// of batch_size sequences: runs with different batch sizes evaluate on
+	// the same sequences only when eval_batches × batch_size is the same.
 	EvalBatches int `mapstructure:"eval_batches" yaml:"eval_batches"`
 	// EvalNodes also evaluates each node's own weights, with an algorithm
 	// whose nodes hold some (evals.parquet's node_loss_* columns); it costs
