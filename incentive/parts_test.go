@@ -90,11 +90,17 @@ func TestClipScales(t *testing.T) {
 	}
 }
 
+// randomTopK draws k distinct indices below n (Floyd's algorithm).
 func randomTopK(r *rand.Rand, k, n int) []uint32 {
-	perm := r.Perm(n)[:k]
-	s := make([]uint32, k)
-	for i, p := range perm {
-		s[i] = uint32(p)
+	seen := make(map[uint32]bool, k)
+	s := make([]uint32, 0, k)
+	for j := n - k; j < n; j++ {
+		x := uint32(r.IntN(j + 1))
+		if seen[x] {
+			x = uint32(j)
+		}
+		seen[x] = true
+		s = append(s, x)
 	}
 	return s
 }
