@@ -62,8 +62,10 @@
 //     weights, peer lists, slashing), src/tplr/neurons.py
 //     (check_uid_index_overlap, determine_slash_egregiousness,
 //     instantiate_slashing_multiplier), src/tplr/sharded_sampler.py
-//     (_window_seed), hparams.json and tests/test_validator_slashing style
-//     tests (escalating missed-upload multipliers 0.75, 0.5, 0).
+//     (_window_seed), hparams.json and the hparams files of later releases,
+//     and the repository's validator tests (slash_for_missing_gradients:
+//     escalating multipliers 0.75, 0.5, 0; track_negative_evaluation;
+//     slash_from_overlap).
 //   - OpenSkill, github.com/vivekjoshy/openskill.py,
 //     openskill/models/weng_lin/plackett_luce.py: the Plackett–Luce model and
 //     its defaults.
@@ -71,4 +73,15 @@
 //     Ranking", JMLR 12 (2011) 267–300.
 //
 // The code here is written from those descriptions; none of it is copied.
+//
+// # Where this departs from the reference
+//
+// Copy detection compares every uploaded payload, not only the gathered
+// ones, and divides the shared indices by the smaller set. The windows of
+// missed uploads and of negative evaluations penalise only once full. The
+// choice of peers to evaluate is a weighted draw by rounds since the last
+// evaluation, without the reference's performance bins. Weights are the
+// paper's power normalisation, not the piecewise gather/reserve schedule of
+// later releases. Ties in the rating are OpenSkill's integer-rank ties (the
+// reference passes float scores, which OpenSkill 5 ranks by position instead).
 package incentive

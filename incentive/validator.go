@@ -382,6 +382,9 @@ func (v *Validator) Round(in RoundInput) RoundOutput {
 			p := v.peers[v.order[k]]
 			p.rating = rated[j]
 			p.final = p.rating.Ordinal(cfg.OrdinalZ) * max(0, p.ma) * p.sync
+			if p.final == 0 {
+				p.final = 0 // not −0 from a negative ordinal
+			}
 		}
 		// Mostly negative evaluations, unless the network as a whole is
 		// doing badly: the NegativeSkipRank-th best score (or the worst, with
