@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -461,12 +462,23 @@ func metricUnit(m string) string {
 // another kept key's (the outer rounds zipped with H, the bandwidths a
 // network label stands for), so series names stay short. Plain keys go
 // before labels; strategy.kind always stays.
+// measuring are the keys that change how a run is evaluated, not what it
+// trains.
+var measuring = map[string]bool{"train.eval_every": true, "train.eval_batches": true, "train.eval_nodes": true}
+
 func nameKeys(ss []setting, keys []string) []string {
-	// Least preferred first: plain keys, then labels, each in reverse order.
+	// Least preferred first: keys that only say how a run is measured
+	// (which vary with others only to keep evaluations comparable), then
+	// plain keys, then labels, each in reverse order.
 	var order []string
+	for _, k := range slices.Backward(keys) {
+		if measuring[k] {
+			order = append(order, k)
+		}
+	}
 	for _, label := range []bool{false, true} {
 		for i := len(keys) - 1; i >= 0; i-- {
-			if k := keys[i]; k != "strategy.kind" && strings.HasPrefix(k, LabelPrefix) == label {
+			if k := keys[i]; k != "strategy.kind" && !measuring[k] && strings.HasPrefix(k, LabelPrefix) == label {
 				order = append(order, k)
 			}
 		}

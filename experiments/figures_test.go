@@ -37,4 +37,13 @@ func TestNameKeys(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("nameKeys = %v, want %v", got, want)
 	}
+	// An evaluation interval zipped with H (to keep the number of
+	// evaluations) names nothing: H does.
+	for i := range ss {
+		ss[i].values["train.eval_every"] = 300 / ss[i].values["train.inner_steps"].(float64)
+	}
+	got = nameKeys(ss, []string{"strategy.density", "strategy.kind", "train.eval_every", "train.inner_steps", "train.outer_rounds"})
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("with train.eval_every zipped in: nameKeys = %v, want %v", got, want)
+	}
 }
