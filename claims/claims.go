@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -172,10 +173,79 @@ func (r Result) Stability() string {
 	return "not yet stable"
 }
 
-// Write evaluates Registry against resultsDir and writes resultsDir/CLAIMS.md.
+// Write evaluates Registry against resultsDir, writes resultsDir/CLAIMS.md
+// and puts each experiment's verdicts at the end of its index.md.
 func Write(resultsDir string) error {
-	_, err := WriteFile(resultsDir, filepath.Join(resultsDir, File), Registry)
-	return err
+	rs, err := WriteFile(resultsDir, filepath.Join(resultsDir, File), Registry)
+	if err != nil {
+		return err
+	}
+	return WriteIndexes(resultsDir, rs)
+}
+
+// indexMark starts the verdicts section locosim claims keeps at the end of
+// an experiment's index.md (locosim plot rewrites the page without it).
+const indexMark = "<!-- verdicts: written by locosim claims; do not edit below -->"
+
+// WriteIndexes replaces, in the index.md of every experiment rs has claims
+// for, the verdicts section: each claim's effect and verdict at the runs'
+// length and at half of it, so the page says whether its verdicts are
+// stable.
+func WriteIndexes(resultsDir string, rs []Result) error {
+	var order []string
+	by := map[string][]Result{}
+	for _, r := range rs {
+		e := r.Claim.Experiment
+		if _, ok := by[e]; !ok {
+			order = append(order, e)
+		}
+		by[e] = append(by[e], r)
+	}
+	for _, e := range order {
+		path := filepath.Join(resultsDir, e, "index.md")
+		page, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // not run
+		}
+		if err != nil {
+			return err
+		}
+		if i := bytes.Index(page, []byte(indexMark)); i >= 0 {
+			page = page[:i]
+		}
+		page = append(bytes.TrimRight(page, "\n"), "\n\n"...)
+		page = append(page, indexSection(by[e])...)
+		if err := trace.WriteFileAtomic(path, page); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func indexSection(rs []Result) []byte {
+	var b bytes.Buffer
+	b.WriteString(indexMark + "\n")
+	b.WriteString(`## Verdicts
+
+The published claims this experiment tests, from [CLAIMS.md](../CLAIMS.md)
+(paired by seed, 95 % intervals), at the runs' length and at half of it:
+a verdict that is the same at both is *stable*.
+
+| claim | A − B at the end | verdict | at half length |
+| --- | --- | --- | --- |
+`)
+	for _, r := range rs {
+		m := r.Claim.metric()
+		effect, half := "–", "–"
+		if r.Effect.N > 0 {
+			effect = formatEffect(r.Effect, m.Unit)
+		}
+		if r.Half != "" {
+			half = fmt.Sprintf("%s, %s (%s)", r.Half, formatEffect(r.HalfEffect, m.Unit), r.Stability())
+		}
+		b.WriteString(tableRow("`"+r.Claim.ID+"`: "+r.Claim.Claim, effect, string(r.Verdict), half))
+	}
+	return b.Bytes()
 }
 
 // WriteFile evaluates cs against resultsDir and writes the report to path

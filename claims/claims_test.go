@@ -275,3 +275,38 @@ func TestCommittedResults(t *testing.T) {
 		t.Errorf("results/%s is not the report of the committed results: run `go run ./cmd/locosim claims results`", File)
 	}
 }
+
+// Each experiment's index.md ends with its verdicts, replaced (not
+// repeated) when the report is made again.
+func TestWriteIndexes(t *testing.T) {
+	root := fakeResults(t)
+	index := filepath.Join(root, "toy", "index.md")
+	if err := os.WriteFile(index, []byte("# toy\n\nfigures\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Evaluate(root, toyClaims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := WriteIndexes(root, rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page, err := os.ReadFile(index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# toy\n\nfigures\n\n" + indexMark, "## Verdicts",
+		"| `x_better_y`: X beats Y. | −0.095 ± 0.0635 nats | reproduced | not reproduced, 0.2 ± 0 nats (not yet stable) |"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("index.md lacks %q:\n%s", want, page)
+		}
+	}
+	if n := strings.Count(string(page), indexMark); n != 1 {
+		t.Errorf("%d verdict sections, want 1", n)
+	}
+	if _, err := os.Stat(filepath.Join(root, "missing", "index.md")); err == nil {
+		t.Error("an index was made for an experiment that was not run")
+	}
+}
