@@ -321,14 +321,13 @@ func (r *Run) Evaluate(sink Sink) (record.Eval, error) {
 	if err != nil {
 		return record.Eval{}, err
 	}
-	nan := math.NaN()
 	e := record.Eval{
 		Round: int64(r.round), Step: int64(r.globalStep), SimTimeS: r.clock, Tokens: r.tokens,
 		BytesTotal: r.bytesUp + r.bytesDown, BytesUp: r.bytesUp, BytesDown: r.bytesDown,
 		EvalLoss: loss, ExcessLoss: record.ExcessOver(loss, r.floor), TrainLoss: r.lastTrainLoss,
-		LR:           r.strat.LR(r.globalStep),
-		NodeLossMean: nan, NodeLossStd: nan, NodeLossMin: nan, NodeLossMax: nan, WeightSpread: nan,
+		LR: r.strat.LR(r.globalStep),
 	}
+	e.FillMissing(e.AddedColumns()) // the nodes' columns: not measured, unless below
 	if r.alg.NodeParams {
 		t := r.start()
 		err := r.evaluateNodes(&e)

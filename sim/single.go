@@ -157,10 +157,8 @@ func (s *Single) Run(ctx context.Context, sink Sink, onEval func(record.Eval)) (
 			ExcessLoss: record.ExcessOver(loss, s.floor),
 			TrainLoss:  train,
 			LR:         s.cfg.Train.schedule(s.total).LearningRate(s.step),
-			// One replica: no nodes of their own.
-			NodeLossMean: math.NaN(), NodeLossStd: math.NaN(), NodeLossMin: math.NaN(), NodeLossMax: math.NaN(),
-			WeightSpread: math.NaN(),
 		}
+		last.FillMissing(last.AddedColumns()) // one replica: no nodes of their own
 		s.lossSum, s.lossN = 0, 0
 		if err := sink.Eval(last); err != nil {
 			return err

@@ -1,7 +1,6 @@
 package strategy
 
 import (
-	"cmp"
 	"math"
 	"slices"
 
@@ -17,14 +16,13 @@ func (s *Async) regions(c *sim.Core) {
 	nodes := c.Cluster().Nodes
 	R := s.cfg.Regions
 	dist := func(i int, x, y float64) float64 { return math.Hypot(nodes[i].XMs-x, nodes[i].YMs-y) }
-	cx, cy := make([]float64, 0, R), make([]float64, 0, R)
 	first := 0
 	for i := range nodes {
 		if dist(i, 0, 0) < dist(first, 0, 0) {
 			first = i
 		}
 	}
-	cx, cy = append(cx, nodes[first].XMs), append(cy, nodes[first].YMs)
+	cx, cy := []float64{nodes[first].XMs}, []float64{nodes[first].YMs}
 	for len(cx) < R {
 		far, farD := -1, -1.0
 		for i := range nodes {
@@ -63,6 +61,7 @@ func (s *Async) regions(c *sim.Core) {
 		}
 	}
 	// A region left empty takes no server; the others are numbered 1...
+	bw := func(j int) float64 { return math.Min(nodes[j].BwUpMbps, nodes[j].BwDownMbps) }
 	id := map[int]int{}
 	for i := range nodes {
 		k := of[i]
@@ -72,8 +71,7 @@ func (s *Async) regions(c *sim.Core) {
 		}
 		srv := s.srv[id[k]]
 		s.home[i] = srv.id
-		bw := func(j int) float64 { return math.Min(nodes[j].BwUpMbps, nodes[j].BwDownMbps) }
-		if srv.host < 0 || cmp.Compare(bw(i), bw(srv.host)) > 0 {
+		if srv.host < 0 || bw(i) > bw(srv.host) {
 			srv.host = i
 		}
 	}
