@@ -14,59 +14,59 @@ type Config struct {
 	// IndicatorAlpha is the weight of the newest binary indicator in its
 	// exponential moving average: ma ← (1−α)·ma + α·indicator.
 	// hparams binary_score_ma_alpha = 0.05.
-	IndicatorAlpha float64
+	IndicatorAlpha float64 `mapstructure:"indicator_alpha" yaml:"indicator_alpha"`
 
 	// EvalBudget is the most peers evaluated in one round; when more
 	// candidates uploaded, ChooseEvaluated draws this many.
 	// hparams uids_per_window = 20 (later releases).
-	EvalBudget int
+	EvalBudget int `mapstructure:"eval_budget" yaml:"eval_budget"`
 
 	// Rating configures the Plackett–Luce model. Templar passes
 	// openskill_beta = 7 and openskill_tau = 0.1 (hparams) and leaves mu,
 	// sigma and kappa at OpenSkill's defaults.
-	Rating PlackettLuce
+	Rating PlackettLuce `mapstructure:"rating" yaml:"rating"`
 
 	// OrdinalZ is z in the conservative skill estimate mu − z·sigma that
 	// enters the final score (OpenSkill's ordinal(), z = 3).
-	OrdinalZ float64
+	OrdinalZ float64 `mapstructure:"ordinal_z" yaml:"ordinal_z"`
 
 	// SyncCap is the steps behind at which the sync score reaches 0, and
 	// SyncExponent its shape: sync = (1 − min(x, cap)/cap)^exponent.
 	// validator evaluate_miner_sync: cap 5, exponent 2.5.
-	SyncCap      float64
-	SyncExponent float64
+	SyncCap      float64 `mapstructure:"sync_cap" yaml:"sync_cap"`
+	SyncExponent float64 `mapstructure:"sync_exponent" yaml:"sync_exponent"`
 	// A peer more than SyncMaxStepsBehind steps behind has its score and
 	// moving average multiplied by SyncSlash. hparams sync_max_steps_behind
 	// = 3; validator sync_score_slash_rate = 0.75.
-	SyncMaxStepsBehind float64
-	SyncSlash          float64
+	SyncMaxStepsBehind float64 `mapstructure:"sync_max_steps_behind" yaml:"sync_max_steps_behind"`
+	SyncSlash          float64 `mapstructure:"sync_slash" yaml:"sync_slash"`
 
 	// MissMultipliers[i] multiplies the score and moving average of a peer
 	// that missed its upload for the (i+1)-th round in a row; the last entry
 	// applies to every longer run. Validator tests: 0.75, 0.5, 0.
-	MissMultipliers []float64
+	MissMultipliers []float64 `mapstructure:"miss_multipliers" yaml:"miss_multipliers"`
 	// A miss that makes the misses among the last MissWindow rounds more than
 	// MissFraction of them resets the peer and excludes it for ExcludeRounds
 	// (validator: missing_gradient_history_limit 8, "> 50%").
-	MissWindow   int
-	MissFraction float64
+	MissWindow   int     `mapstructure:"miss_window" yaml:"miss_window"`
+	MissFraction float64 `mapstructure:"miss_fraction" yaml:"miss_fraction"`
 
 	// A peer whose last NegativeWindow evaluations have more than
 	// NegativeFraction negative scores is multiplied by NegativeMultiplier,
 	// unless the NegativeSkipRank-th best score of the round is itself
 	// negative (the whole network is doing badly). Validator tests: 8,
 	// "> 50%", 0.25, 5th ranked.
-	NegativeWindow     int
-	NegativeFraction   float64
-	NegativeMultiplier float64
-	NegativeSkipRank   int
+	NegativeWindow     int     `mapstructure:"negative_window" yaml:"negative_window"`
+	NegativeFraction   float64 `mapstructure:"negative_fraction" yaml:"negative_fraction"`
+	NegativeMultiplier float64 `mapstructure:"negative_multiplier" yaml:"negative_multiplier"`
+	NegativeSkipRank   int     `mapstructure:"negative_skip_rank" yaml:"negative_skip_rank"`
 
 	// An inactive peer's score is multiplied by InactivityMultiplier every
 	// round, and the peer is reset after ResetInactivityRounds inactive
 	// rounds. validator: flat 25% slash (0.75); hparams
 	// reset_inactivity_windows = 10.
-	InactivityMultiplier  float64
-	ResetInactivityRounds int
+	InactivityMultiplier  float64 `mapstructure:"inactivity_multiplier" yaml:"inactivity_multiplier"`
+	ResetInactivityRounds int     `mapstructure:"reset_inactivity_rounds" yaml:"reset_inactivity_rounds"`
 
 	// Copy detection on top-k index sets. The later uploader of a pair with
 	// overlap ≥ CopyThreshold is multiplied by CopyMultiplier; at
@@ -76,26 +76,26 @@ type Config struct {
 	// determine_slash_egregiousness: 0.5 "max", 0.6 "mega";
 	// instantiate_slashing_multiplier: 0.5, 0, 0; validator
 	// naughty_peer_timeout = 200.
-	CopyThreshold        float64
-	CopyMultiplier       float64
-	CopyZeroThreshold    float64
-	CopyExcludeThreshold float64
-	ExcludeRounds        int
+	CopyThreshold        float64 `mapstructure:"copy_threshold" yaml:"copy_threshold"`
+	CopyMultiplier       float64 `mapstructure:"copy_multiplier" yaml:"copy_multiplier"`
+	CopyZeroThreshold    float64 `mapstructure:"copy_zero_threshold" yaml:"copy_zero_threshold"`
+	CopyExcludeThreshold float64 `mapstructure:"copy_exclude_threshold" yaml:"copy_exclude_threshold"`
+	ExcludeRounds        int     `mapstructure:"exclude_rounds" yaml:"exclude_rounds"`
 
 	// Power is p in w_i ∝ s_i^p. hparams power_normalisation = 2.
-	Power float64
+	Power float64 `mapstructure:"power" yaml:"power"`
 	// BurnRate is the share of the total weight taken off the top and not
 	// given to any peer. hparams burn_rate = 0.8 (later releases).
-	BurnRate float64
+	BurnRate float64 `mapstructure:"burn_rate" yaml:"burn_rate"`
 
 	// GatherPeers is G, the size of the gather list; ReservePeers the size
 	// of the reserve list; RefreshRounds how often both are chosen again.
 	// validator gather_peer_count 15 and reserve_peer_count 10 (its
 	// defaults; the paper aggregates the top G = 15), hparams
 	// peer_replacement_frequency = 5.
-	GatherPeers   int
-	ReservePeers  int
-	RefreshRounds int
+	GatherPeers   int `mapstructure:"gather_peers" yaml:"gather_peers"`
+	ReservePeers  int `mapstructure:"reserve_peers" yaml:"reserve_peers"`
+	RefreshRounds int `mapstructure:"refresh_rounds" yaml:"refresh_rounds"`
 }
 
 // DefaultConfig returns the published constants.

@@ -21,11 +21,11 @@ func (r Rating) Ordinal(z float64) float64 { return r.Mu - z*r.Sigma }
 // team is a single player, as in Templar where each evaluated peer is one
 // "team" and the round's scores are the game's outcome.
 type PlackettLuce struct {
-	Mu    float64 // prior mean of a new player's skill
-	Sigma float64 // prior standard deviation of a new player's skill
-	Beta  float64 // performance noise: how far a game's outcome strays from skill
-	Kappa float64 // floor of the variance shrink factor, keeps sigma positive
-	Tau   float64 // added to sigma (in quadrature) before each game, keeps ratings mobile
+	Mu    float64 `mapstructure:"mu" yaml:"mu"`       // prior mean of a new player's skill
+	Sigma float64 `mapstructure:"sigma" yaml:"sigma"` // prior standard deviation of a new player's skill
+	Beta  float64 `mapstructure:"beta" yaml:"beta"`   // performance noise: how far a game's outcome strays from skill
+	Kappa float64 `mapstructure:"kappa" yaml:"kappa"` // floor of the variance shrink factor, keeps sigma positive
+	Tau   float64 `mapstructure:"tau" yaml:"tau"`     // added to sigma (in quadrature) before each game, keeps ratings mobile
 }
 
 // DefaultPlackettLuce returns OpenSkill's defaults (openskill.py,

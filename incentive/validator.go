@@ -534,3 +534,10 @@ func (v *Validator) gathered(byUID map[uint64]int, in RoundInput) []uint64 {
 	slices.Sort(out)
 	return out
 }
+
+// Excluded reports whether peer uid is serving an exclusion in round: a
+// caller need not spend an evaluation on it.
+func (v *Validator) Excluded(uid, round uint64) bool {
+	p, ok := v.peers[uid]
+	return ok && round < p.excludedUntil
+}

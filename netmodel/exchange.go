@@ -305,6 +305,10 @@ func (r *Exchange) Fetch(i int, bytes int64, done func()) {
 	}, nil)
 }
 
+// UploadEndS is when the latest of node i's uploads so far ended (NaN
+// before any did): a node that waits for another's payload polls it.
+func (r *Exchange) UploadEndS(i int) float64 { return r.res[i].UploadEndS }
+
 // Alive reports whether node i takes part and has not crashed.
 func (r *Exchange) Alive(i int) bool { return i >= 0 && i < r.n && r.alive[i] }
 

@@ -14,7 +14,11 @@
 // never rename or repurpose an existing column.
 package record
 
-import "math"
+import (
+	"math"
+
+	"github.com/locosim/locosim/incentive"
+)
 
 // Version of the column contract. Writers record it in each file's footer
 // metadata under VersionKey; bump it when a column changes meaning or is
@@ -189,4 +193,38 @@ type Node struct {
 	YMs         float64 `parquet:"y_ms"`
 	DataShard   int64   `parquet:"data_shard"` // index of the data stream the node trains on
 	Malicious   bool    `parquet:"malicious"`  // the node tampers with every payload it sends (faults.malicious_share)
+	// Role is what the node does under the incentive layer (incentive.*):
+	// RoleHonest or one of the attackers; "" in files written before it.
+	Role string `parquet:"role"`
 }
+
+// Roles of a peer under the incentive layer (Node.Role).
+const (
+	RoleHonest    = "honest"     // trains on its assigned data and uploads what it computed
+	RoleFreeRider = "free_rider" // uploads nothing useful: zeros, or noise of an honest payload's size
+	RoleCopier    = "copier"     // re-uploads an honest peer's payload
+	RoleLazy      = "lazy"       // trains on data it was not assigned
+	RoleStale     = "stale"      // trains from an old model and never catches up
+	RolePoisoner  = "poisoner"   // sign-flips or scales its pseudo-gradient
+	RoleSybil     = "sybil"      // one of several ids of one operator that upload the same work
+)
+
+// Roles lists the roles in a fixed order (legends use it).
+var Roles = []string{RoleHonest, RoleFreeRider, RoleCopier, RoleLazy, RoleStale, RolePoisoner, RoleSybil}
+
+// AddedColumns are the columns nodes.parquet gained after its first files
+// were written (trace.Evolving).
+func (*Node) AddedColumns() []string { return []string{"role"} }
+
+// FillMissing leaves an older file's role empty: not recorded.
+func (n *Node) FillMissing(missing []string) {
+	for _, c := range missing {
+		if c == "role" {
+			n.Role = ""
+		}
+	}
+}
+
+// Score is one peer's row of one validator round (scores.parquet), written
+// when the incentive layer is on; package incentive defines its columns.
+type Score = incentive.ScoreRow

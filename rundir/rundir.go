@@ -6,6 +6,7 @@
 //	rounds.parquet  one row per round and node (record.Round)
 //	events.parquet  one row per simulated activity (record.Event)
 //	nodes.parquet   one row per node (record.Node)
+//	scores.parquet  one row per peer and validator round (record.Score), when the incentive layer is on
 //	plots/          PNG and SVG figures
 //
 // Every file is written under a temporary name and renamed when complete, and
@@ -29,6 +30,7 @@ const (
 	RoundsFile   = "rounds.parquet"
 	EventsFile   = "events.parquet"
 	NodesFile    = "nodes.parquet"
+	ScoresFile   = "scores.parquet"
 	PlotsDir     = "plots"
 )
 
@@ -39,6 +41,7 @@ type Writer struct {
 	rounds *trace.Writer[record.Round]
 	events *trace.Writer[record.Event]
 	nodes  *trace.Writer[record.Node]
+	scores *trace.Writer[record.Score] // opened with the first score row
 }
 
 // Create makes dir (and parents) and opens its trace files. A manifest left
@@ -84,6 +87,18 @@ func (w *Writer) Round(r record.Round) error { return w.rounds.Write(r) }
 func (w *Writer) Event(r record.Event) error { return w.events.Write(r) }
 func (w *Writer) Node(r record.Node) error   { return w.nodes.Write(r) }
 
+// Score writes a row of scores.parquet, which only runs with the incentive
+// layer have.
+func (w *Writer) Score(r record.Score) error {
+	if w.scores == nil {
+		var err error
+		if w.scores, err = trace.Create[record.Score](filepath.Join(w.dir, ScoresFile), trace.Metadata(record.VersionKey, record.Version)); err != nil {
+			return err
+		}
+	}
+	return w.scores.Write(r)
+}
+
 // Close finishes the traces, then writes the manifest: the run is complete.
 func (w *Writer) Close(m *Manifest) error {
 	if err := w.closeTraces(); err != nil {
@@ -93,7 +108,11 @@ func (w *Writer) Close(m *Manifest) error {
 }
 
 func (w *Writer) closeTraces() error {
-	for _, c := range []interface{ Close() error }{w.evals, w.rounds, w.events, w.nodes} {
+	closers := []interface{ Close() error }{w.evals, w.rounds, w.events, w.nodes}
+	if w.scores != nil {
+		closers = append(closers, w.scores)
+	}
+	for _, c := range closers {
 		if err := c.Close(); err != nil {
 			w.Abort()
 			return err
@@ -122,5 +141,8 @@ func (w *Writer) Abort() {
 	}
 	if w.nodes != nil {
 		w.nodes.Abort()
+	}
+	if w.scores != nil {
+		w.scores.Abort()
 	}
 }

@@ -32,6 +32,9 @@ type Config struct {
 	Exchange   netmodel.ExchangeConfig `mapstructure:"exchange" yaml:"exchange"`
 	Faults     FaultConfig             `mapstructure:"faults" yaml:"faults"`
 	Projection ProjectionConfig        `mapstructure:"projection" yaml:"projection"`
+	// Incentive is the permissionless layer: assigned data, a validator
+	// scoring every peer's payload, and peers who try to game it.
+	Incentive IncentiveConfig `mapstructure:"incentive" yaml:"incentive"`
 }
 
 // StrategyConfig selects the training algorithm. Its keys are the ones
@@ -181,6 +184,7 @@ func DefaultConfig() Config {
 		Exchange:   autoExchange(),
 		Faults:     FaultConfig{Attack: AttackSignFlip, AttackScale: 10, Links: []LinkFault{}, Partitions: []PartitionFault{}},
 		Projection: ProjectionConfig{Params: 1e9, TokensPerStep: 65536},
+		Incentive:  DefaultIncentiveConfig(),
 	}
 }
 
@@ -294,6 +298,9 @@ func (c Config) ValidateRun() error {
 		if err := alg.Check(&c, section); err != nil {
 			return err
 		}
+	}
+	if err := c.Incentive.validate(&c, alg); err != nil {
+		return err
 	}
 	switch c.Sync.Mode {
 	case SyncFixed:

@@ -23,6 +23,9 @@ type request struct {
 	wire      []byte
 	size      compress.Size
 	compressT float64 // wall seconds compressing and encoding
+	// The incentive layer's attackers: idle work trained nothing, and a
+	// copier's payload is made from its source's when it is taken.
+	idle, copyPending bool
 }
 
 // pool runs one round's requests on the run's workers, one goroutine each,
@@ -107,6 +110,9 @@ func (w poolWork) request(node, steps int) func() (int64, float64, error) {
 func (p *pool) result(q *request) (bytes int64, waitS float64, err error) {
 	t := p.r.start()
 	<-q.done
+	if q.err == nil && q.copyPending {
+		q.err = p.fillCopy(q)
+	}
 	waitS = p.r.since(t)
 	if q.err != nil {
 		return 0, waitS, q.err

@@ -25,6 +25,11 @@ type roundSpec struct {
 	maxSteps int     // window mode's cap (0: none)
 	flops    float64 // FLOPs of one inner step
 	catchUp  []int64 // bytes each node fetches before computing (0: none)
+	// waitFor, if set, names for each node another (−1: none) whose upload
+	// it must fetch, taking fetchS, before it hands its payload over: a
+	// copier that re-uploads its victim's payload.
+	waitFor []int
+	fetchS  []float64
 }
 
 // nodeRound is one node's part in a round, as the records report it.
@@ -77,6 +82,7 @@ type roundRun struct {
 	lost    []bool // down, or failed before finishing its part
 	busy    []bool // still to finish computing
 	busyN   int
+	handed  []int64 // bytes each node handed to the exchange (−1: not yet)
 	timers  []des.ID
 	waitS   float64 // wall time blocked on work results
 	err     error
@@ -124,7 +130,10 @@ func startRound(net *netmodel.Network, pat netmodel.Pattern, spec roundSpec, w w
 		return nil, err
 	}
 	rr := &roundRun{c: c, eng: eng, spec: spec, x: x, work: w, nodes: make([]nodeRound, n), acts: make([][]activity, n),
-		catchup: make([]bool, n), down: down, lost: slices.Clone(down), busy: make([]bool, n)}
+		catchup: make([]bool, n), down: down, lost: slices.Clone(down), busy: make([]bool, n), handed: make([]int64, n)}
+	for i := range rr.handed {
+		rr.handed[i] = -1
+	}
 	for i := range rr.nodes {
 		rr.nodes[i] = nodeRound{ComputeStartS: spec.startS, ComputeEndS: spec.startS}
 	}
@@ -263,22 +272,46 @@ func (rr *roundRun) compute(i int) {
 		rr.activity(i, record.KindCompute, now, end, 0, -1)
 	}
 	rr.at(ready, i, func() {
-		if !rr.x.Alive(i) {
-			return
-		}
-		rr.idle(i)
-		var bytes int64
-		if result != nil {
-			b, wait, err := result()
-			rr.waitS += wait
-			if err != nil {
-				rr.err = err
+		rr.afterSource(i, func() {
+			if !rr.x.Alive(i) {
 				return
 			}
-			bytes = b
-		}
-		rr.x.Ready(i, bytes)
+			rr.idle(i)
+			var bytes int64
+			if result != nil {
+				b, wait, err := result()
+				rr.waitS += wait
+				if err != nil {
+					rr.err = err
+					return
+				}
+				bytes = b
+			}
+			rr.handed[i] = bytes
+			rr.x.Ready(i, bytes)
+		})
 	})
+}
+
+// afterSource runs fn once node i's source (spec.waitFor) has uploaded its
+// payload and i has fetched it; at once when i has no source, or the
+// source failed or had nothing to upload.
+func (rr *roundRun) afterSource(i int, fn func()) {
+	v := -1
+	if rr.spec.waitFor != nil {
+		v = rr.spec.waitFor[i]
+	}
+	if v < 0 || !rr.x.Alive(v) || rr.handed[v] == 0 {
+		fn()
+		return
+	}
+	now := rr.eng.Now()
+	if up := rr.x.UploadEndS(v); !math.IsNaN(up) {
+		rr.at(math.Max(now, up+rr.spec.fetchS[i]), i, fn)
+		return
+	}
+	// Not uploaded yet: look again a little later.
+	rr.at(now+math.Max(rr.spec.fetchS[i]/4, 1e-3), i, func() { rr.afterSource(i, fn) })
 }
 
 // result turns the exchange's result into the round's, adding what the

@@ -72,6 +72,7 @@ type Run struct {
 	// before rounds shared one (tests compare the two).
 	separateOverlap bool
 	lastTrainLoss   float64
+	inc             *incentiveLayer // the incentive layer, nil when off
 
 	// Timing, in wall-clock seconds, when Options.Now is set.
 	now    func() time.Time
@@ -194,6 +195,9 @@ func NewRun(cfg Config, opts Options) (*Run, error) {
 		}
 	}
 	r.faultEvents = seam.events
+	if r.inc, err = r.newIncentive(); err != nil {
+		return nil, err
+	}
 	workers := cfg.Train.Workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -291,12 +295,25 @@ func (r *Run) Nodes(sink Sink) error {
 			Node: int64(i), Class: p.Class, Flops: p.PeakFlops, Utilization: p.Utilization,
 			BwUpMbps: p.BwUpMbps, BwDownMbps: p.BwDownMbps, LatencyMs: p.AccessLatencyMs,
 			XMs: p.XMs, YMs: p.YMs, DataShard: int64(r.nodes[i].Stream.Node()), Malicious: r.nodes[i].tamper != nil,
+			Role: r.role(i),
 		})
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// role is node i's role: the incentive layer's, or a poisoner for a node
+// that tampers with its payloads (faults.malicious_share).
+func (r *Run) role(i int) string {
+	switch {
+	case r.inc != nil:
+		return r.inc.roles[i]
+	case r.nodes[i].tamper != nil:
+		return record.RolePoisoner
+	}
+	return record.RoleHonest
 }
 
 func (r *Run) since(t time.Time) float64 {
@@ -458,6 +475,8 @@ type flight struct {
 	rr    *roundRun
 	pool  *pool
 	res   *roundResult
+	// scores are the validator's rows for the round (incentive layer).
+	scores []record.Score
 }
 
 // Step runs one communication round.
@@ -467,6 +486,9 @@ func (r *Run) Step(sink Sink) error {
 	}
 	if _, driven := r.strat.(Driver); driven {
 		return r.stepDriven(sink)
+	}
+	if _, ok := sink.(ScoreSink); r.inc != nil && !ok {
+		return errors.New("sim: incentive.enabled: the sink takes no score rows (it is no ScoreSink)")
 	}
 	start := r.clock
 	t := r.start()
@@ -490,6 +512,11 @@ func (r *Run) Step(sink Sink) error {
 		}
 		stale[i] = n.stale
 	}
+	var waitFor []int
+	var fetchS []float64
+	if r.inc != nil {
+		waitFor, fetchS = r.startIncentiveRound(r.round, start, stale)
+	}
 	p := r.newPool(stale)
 	// Work whose steps are known at the round's start is requested at once,
 	// so that the workers train while the network is simulated.
@@ -499,7 +526,8 @@ func (r *Run) Step(sink Sink) error {
 		}
 	}
 	spec := roundSpec{round: r.round, startS: start, sync: r.cfg.Sync.Mode, steps: r.stepsPerRound,
-		windowS: r.cfg.Sync.WindowS, maxSteps: r.cfg.Sync.MaxSteps, flops: r.flopsPerStep, catchUp: make([]int64, len(r.nodes))}
+		windowS: r.cfg.Sync.WindowS, maxSteps: r.cfg.Sync.MaxSteps, flops: r.flopsPerStep, catchUp: make([]int64, len(r.nodes)),
+		waitFor: waitFor, fetchS: fetchS}
 	if r.cfg.Sync.DeadlineS > 0 {
 		spec.deadline = start + r.cfg.Sync.DeadlineS
 	}
@@ -652,6 +680,23 @@ func (r *Run) apply(f *flight) error {
 		}
 		return r.applyNodes(f)
 	}
+	if r.inc != nil {
+		// The validator decides which payloads form the aggregate.
+		gathered, rows, err := r.validate(f)
+		if err != nil {
+			return fmt.Errorf("round %d: %w", f.round, err)
+		}
+		f.scores = rows
+		f.res.aggregate = gathered
+		payloads = payloads[:0]
+		for i := range f.res.nodes {
+			_, in := slices.BinarySearch(gathered, i)
+			f.res.nodes[i].InAggregate = in
+			if in {
+				payloads = append(payloads, f.pool.byNode[i].wire)
+			}
+		}
+	}
 	if len(payloads) == 0 {
 		return nil
 	}
@@ -713,7 +758,7 @@ func (r *Run) record(f *flight, sink Sink, stale bool) error {
 		r.bytesDown += nr.BytesDown
 		r.computeS += nr.ComputeEndS - nr.ComputeStartS
 		trainLoss := math.NaN()
-		if nr.Steps > 0 && q != nil && q.steps == nr.Steps {
+		if nr.Steps > 0 && q != nil && q.steps == nr.Steps && !q.idle {
 			r.tokens += int64(nr.Steps) * int64(r.cfg.Train.BatchSize*r.cfg.Model.SeqLen)
 			trainLoss = q.lossSum / float64(q.steps)
 			lossSum += q.lossSum
@@ -756,6 +801,14 @@ func (r *Run) record(f *flight, sink Sink, stale bool) error {
 	if lossN > 0 {
 		r.lastTrainLoss = lossSum / float64(lossN)
 	}
+	if len(f.scores) > 0 {
+		ss := sink.(ScoreSink) // Step checked
+		for _, row := range f.scores {
+			if err := ss.Score(row); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -766,6 +819,18 @@ func (r *Run) projectBytes(n int) int64 {
 // local does node n's work for this round on worker w: steps inner steps from
 // θ, then the payload, encoded.
 func (r *Run) local(w *Worker, n *Node, q *request) error {
+	if r.inc != nil {
+		done, restore, err := r.localIncentive(w, n, q)
+		if err != nil {
+			return fmt.Errorf("node %d: %w", n.ID, err)
+		}
+		if done {
+			return nil
+		}
+		if restore != nil {
+			defer restore()
+		}
+	}
 	switch {
 	case q.start != nil:
 		w.Start = q.start
@@ -776,6 +841,9 @@ func (r *Run) local(w *Worker, n *Node, q *request) error {
 		w.Start = n.Params
 	default:
 		w.Start = r.global.Params()
+	}
+	if r.inc != nil && r.inc.roles[n.ID] == record.RoleStale {
+		w.Start, _ = r.inc.staleStart(q.round)
 	}
 	copy(w.Model.Params(), w.Start)
 	n.lossSum = 0
@@ -797,6 +865,16 @@ func (r *Run) local(w *Worker, n *Node, q *request) error {
 		}
 		return nil
 	}
+	return r.compressLocal(n, q, delta)
+}
+
+// compressLocal compresses node n's delta with its compressor state into
+// q's payload (tampered with if the node tampers), encoded.
+func (r *Run) compressLocal(n *Node, q *request, delta []float32) error {
+	var t time.Time
+	if r.now != nil {
+		t = r.now()
+	}
 	p, err := r.comp.Compress(n.State, delta, compress.DeriveSeed(r.cfg.Seed, n.ID, q.round))
 	if err != nil {
 		return fmt.Errorf("node %d: %w", n.ID, err)
@@ -811,7 +889,7 @@ func (r *Run) local(w *Worker, n *Node, q *request) error {
 		return fmt.Errorf("node %d: %w", n.ID, err)
 	}
 	if r.now != nil {
-		q.compressT = r.now().Sub(t).Seconds()
+		q.compressT += r.now().Sub(t).Seconds()
 	}
 	return nil
 }

@@ -51,6 +51,13 @@ type Sink interface {
 	Node(record.Node) error
 }
 
+// A ScoreSink is a Sink that also takes the incentive layer's score rows
+// (one per peer and validator round); a run with the layer on needs one.
+type ScoreSink interface {
+	Sink
+	Score(record.Score) error
+}
+
 // Discard is a Sink that keeps nothing.
 var Discard Sink = discard{}
 
@@ -60,6 +67,7 @@ func (discard) Eval(record.Eval) error   { return nil }
 func (discard) Round(record.Round) error { return nil }
 func (discard) Event(record.Event) error { return nil }
 func (discard) Node(record.Node) error   { return nil }
+func (discard) Score(record.Score) error { return nil }
 
 // Memory is a Sink that keeps every record, for tests and notebooks' helpers.
 type Memory struct {
@@ -67,9 +75,11 @@ type Memory struct {
 	Rounds []record.Round
 	Events []record.Event
 	Nodes  []record.Node
+	Scores []record.Score
 }
 
 func (m *Memory) Eval(r record.Eval) error   { m.Evals = append(m.Evals, r); return nil }
 func (m *Memory) Round(r record.Round) error { m.Rounds = append(m.Rounds, r); return nil }
 func (m *Memory) Event(r record.Event) error { m.Events = append(m.Events, r); return nil }
 func (m *Memory) Node(r record.Node) error   { m.Nodes = append(m.Nodes, r); return nil }
+func (m *Memory) Score(r record.Score) error { m.Scores = append(m.Scores, r); return nil }

@@ -38,3 +38,11 @@ func maxAbsDiff(a, b []float32) float64 {
 	}
 	return d
 }
+
+// DiLoCo's dense payloads carry no top-k indices: the layer scores them
+// without copy detection.
+func TestDiLoCoConformanceIncentive(t *testing.T) {
+	simtest.Conformance(t, simtest.Spec{Name: "diloco", NoOverlap: true, Sets: []string{
+		"incentive.enabled=true", "incentive.gauntlet.gather_peers=4", "incentive.attack.lazy=0.34",
+	}, Knobs: []string{"incentive.mechanism=false", "strategy.diloco.outer_momentum=0.5", "strategy.diloco.nesterov=false"}})
+}

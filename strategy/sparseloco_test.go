@@ -23,3 +23,13 @@ func TestSparseLoCoDenseIsDiLoCo(t *testing.T) {
 		t.Fatalf("SparseLoCo(density 1) and DiLoCo(no momentum) differ by %g", d)
 	}
 }
+
+// The core's guarantees hold with the incentive layer on: a validator
+// scoring every payload, a free rider and a copier among the peers, and the
+// aggregate made of the gather list's payloads.
+func TestSparseLoCoConformanceIncentive(t *testing.T) {
+	simtest.Conformance(t, simtest.Spec{Name: "sparseloco", NoOverlap: true, Sets: []string{
+		"incentive.enabled=true", "incentive.gauntlet.gather_peers=4", "incentive.gauntlet.reserve_peers=1",
+		"incentive.attack.free_rider=0.17", "incentive.attack.copier=0.17",
+	}, Knobs: []string{"strategy.outer_lr=0.5", "incentive.mechanism=false"}})
+}
