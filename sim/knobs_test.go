@@ -64,7 +64,7 @@ var knobs = map[string][]string{
 		"incentive.enabled=true",
 		"incentive.enabled=true,incentive.gauntlet.gather_peers=2|incentive.mechanism=false",
 		"incentive.enabled=true|incentive.eval_batches=1",
-		"incentive.enabled=true,incentive.validator.flops=1e7|incentive.eval_window_s=1e-9",
+		"incentive.enabled=true,incentive.validator.flops=4e7|incentive.eval_window_s=1e-9",
 		"incentive.enabled=true|incentive.validator.flops=1",
 		"incentive.enabled=true|incentive.validator.bw_down_mbps=1e-6",
 		"incentive.enabled=true|incentive.validator.latency_ms=1e9",
