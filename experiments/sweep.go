@@ -178,9 +178,14 @@ func runPoint(ctx context.Context, p Point, dir string, opts Options, logf func(
 }
 
 // Prune removes a finished run's bulky traces and figures, keeping its
-// manifest and evaluations.
+// manifest and evaluations, and its scores with the nodes' roles that they
+// need (runs with the incentive layer; both are small).
 func Prune(dir string) error {
-	for _, f := range []string{rundir.RoundsFile, rundir.EventsFile, rundir.NodesFile} {
+	drop := []string{rundir.RoundsFile, rundir.EventsFile}
+	if _, err := os.Stat(filepath.Join(dir, rundir.ScoresFile)); err != nil {
+		drop = append(drop, rundir.NodesFile)
+	}
+	for _, f := range drop {
 		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
