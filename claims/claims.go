@@ -129,6 +129,11 @@ type Claim struct {
 	Show []string
 	// Figure is a path relative to the results directory.
 	Figure string
+	// AtEqualBytes compares at equal communication: B's metric is read off
+	// its evaluations at the bytes A moved in all (bytes_total), linearly
+	// interpolated, instead of at its end; at half length, at the bytes A
+	// had moved by then. A seed whose B run never moved that much drops out.
+	AtEqualBytes bool
 }
 
 func (c Claim) metric() Metric {
@@ -433,6 +438,33 @@ func (r *run) finalValue(name string) (float64, error) {
 	return e.cols[name][len(e.steps)-1], nil
 }
 
+// atBytes is the metric where the run's bytes_total reaches x, linearly
+// interpolated between the evaluations around it; NaN when the run never
+// moved x bytes or its evals lack a column.
+func (r *run) atBytes(name string, x float64) (float64, error) {
+	e, err := r.evalsOf()
+	if err != nil || e == nil || e.cols[name] == nil || e.cols["bytes_total"] == nil || math.IsNaN(x) {
+		return math.NaN(), err
+	}
+	return interpolateAt(e.cols["bytes_total"], e.cols[name], x), nil
+}
+
+// interpolateAt returns y at x along the curve (xs ascending), linear
+// between the points around x; NaN outside the curve.
+func interpolateAt(xs, ys []float64, x float64) float64 {
+	i := sort.SearchFloat64s(xs, x)
+	switch {
+	case i == len(xs):
+		return math.NaN()
+	case xs[i] == x:
+		return ys[i]
+	case i == 0:
+		return math.NaN()
+	}
+	f := (x - xs[i-1]) / (xs[i] - xs[i-1])
+	return ys[i-1] + f*(ys[i]-ys[i-1])
+}
+
 // halfValue is the metric at the evaluation whose step is closest to half
 // the run's last step; NaN when the evals do not hold the metric.
 func (r *run) halfValue(name string) (float64, error) {
@@ -576,6 +608,34 @@ func evaluate(c Claim, e *experiment) (Result, error) {
 	if err != nil {
 		return r, err
 	}
+	// At equal bytes: B where it had moved what A moved (at A's end, or at
+	// A's half-length evaluation).
+	atBytesOfA := func(aBytes func(*run, string) (float64, error)) (map[uint64]float64, error) {
+		out := map[uint64]float64{}
+		for seed, rb := range b.runs {
+			ra, ok := a.runs[seed]
+			if !ok {
+				continue
+			}
+			x, err := aBytes(ra, "bytes_total")
+			if err != nil {
+				return nil, err
+			}
+			v, err := rb.atBytes(m.Name, x)
+			if err != nil {
+				return nil, err
+			}
+			if !math.IsNaN(v) {
+				out[seed] = v
+			}
+		}
+		return out, nil
+	}
+	if c.AtEqualBytes {
+		if vb, err = atBytesOfA((*run).finalValue); err != nil {
+			return r, err
+		}
+	}
 	seeds, d, unpaired := Pair(va, vb)
 	r.Seeds, r.Unpaired = seeds, unpaired
 	r.Effect = MeanInterval(d)
@@ -589,6 +649,11 @@ func evaluate(c Claim, e *experiment) (Result, error) {
 	hb, err := values(b, (*run).halfValue, m.Name)
 	if err != nil {
 		return r, err
+	}
+	if c.AtEqualBytes {
+		if hb, err = atBytesOfA((*run).halfValue); err != nil {
+			return r, err
+		}
 	}
 	if _, hd, _ := Pair(ha, hb); len(hd) > 0 {
 		r.HalfEffect = MeanInterval(hd)

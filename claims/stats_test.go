@@ -132,3 +132,17 @@ func TestHalfIndex(t *testing.T) {
 		}
 	}
 }
+
+func TestInterpolateAt(t *testing.T) {
+	xs := []float64{0, 10, 20, 40}
+	ys := []float64{5, 4, 3, 1}
+	for _, tc := range []struct{ x, want float64 }{
+		{0, 5}, {10, 4}, {15, 3.5}, {30, 2}, {40, 1},
+		{-1, math.NaN()}, {41, math.NaN()},
+	} {
+		got := interpolateAt(xs, ys, tc.x)
+		if !(got == tc.want || math.IsNaN(got) && math.IsNaN(tc.want)) {
+			t.Errorf("at %g: %g, want %g", tc.x, got, tc.want)
+		}
+	}
+}
