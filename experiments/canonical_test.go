@@ -13,7 +13,7 @@ import (
 
 // Canonical lists the canonical experiments' spec files, in this directory.
 var canonical = []string{"density_h.yaml", "ablations.yaml", "strategies.yaml", "network.yaml", "scale.yaml", "replicas.yaml",
-	"streaming.yaml", "sparta.yaml", "noloco.yaml", "async.yaml", "incentives.yaml"}
+	"streaming.yaml", "sparta.yaml", "noloco.yaml", "async.yaml", "incentives.yaml", "demo_bytes.yaml"}
 
 // Every canonical spec is valid at both sizes and documented.
 func TestCanonicalSpecsExpand(t *testing.T) {

@@ -393,9 +393,9 @@ func (r *Run) localIncentive(w *Worker, n *Node, q *request) (done bool, restore
 }
 
 // fillCopy makes a copier's (or sybil follower's) payload from its
-// source's, once that is done; with no source it uploads noise as a free
-// rider would. It runs on the event loop, after the node's own (empty)
-// work is over.
+// source's, once that is done; with no source up this round (its victims
+// or its operator's first id all down or catching up) it uploads zeros. It
+// runs on the event loop, after the node's own (empty) work is over.
 func (p *pool) fillCopy(q *request) error {
 	r := p.r
 	L := r.inc
