@@ -2,8 +2,9 @@
 //
 // Every figure is a plain struct of data (no files, no records needed):
 // LineChart for loss curves with confidence bands, Timeline for what each
-// node did when, BarChart for per-node quantities, Heatmap for a metric over
-// two sweep keys, and Pareto for loss against bytes with its frontier. Save
+// node did when, BarChart for per-node quantities, GroupedBars for a metric
+// per sweep setting in groups, Heatmap for a metric over two sweep keys, and
+// Pareto for loss against bytes with its frontier. Save
 // writes a figure as PNG and SVG, each through a temporary file and a
 // rename, so a figure on disk is always complete.
 //
