@@ -136,7 +136,7 @@ func sampleStyledLines() LineChart {
 		Series{Name: "no attackers", X: []float64{0.1, 0.3}, Y: []float64{0.3, 0.3}, Style: &Style{Color: grey}},
 		Series{Name: "no attackers, off", X: []float64{0.1, 0.3}, Y: []float64{0.32, 0.32}, Style: &Style{Color: grey, Dashed: true}})
 	return LineChart{Title: "cost of attacks", XLabel: "attacker share", YLabel: "final loss (nats)",
-		Series: series, YMin: 0, YMax: 1, Legend: LegendTopLeft}
+		Series: series, YMin: 0, YMax: 1, Legend: LegendRight}
 }
 
 func sampleGroupedBars() GroupedBars {

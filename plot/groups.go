@@ -44,7 +44,7 @@ func (g GroupedBars) Draw(dc draw.Canvas) error {
 	if err != nil {
 		return err
 	}
-	return drawPlot(p, dc)
+	return drawWithLegend(p, dc, g.Legend)
 }
 
 func (g GroupedBars) check() error {
@@ -81,13 +81,10 @@ func (g GroupedBars) plot(dc draw.Canvas) (*gplot.Plot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("grouped bars %q: %w", g.Title, err)
 	}
-	// A group fills 80 % of its slot, shared by its bars; the slot width is
-	// the data width over the number of groups (the axes take about 60
-	// points).
-	n := len(g.Series)
-	slot := (dc.Max.X - dc.Min.X - vg.Points(60)) / vg.Length(len(g.Groups))
-	width := max(slot*0.8/vg.Length(n), vg.Points(0.5))
 	p.Add(plotter.NewGrid())
+	n := len(g.Series)
+	bars := make([]*plotter.BarChart, n)
+	notes := make([]*plotter.Labels, n)
 	for k, s := range g.Series {
 		heights := make(plotter.Values, len(s.Values))
 		for i, v := range s.Values {
@@ -95,21 +92,35 @@ func (g GroupedBars) plot(dc draw.Canvas) (*gplot.Plot, error) {
 				heights[i] = v // a missing bar is one of zero height, with no outline
 			}
 		}
-		bars, err := plotter.NewBarChart(heights, width)
-		if err != nil {
+		if bars[k], err = plotter.NewBarChart(heights, 1); err != nil {
 			return nil, fmt.Errorf("grouped bars %q: series %q: %w", g.Title, s.Name, err)
 		}
-		bars.Color = plotutil.Color(k)
-		bars.LineStyle.Width = 0
-		bars.Offset = (vg.Length(k) - vg.Length(n-1)/2) * width
-		p.Add(bars)
+		bars[k].Color = plotutil.Color(k)
+		bars[k].LineStyle.Width = 0
+		p.Add(bars[k])
 		if s.Name != "" && showLegend {
-			p.Legend.Add(s.Name, bars)
+			p.Legend.Add(s.Name, bars[k])
 		}
-		if notes, err := barNotes(s, heights, bars.Offset); err != nil {
+		if notes[k], err = barNotes(s, heights); err != nil {
 			return nil, fmt.Errorf("grouped bars %q: series %q: %w", g.Title, s.Name, err)
-		} else if notes != nil {
-			p.Add(notes)
+		}
+		if notes[k] != nil {
+			p.Add(notes[k])
+		}
+	}
+	// A group fills 80 % of its slot, shared by its bars; the slot width is
+	// the data width over the number of groups (the axes take about 60
+	// points, a legend beside the data its own width).
+	dataW := dc.Max.X - dc.Min.X - vg.Points(60)
+	if g.Legend == LegendRight {
+		dataW -= legendBeside(&p.Legend, dc)
+	}
+	width := max(dataW/vg.Length(len(g.Groups))*0.8/vg.Length(n), vg.Points(0.5))
+	for k := range bars {
+		bars[k].Width = width
+		bars[k].Offset = (vg.Length(k) - vg.Length(n-1)/2) * width
+		if notes[k] != nil {
+			notes[k].Offset.X = bars[k].Offset
 		}
 	}
 	p.X.Tick.Marker = everyKth(g.Groups, 40)
@@ -120,9 +131,9 @@ func (g GroupedBars) plot(dc draw.Canvas) (*gplot.Plot, error) {
 	return p, nil
 }
 
-// barNotes places a series' notes centred just above its bars; nil when it
-// has none.
-func barNotes(s BarSeries, heights plotter.Values, offset vg.Length) (*plotter.Labels, error) {
+// barNotes places a series' notes just above its bars, centred on the
+// group (the caller shifts them onto the bars); nil when it has none.
+func barNotes(s BarSeries, heights plotter.Values) (*plotter.Labels, error) {
 	var at plotter.XYs
 	var text []string
 	for i, note := range s.Notes {
@@ -142,6 +153,6 @@ func barNotes(s BarSeries, heights plotter.Values, offset vg.Length) (*plotter.L
 		lb.TextStyle[i].XAlign = draw.XCenter
 		lb.TextStyle[i].Font.Size = vg.Points(7)
 	}
-	lb.Offset = vg.Point{X: offset, Y: vg.Points(2)}
+	lb.Offset.Y = vg.Points(2)
 	return lb, nil
 }

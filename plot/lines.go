@@ -74,7 +74,7 @@ func (c LineChart) Draw(dc draw.Canvas) error {
 	if err != nil {
 		return err
 	}
-	return drawPlot(p, dc)
+	return drawWithLegend(p, dc, c.Legend)
 }
 
 func (c LineChart) plot() (*gplot.Plot, error) {

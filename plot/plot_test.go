@@ -321,6 +321,8 @@ func TestEdgeCases(t *testing.T) {
 		"pareto one point":    Pareto{Points: []Point{{X: 1, Y: 1}}},
 		"styled past 7":       LineChart{Series: styled(manySeries(9))},
 		"groups notes only":   GroupedBars{Groups: []string{"a", "b"}, Series: []BarSeries{{Values: []float64{math.NaN(), math.NaN()}, Notes: []string{"never", ""}}}},
+		"pareto legend right": Pareto{Legend: LegendRight, Points: []Point{{X: 1, Y: 1, Group: "a"}}},
+		"groups legend right": GroupedBars{Legend: LegendRight, Groups: []string{"a", "b"}, Series: []BarSeries{{Name: "s", Values: []float64{1, 2}}, {Name: "t", Values: []float64{2, 1}}}},
 		"groups one bar":      GroupedBars{Groups: []string{"a"}, Series: []BarSeries{{Name: "s", Values: []float64{0}}}},
 	}
 	for name, f := range figs {
