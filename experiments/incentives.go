@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/locosim/locosim/plot"
 	"github.com/locosim/locosim/rundir"
@@ -204,8 +205,9 @@ func attackCaught(in Incentives, cells []attackCell, attacks []string) (plot.Gro
 }
 
 // caughtBar is a bar of incentives_caught: the mean caught_round of the runs
-// that caught their attackers, and "never" when none did or "k/n" when k of
-// n did.
+// that caught their attackers, and its note: "never" when none did, "k/n"
+// when k of n did, and "0" on a bar of zero height (caught from the first
+// round), which would otherwise look like no bar at all.
 func caughtBar(rows []Row) (float64, string) {
 	var sum float64
 	k := 0
@@ -215,13 +217,19 @@ func caughtBar(rows []Row) (float64, string) {
 			k++
 		}
 	}
-	switch {
-	case len(rows) == 0:
+	if len(rows) == 0 {
 		return nan, ""
-	case k == 0:
-		return nan, "never"
-	case k < len(rows):
-		return sum / float64(k), fmt.Sprintf("%d/%d", k, len(rows))
 	}
-	return sum / float64(k), ""
+	if k == 0 {
+		return nan, "never"
+	}
+	mean := sum / float64(k)
+	var notes []string
+	if mean == 0 {
+		notes = append(notes, "0")
+	}
+	if k < len(rows) {
+		notes = append(notes, fmt.Sprintf("%d/%d", k, len(rows)))
+	}
+	return mean, strings.Join(notes, ", ")
 }

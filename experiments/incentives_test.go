@@ -246,3 +246,27 @@ func TestIncentiveFallback(t *testing.T) {
 		t.Errorf("a run without scores: %v, %v", metrics, err)
 	}
 }
+
+func TestCaughtBar(t *testing.T) {
+	run := func(caught float64) Row { return Row{Metrics: map[string]float64{rundir.MetricCaughtRound: caught}} }
+	nan := math.NaN()
+	tests := []struct {
+		name  string
+		rows  []Row
+		value float64
+		note  string
+	}{
+		{"no runs", nil, nan, ""},
+		{"every seed caught", []Row{run(2), run(4)}, 3, ""},
+		{"one of two", []Row{run(nan), run(4)}, 4, "1/2"},
+		{"never", []Row{run(nan), run(nan)}, nan, "never"},
+		{"from the first round", []Row{run(0), run(0)}, 0, "0"},
+		{"from the first round, one of three", []Row{run(0), run(nan), run(nan)}, 0, "0, 1/3"},
+	}
+	for _, tc := range tests {
+		v, note := caughtBar(tc.rows)
+		if !near([]float64{v}, []float64{tc.value}) || note != tc.note {
+			t.Errorf("%s: %v %q, want %v %q", tc.name, v, note, tc.value, tc.note)
+		}
+	}
+}
