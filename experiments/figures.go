@@ -318,6 +318,11 @@ func drawFigures(dir string, f Figures, tuned, all []setting, shown []string, ax
 			}
 		}
 	}
+	if f.Incentives != nil {
+		if err := drawIncentives(*f.Incentives, tuned, axes, save); err != nil {
+			return err
+		}
+	}
 	var where map[string]any
 	if f.Curves != nil {
 		where = f.Curves.Where

@@ -5,14 +5,28 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/locosim/locosim/rundir"
 	"github.com/locosim/locosim/trace"
 )
 
 // indexMetrics are the columns of the index page's tables.
 var indexMetrics = []string{"eval_loss", "excess_loss", "bytes_total", "sim_time_s", "round_time_s", "compute_utilization"}
+
+// shownMetrics are indexMetrics and, in a sweep where some run has them, the
+// incentive layer's metrics: other sweeps' tables stay as they were.
+func shownMetrics(rows []Row) []string {
+	out := slices.Clone(indexMetrics)
+	for _, m := range rundir.IncentiveMetricNames {
+		if slices.ContainsFunc(rows, func(r Row) bool { return !math.IsNaN(r.Metrics[m]) }) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
 
 // writeIndex writes index.md: what the sweep is, its figures and its
 // results, readable without opening code.
@@ -41,18 +55,19 @@ func writeIndex(dir string, plan *Plan, spec *Spec, rows []Row, all, tuned []set
 	}
 	// Columns: the keys that name a setting; the summary has them all.
 	shown := nameKeys(all, varied)
+	metrics := shownMetrics(rows)
 	if len(plan.Tune) > 0 && len(tuned) < len(all) {
 		fmt.Fprintf(&b, "## Best setting over %s\n\n", codeList(plan.Tune))
-		settingsTable(&b, tuned, shown)
+		settingsTable(&b, tuned, shown, metrics)
 	}
 	b.WriteString("## Settings (mean ± 95 % interval over seeds)\n\n")
-	settingsTable(&b, all, shown)
+	settingsTable(&b, all, shown, metrics)
 	b.WriteString("## Runs\n\n")
-	header := append([]string{"run", "seed"}, indexMetrics...)
+	header := append([]string{"run", "seed"}, metrics...)
 	b.WriteString(tableRow(header) + tableRule(len(header)))
 	for _, r := range rows {
 		cells := []string{"`" + r.Run + "`", strconv.FormatUint(r.Seed, 10)}
-		for _, m := range indexMetrics {
+		for _, m := range metrics {
 			cells = append(cells, formatMetric(r.Metrics[m]))
 		}
 		b.WriteString(tableRow(cells))
@@ -61,9 +76,9 @@ func writeIndex(dir string, plan *Plan, spec *Spec, rows []Row, all, tuned []set
 	return trace.WriteFileAtomic(filepath.Join(dir, IndexFile), b.Bytes())
 }
 
-func settingsTable(b *bytes.Buffer, ss []setting, keys []string) {
+func settingsTable(b *bytes.Buffer, ss []setting, keys, metrics []string) {
 	header := append(append([]string(nil), keys...), "seeds")
-	header = append(header, indexMetrics...)
+	header = append(header, metrics...)
 	b.WriteString(tableRow(header) + tableRule(len(header)))
 	for _, s := range ss {
 		var cells []string
@@ -71,7 +86,7 @@ func settingsTable(b *bytes.Buffer, ss []setting, keys []string) {
 			cells = append(cells, FormatValue(s.values[k]))
 		}
 		cells = append(cells, strconv.Itoa(len(s.rows)))
-		for _, m := range indexMetrics {
+		for _, m := range metrics {
 			mean, half := s.mean(m)
 			c := formatMetric(mean)
 			if len(s.rows) > 1 && !math.IsNaN(half) && half > 0 {

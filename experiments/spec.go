@@ -17,6 +17,14 @@
 //	  quick: {set: {cluster.nodes: 8}, grid: {train.inner_steps: [5]}, seeds: 1}
 //	figures: {heatmap: {x: train.inner_steps, y: strategy.density}}
 //
+// figures may also ask for final (final loss against one key), curves (which
+// runs the loss curves show) and incentives: for a sweep of attacks on the
+// incentive layer, with keys incentive.mechanism, label.attack (none,
+// free_rider, copier, ...) and label.share (0.1, 0.2, ...), the final loss
+// against the attackers' share per attack with the mechanism on and off,
+// and the round each attack was caught (incentives: {} takes those keys;
+// mechanism, attack and share name others).
+//
 // grid may also be a list of such maps: the union of several products (a
 // density grid for SparseLoCo beside an outer-rate grid for DiLoCo). Keys are
 // dotted config keys; keys starting with "label." are not config keys but
@@ -91,6 +99,43 @@ type Figures struct {
 	Final *Final `yaml:"final"`
 	// Curves filters the runs drawn in loss-vs-bytes and loss-vs-time.
 	Curves *Curves `yaml:"curves"`
+	// Incentives draws what attacks on the incentive layer cost and how
+	// soon the mechanism catches them.
+	Incentives *Incentives `yaml:"incentives"`
+}
+
+// Incentives are the figures of a sweep of attacks on the incentive layer:
+// incentives_loss, mean final eval loss against the attackers' share, one
+// colour per attack, solid with the mechanism on and dashed with it off,
+// the runs without attackers as grey horizontal references; and
+// incentives_caught, the mean caught_round per attack and share with the
+// mechanism on. Runs without attackers are those whose attack is "none" or
+// whose share is 0. Runs that differ in other varied keys than these three
+// (and the seed) are averaged together: where picks among them. Each key
+// names a grid or zip key; empty takes the default in brackets.
+type Incentives struct {
+	// Mechanism turns the mechanism on (true) and off (false)
+	// [incentive.mechanism].
+	Mechanism string `yaml:"mechanism"`
+	// Attack names a run's attack [label.attack].
+	Attack string `yaml:"attack"`
+	// Share is the attackers' share of the peers, a number [label.share].
+	Share string         `yaml:"share"`
+	Where map[string]any `yaml:"where"`
+}
+
+// withDefaults fills the keys left empty.
+func (in Incentives) withDefaults() Incentives {
+	if in.Mechanism == "" {
+		in.Mechanism = "incentive.mechanism"
+	}
+	if in.Attack == "" {
+		in.Attack = LabelPrefix + "attack"
+	}
+	if in.Share == "" {
+		in.Share = LabelPrefix + "share"
+	}
+	return in
 }
 
 // Heatmap is a figure of final loss over two keys.
@@ -321,6 +366,14 @@ func (f Figures) check(keys map[string]bool) error {
 	if fl := f.Final; fl != nil {
 		if err := need("final", "x", fl.X); err != nil {
 			return err
+		}
+	}
+	if f.Incentives != nil {
+		in := f.Incentives.withDefaults()
+		for _, k := range [][2]string{{"mechanism", in.Mechanism}, {"attack", in.Attack}, {"share", in.Share}} {
+			if err := need("incentives", k[0], k[1]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -212,9 +212,11 @@ func ReadPlan(dir string) (*Plan, error) {
 	return &p, nil
 }
 
-// Metrics are the final metrics of a summary, in column order.
-var Metrics = []string{"eval_loss", "excess_loss", "train_loss", "sim_time_s", "bytes_total", "bytes_up",
-	"bytes_down", "tokens", "rounds", "compute_utilization", "round_time_s"}
+// Metrics are the final metrics of a summary, in column order: those of
+// every run, then those of runs with the incentive layer
+// (rundir.IncentiveMetricNames), NaN for the others.
+var Metrics = append([]string{"eval_loss", "excess_loss", "train_loss", "sim_time_s", "bytes_total", "bytes_up",
+	"bytes_down", "tokens", "rounds", "compute_utilization", "round_time_s"}, rundir.IncentiveMetricNames...)
 
 // Row is one finished run of a sweep.
 type Row struct {
@@ -288,10 +290,35 @@ func readRows(dir string, plan *Plan) ([]Row, error) {
 				r.Metrics[k] = nan
 			}
 		}
+		if err := incentiveFallback(filepath.Join(dir, RunsDir, e.Name()), m, r.Metrics); err != nil {
+			return nil, fmt.Errorf("sweep: run %s: %w", e.Name(), err)
+		}
 		rows = append(rows, r)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Run < rows[j].Run })
 	return rows, nil
+}
+
+// incentiveFallback computes the incentive metrics of a run whose manifest
+// records none of them (made before they were) from its scores and roles,
+// when it still has both; they stay NaN otherwise.
+func incentiveFallback(run string, m *rundir.Manifest, metrics map[string]float64) error {
+	for _, k := range rundir.IncentiveMetricNames {
+		if _, ok := m.Final[k]; ok {
+			return nil
+		}
+	}
+	w, err := rundir.ReadWeightShares(run)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for k, v := range w.Metrics() {
+		metrics[k] = v
+	}
+	return nil
 }
 
 // lookup walks a decoded config to a dotted key.

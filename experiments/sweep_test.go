@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,8 +97,9 @@ func TestRunSummaryAndRestart(t *testing.T) {
 		if !ok {
 			t.Fatalf("metric %s column is %T", m, cols[m].Values)
 		}
-		if math.IsNaN(vs[0]) {
-			t.Errorf("metric %s is NaN", m)
+		// Runs without the incentive layer have no incentive metrics.
+		if want := slices.Contains(rundir.IncentiveMetricNames, m); math.IsNaN(vs[0]) != want {
+			t.Errorf("metric %s is %v", m, vs[0])
 		}
 	}
 	if len(cols) != 3+len(plan.Keys)+len(Metrics) {

@@ -2,6 +2,7 @@ package plot
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"strconv"
 
@@ -106,4 +107,49 @@ func samplePareto() Pareto {
 		}
 	}
 	return Pareto{Title: "loss vs bytes", XLabel: "bytes moved", YLabel: "final loss (nats)", Points: pts, LogX: true, XUnit: UnitBytes, Legend: LegendBottomLeft}
+}
+
+// sampleStyledLines is the shape of the incentives figure: one colour per
+// attack, solid with the mechanism on and dashed with it off, grey
+// references without attackers, and a y axis fixed to shares.
+func sampleStyledLines() LineChart {
+	var series []Series
+	for i, attack := range []string{"free_rider", "copier", "poisoner"} {
+		for _, off := range []bool{false, true} {
+			s := Series{Style: &Style{Color: Palette(i), Dashed: off}}
+			if !off {
+				s.Name = attack
+			}
+			for _, share := range []float64{0.1, 0.2, 0.3} {
+				cost := share * float64(i+1) / 4
+				if off {
+					cost *= 2
+				}
+				s.X = append(s.X, share)
+				s.Y = append(s.Y, 0.3+cost)
+			}
+			series = append(series, s)
+		}
+	}
+	grey := color.Gray{Y: 0x80}
+	series = append(series,
+		Series{Name: "no attackers", X: []float64{0.1, 0.3}, Y: []float64{0.3, 0.3}, Style: &Style{Color: grey}},
+		Series{Name: "no attackers, off", X: []float64{0.1, 0.3}, Y: []float64{0.32, 0.32}, Style: &Style{Color: grey, Dashed: true}})
+	return LineChart{Title: "cost of attacks", XLabel: "attacker share", YLabel: "final loss (nats)",
+		Series: series, YMin: 0, YMax: 1, Legend: LegendRight}
+}
+
+func sampleGroupedBars() GroupedBars {
+	groups := []string{"free_rider", "copier", "lazy", "poisoner"}
+	var series []BarSeries
+	for k, share := range []string{"0.1", "0.2", "0.3"} {
+		s := BarSeries{Name: "share " + share, Notes: make([]string, len(groups))}
+		for i := range groups {
+			s.Values = append(s.Values, float64(2+3*i+k))
+		}
+		series = append(series, s)
+	}
+	series[0].Values[2], series[0].Notes[2] = math.NaN(), "never"
+	series[2].Notes[1] = "2/3"
+	return GroupedBars{Title: "caught at round", XLabel: "attack", YLabel: "round", Groups: groups, Series: series, Legend: LegendTopLeft}
 }

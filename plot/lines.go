@@ -14,12 +14,31 @@ import (
 
 // Series is one named curve. Lower and Upper, if set, must have the length
 // of X and bound a shaded band around Y (a confidence interval across
-// seeds, for example).
+// seeds, for example). A series without a name has no legend entry.
 type Series struct {
 	Name         string
 	X, Y         []float64
 	Lower, Upper []float64
+	// Style, if set, fixes the series' look; nil: by its position.
+	Style *Style
 }
+
+// Style fixes how a series looks instead of leaving it to the series'
+// position in the chart, so that one thing keeps one colour across figures
+// (a role, an attack) and two series can share a colour and differ by dash
+// (an attack with the mechanism on and off).
+type Style struct {
+	Color  color.Color // nil: the colour of the series' position
+	Dashed bool        // dashed; a styled series is otherwise solid
+}
+
+// dashes is the dash pattern of a Style's dashed line.
+var dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+
+// Palette is the i-th colour of the palette that series, bars and groups
+// take by position (it cycles), for callers that colour things by a fixed
+// order of their own through Style.
+func Palette(i int) color.Color { return plotutil.Color(i) }
 
 // RefLine is a horizontal reference line, such as the entropy floor of the
 // corpus.
@@ -40,7 +59,10 @@ type LineChart struct {
 	XUnit, YUnit          string   // UnitNone or UnitBytes: how tick labels read
 	Ref                   *RefLine // optional
 	Legend                string   // a Legend* position; default top right
-	Size                  Size
+	// YMin and YMax, when YMin < YMax, fix the y axis's range (a share,
+	// from 0 to 1) instead of fitting it to the data.
+	YMin, YMax float64
+	Size       Size
 }
 
 // FigureSize implements Figure.
@@ -52,7 +74,7 @@ func (c LineChart) Draw(dc draw.Canvas) error {
 	if err != nil {
 		return err
 	}
-	return drawPlot(p, dc)
+	return drawWithLegend(p, dc, c.Legend)
 }
 
 func (c LineChart) plot() (*gplot.Plot, error) {
@@ -100,6 +122,9 @@ func (c LineChart) plot() (*gplot.Plot, error) {
 		}
 		points += len(xys)
 		clr := plotutil.Color(i)
+		if s.Style != nil && s.Style.Color != nil {
+			clr = s.Style.Color
+		}
 		if len(lo) > 1 {
 			ring := make(plotter.XYs, 0, 2*len(lo))
 			ring = append(ring, hi...)
@@ -120,7 +145,12 @@ func (c LineChart) plot() (*gplot.Plot, error) {
 		}
 		l.Color = clr
 		l.Width = vg.Points(1.5)
-		if i >= 7 { // plotutil cycles 7 colours; dashes tell the next ones apart
+		switch {
+		case s.Style != nil:
+			if s.Style.Dashed {
+				l.Dashes = dashes
+			}
+		case i >= 7: // plotutil cycles 7 colours; dashes tell the next ones apart
 			l.Dashes = plotutil.Dashes(i / 7)
 		}
 		lines = append(lines, l)
@@ -157,6 +187,12 @@ func (c LineChart) plot() (*gplot.Plot, error) {
 	if c.LogY {
 		p.Y.Scale = gplot.LogScale{}
 		p.Y.Tick.Marker = gplot.LogTicks{Prec: -1}
+	}
+	if c.YMin < c.YMax {
+		if c.LogY && c.YMin <= 0 {
+			return nil, fmt.Errorf("line chart %q: y range [%v, %v] cannot be drawn on a log axis", c.Title, c.YMin, c.YMax)
+		}
+		p.Y.Min, p.Y.Max = c.YMin, c.YMax
 	}
 	withUnit(&p.X, c.XUnit)
 	withUnit(&p.Y, c.YUnit)

@@ -69,7 +69,7 @@ func (pa Pareto) Draw(dc draw.Canvas) error {
 	if err != nil {
 		return err
 	}
-	return drawPlot(p, dc)
+	return drawWithLegend(p, dc, pa.Legend)
 }
 
 func (pa Pareto) plot() (*gplot.Plot, error) {

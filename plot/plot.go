@@ -2,8 +2,9 @@
 //
 // Every figure is a plain struct of data (no files, no records needed):
 // LineChart for loss curves with confidence bands, Timeline for what each
-// node did when, BarChart for per-node quantities, Heatmap for a metric over
-// two sweep keys, and Pareto for loss against bytes with its frontier. Save
+// node did when, BarChart for per-node quantities, GroupedBars for a metric
+// per sweep setting in groups, Heatmap for a metric over two sweep keys, and
+// Pareto for loss against bytes with its frontier. Save
 // writes a figure as PNG and SVG, each through a temporary file and a
 // rename, so a figure on disk is always complete.
 //
@@ -133,6 +134,39 @@ func drawPlot(p *gplot.Plot, c draw.Canvas) (err error) {
 	return nil
 }
 
+// drawWithLegend draws p on c with its legend at pos, as placeLegend set it
+// up: inside the data area, or beside it (LegendRight), where the plot gives
+// up the legend's width and the legend is drawn level with the data area's
+// top.
+func drawWithLegend(p *gplot.Plot, c draw.Canvas, pos string) (err error) {
+	if pos != LegendRight {
+		return drawPlot(p, c)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("drawing failed: %v", r)
+		}
+	}()
+	leg := p.Legend
+	p.Legend = gplot.NewLegend() // empty: the plot draws none of its own
+	width := legendBeside(&leg, c)
+	area := draw.Crop(c, 0, -width, 0, 0)
+	p.Draw(area)
+	data := p.DataCanvas(area)
+	strip := draw.Crop(c, c.Max.X-c.Min.X-width+legendGap, 0, 0, 0)
+	strip.Min.Y, strip.Max.Y = data.Min.Y, data.Max.Y
+	leg.Draw(strip)
+	return nil
+}
+
+// legendGap is the space either side of a legend beside the data area.
+var legendGap = vg.Points(8)
+
+// legendBeside is the width a legend beside the data area takes from c.
+func legendBeside(l *gplot.Legend, c draw.Canvas) vg.Length {
+	return l.Rectangle(c).Size().X + 2*legendGap
+}
+
 // writeFileAtomic writes data to a temporary file next to path and renames
 // it into place.
 func writeFileAtomic(path string, data []byte) (err error) {
@@ -179,7 +213,11 @@ const (
 	LegendTopLeft     = "top-left"
 	LegendBottomLeft  = "bottom-left"
 	LegendBottomRight = "bottom-right"
-	LegendNone        = "none"
+	// LegendRight puts the legend beside the data area, on the right: it
+	// hides no data, at the cost of the data area's width (for lines that
+	// fill every corner, like shares that sum to 1).
+	LegendRight = "right"
+	LegendNone  = "none"
 )
 
 // placeLegend applies a legend position; it reports false for "none".
@@ -193,6 +231,9 @@ func placeLegend(p *gplot.Plot, pos string) (show bool, err error) {
 		p.Legend.Top, p.Legend.Left = false, true
 	case LegendBottomRight:
 		p.Legend.Top, p.Legend.Left = false, false
+	case LegendRight:
+		p.Legend.Top, p.Legend.Left = true, true // icons first, at the top of their strip
+		return true, nil
 	case LegendNone:
 		return false, nil
 	default:

@@ -32,6 +32,8 @@ var samples = []struct {
 	{"bars", sampleBars(), []string{"compute utilisation", "busy fraction", "mean"}},
 	{"heatmap", sampleHeatmap(), []string{"final loss", "H=100", "2.90", "eval loss (nats)"}},
 	{"pareto", samplePareto(), []string{"loss vs bytes", "Pareto front", "diloco", "100 MB"}},
+	{"styled", sampleStyledLines(), []string{"cost of attacks", "free_rider", "no attackers, off"}},
+	{"groups", sampleGroupedBars(), []string{"caught at round", "share 0.3", "poisoner", "never", "2/3"}},
 }
 
 // TestGolden compares each sample figure's PNG with testdata/NAME_golden.png
@@ -281,6 +283,13 @@ func TestBadData(t *testing.T) {
 		{"pareto legend", Pareto{Legend: "up", Points: []Point{{X: 1, Y: 1}}}, `"up"`},
 		{"unknown unit", LineChart{XUnit: "furlongs", Series: []Series{{X: []float64{1}, Y: []float64{1}}}}, "furlongs"},
 		{"pareto unit", Pareto{XUnit: "parsecs", Points: []Point{{X: 1, Y: 1}}}, "parsecs"},
+		{"y range on log y", LineChart{LogY: true, YMin: 0, YMax: 1, Series: []Series{{X: []float64{1}, Y: []float64{1}}}}, "y range"},
+		{"groups empty", GroupedBars{}, "needs groups and series"},
+		{"groups values", GroupedBars{Groups: []string{"a", "b"}, Series: []BarSeries{{Name: "s", Values: []float64{1}}}}, `"s" has 1 values for 2 groups`},
+		{"groups notes", GroupedBars{Groups: []string{"a"}, Series: []BarSeries{{Name: "s", Values: []float64{1}, Notes: []string{}}}}, "0 notes"},
+		{"groups Inf", GroupedBars{Groups: []string{"a"}, Series: []BarSeries{{Values: []float64{math.Inf(1)}}}}, "group a is infinite"},
+		{"groups all NaN", GroupedBars{Groups: []string{"a"}, Series: []BarSeries{{Values: []float64{nan}}}}, "nothing is noted"},
+		{"groups legend", GroupedBars{Legend: "aside", Groups: []string{"a"}, Series: []BarSeries{{Values: []float64{1}}}}, `"aside"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -310,6 +319,11 @@ func TestEdgeCases(t *testing.T) {
 		"one bar":             BarChart{Labels: []string{"n0"}, Values: []float64{0}},
 		"heatmap one cell":    Heatmap{XKeys: []string{"a"}, YKeys: []string{"b"}, Values: [][]float64{{3}}, CellFormat: "%.1f"},
 		"pareto one point":    Pareto{Points: []Point{{X: 1, Y: 1}}},
+		"styled past 7":       LineChart{Series: styled(manySeries(9))},
+		"groups notes only":   GroupedBars{Groups: []string{"a", "b"}, Series: []BarSeries{{Values: []float64{math.NaN(), math.NaN()}, Notes: []string{"never", ""}}}},
+		"pareto legend right": Pareto{Legend: LegendRight, Points: []Point{{X: 1, Y: 1, Group: "a"}}},
+		"groups legend right": GroupedBars{Legend: LegendRight, Groups: []string{"a", "b"}, Series: []BarSeries{{Name: "s", Values: []float64{1, 2}}, {Name: "t", Values: []float64{2, 1}}}},
+		"groups one bar":      GroupedBars{Groups: []string{"a"}, Series: []BarSeries{{Name: "s", Values: []float64{0}}}},
 	}
 	for name, f := range figs {
 		for _, format := range Formats {
@@ -318,6 +332,14 @@ func TestEdgeCases(t *testing.T) {
 			}
 		}
 	}
+}
+
+// styled gives every series a solid style of the first colour.
+func styled(ss []Series) []Series {
+	for i := range ss {
+		ss[i].Style = &Style{Color: Palette(0)}
+	}
+	return ss
 }
 
 func manySeries(n int) []Series {

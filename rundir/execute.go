@@ -2,7 +2,9 @@ package rundir
 
 import (
 	"context"
+	"errors"
 	"math"
+	"os"
 	"time"
 
 	"github.com/locosim/locosim/model"
@@ -121,11 +123,15 @@ func execute(ctx context.Context, dir string, start time.Time, total int, opts O
 	return w, last, setup, time.Since(t0), nil
 }
 
-// finish completes the traces and figures, then writes the manifest last,
-// so a directory with a manifest always holds a whole run.
+// finish completes the traces, the incentive metrics and the figures, then
+// writes the manifest last, so a directory with a manifest always holds a
+// whole run.
 func finish(w *Writer, m *Manifest, dir string) error {
 	t := time.Now()
 	if err := w.closeTraces(); err != nil {
+		return err
+	}
+	if err := setIncentiveFinals(dir, m); err != nil {
 		return err
 	}
 	if _, err := plotWith(dir, m.EntropyFloorNats); err != nil {
@@ -133,4 +139,21 @@ func finish(w *Writer, m *Manifest, dir string) error {
 	}
 	m.Timing["writing"] = time.Since(t).Seconds()
 	return writeManifest(dir, m)
+}
+
+// setIncentiveFinals records the incentive metrics of a run that has scores
+// (those that are defined: the manifest holds no NaN), so that sweeps and
+// claims find them even after the traces are pruned.
+func setIncentiveFinals(dir string, m *Manifest) error {
+	w, err := ReadWeightShares(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for k, v := range w.Metrics() {
+		m.SetFinal(k, v)
+	}
+	return nil
 }

@@ -3,9 +3,11 @@ package rundir
 import (
 	"errors"
 	"fmt"
+	"image/color"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -90,6 +92,10 @@ func plotWith(dir string, floorNats *float64) ([]string, error) {
 		}
 	}
 
+	if err := weights(dir, save); err != nil {
+		return written, err
+	}
+
 	events, err := trace.ReadAll[record.Event](filepath.Join(dir, EventsFile))
 	if errors.Is(err, os.ErrNotExist) || len(events) == 0 {
 		return written, nil
@@ -162,4 +168,45 @@ func utilization(events []record.Event, save func(string, plot.Figure) error) er
 	}
 	b.Ref = &plot.RefLine{Y: mean / float64(len(nodes)), Label: "mean"}
 	return save("utilization", b)
+}
+
+// weights draws, for a run with the incentive layer, the share of the peers'
+// weight that each role holds round by round: whether the validator pays
+// honest work, and how soon it stops paying each attack. Roles keep their
+// colour from run to run.
+func weights(dir string, save func(string, plot.Figure) error) error {
+	w, err := ReadWeightShares(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	x := make([]float64, len(w.Rounds))
+	for i, r := range w.Rounds {
+		x[i] = float64(r)
+	}
+	var series []plot.Series
+	drawable := false
+	for _, role := range w.RolesPresent() {
+		y := w.ShareOf(func(r string) bool { return r == role })
+		drawable = drawable || slices.ContainsFunc(y, func(v float64) bool { return !math.IsNaN(v) })
+		series = append(series, plot.Series{Name: role, X: x, Y: y, Style: &plot.Style{Color: roleColor(role)}})
+	}
+	if !drawable {
+		return nil // no round in which any peer held weight
+	}
+	return save("weights", plot.LineChart{
+		Title: "share of the peers' weight by role", XLabel: "validator round", YLabel: "share of the peers' weight",
+		Series: series, YMin: 0, YMax: 1, Legend: plot.LegendRight,
+	})
+}
+
+// roleColor is a role's colour in every figure: its place in record.Roles.
+func roleColor(role string) color.Color {
+	i := slices.Index(record.Roles, role)
+	if i < 0 {
+		return color.Gray{Y: 0x60}
+	}
+	return plot.Palette(i)
 }

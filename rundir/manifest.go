@@ -29,7 +29,8 @@ type Manifest struct {
 	// EntropyFloorNats is the lowest achievable eval loss, or null if unknown.
 	EntropyFloorNats *float64 `json:"entropy_floor_nats"`
 	// Final holds the final metrics: eval_loss, sim_time_s, bytes_total,
-	// compute_utilization, ... (NaN and infinite values are left out).
+	// compute_utilization, ..., and for a run with the incentive layer
+	// those of IncentiveMetricNames (NaN and infinite values are left out).
 	Final map[string]float64 `json:"final"`
 	// Info holds other facts about the run (node count, parameter count, ...).
 	Info map[string]any `json:"info,omitempty"`

@@ -159,8 +159,9 @@ func run(ctx context.Context, cfg sim.Config, out string, logw, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	return summary(stdout, m, out, "eval_loss", "excess_loss", "rounds", "sim_time_s", "round_time_s",
-		"bytes_total", "compute_utilization")
+	// The incentive metrics print only for runs that have them.
+	return summary(stdout, m, out, append([]string{"eval_loss", "excess_loss", "rounds", "sim_time_s", "round_time_s",
+		"bytes_total", "compute_utilization"}, rundir.IncentiveMetricNames...)...)
 }
 
 // summary prints the final metrics and where the time went.
