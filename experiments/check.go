@@ -56,7 +56,7 @@ func Check(ctx context.Context, ref, work string, tolerance float64, opts Option
 		return nil, fmt.Errorf("check: %s holds no finished run", ref)
 	}
 	var points []Point
-	refs := map[string]*rundir.Manifest{}
+	refs := map[string]map[string]float64{}
 	for _, r := range rows {
 		m, err := rundir.ReadManifest(filepath.Join(ref, RunsDir, r.Run))
 		if err != nil {
@@ -66,7 +66,19 @@ func Check(ctx context.Context, ref, work string, tolerance float64, opts Option
 		if err != nil {
 			return nil, fmt.Errorf("check: run %s: %w", r.Run, err)
 		}
-		refs[r.Run] = m
+		// A reference run made before the incentive metrics were recorded
+		// gets them from its scores, as its summary does.
+		want := maps.Clone(m.Final)
+		derived := map[string]float64{}
+		if err := incentiveFallback(filepath.Join(ref, RunsDir, r.Run), m, derived); err != nil {
+			return nil, fmt.Errorf("check: run %s: %w", r.Run, err)
+		}
+		for k, v := range derived {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				want[k] = v
+			}
+		}
+		refs[r.Run] = want
 		points = append(points, Point{Name: r.Run, Seed: m.Seed, Config: cfg})
 	}
 	if err := os.MkdirAll(filepath.Join(work, RunsDir), 0o755); err != nil {
@@ -88,7 +100,7 @@ func Check(ctx context.Context, ref, work string, tolerance float64, opts Option
 		if err != nil {
 			return nil, err
 		}
-		diffs = append(diffs, Compare(p.Name, refs[p.Name].Final, m.Final, tolerance)...)
+		diffs = append(diffs, Compare(p.Name, refs[p.Name], m.Final, tolerance)...)
 	}
 	return diffs, nil
 }

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -268,5 +269,39 @@ func TestCaughtBar(t *testing.T) {
 		if !near([]float64{v}, []float64{tc.value}) || note != tc.note {
 			t.Errorf("%s: %v %q, want %v %q", tc.name, v, note, tc.value, tc.note)
 		}
+	}
+}
+
+// --check of an incentive sweep made before its metrics were recorded
+// (manifests without them, scores and roles kept) finds nothing: the
+// reference's metrics come from its files.
+func TestCheckDerivesIncentiveMetrics(t *testing.T) {
+	spec := mustParse(t, "name: old\nbase:"+tinyBase+"  incentive: {enabled: true, attack: {free_rider: 0.34}}\nseeds: 1\n")
+	plan, err := spec.Expand("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx := context.Background()
+	if _, err := Run(ctx, spec, plan, dir, Options{Jobs: 1, Prune: true, NoPlot: true}); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, RunsDir, plan.Points[0].Name)
+	m, err := rundir.ReadManifest(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Final[rundir.MetricAttackerWeightShare]; !ok {
+		t.Fatalf("the run records no %s: %v", rundir.MetricAttackerWeightShare, m.Final)
+	}
+	for _, k := range rundir.IncentiveMetricNames {
+		delete(m.Final, k)
+	}
+	if err := trace.WriteJSON(filepath.Join(run, rundir.ManifestFile), m); err != nil {
+		t.Fatal(err)
+	}
+	diffs, err := Check(ctx, dir, t.TempDir(), 0, Options{Jobs: 1})
+	if err != nil || len(diffs) != 0 {
+		t.Fatalf("check of an older incentive sweep: %v, %v", diffs, err)
 	}
 }
