@@ -319,7 +319,7 @@ func drawFigures(dir string, f Figures, tuned, all []setting, shown []string, ax
 		}
 	}
 	if f.Incentives != nil {
-		if err := drawIncentives(*f.Incentives, tuned, axes, save); err != nil {
+		if err := drawIncentives(dir, *f.Incentives, tuned, axes, save); err != nil {
 			return err
 		}
 	}

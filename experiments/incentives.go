@@ -90,9 +90,10 @@ func attackCells(in Incentives, ss []setting, axes map[string][]string) (cells [
 	return cells, attacks, nil
 }
 
-// drawIncentives draws incentives_loss and incentives_caught (see
-// Incentives) from the settings that match in.Where.
-func drawIncentives(in Incentives, ss []setting, axes map[string][]string, save func(string, string, plot.Figure) error) error {
+// drawIncentives draws incentives_loss, incentives_caught and, per attack,
+// incentives_curves_<attack> (see Incentives) from the settings of the
+// sweep in dir that match in.Where.
+func drawIncentives(dir string, in Incentives, ss []setting, axes map[string][]string, save func(string, string, plot.Figure) error) error {
 	in = in.withDefaults()
 	cells, attacks, err := attackCells(in, filter(ss, in.Where), axes)
 	if err != nil || len(attacks) == 0 {
@@ -107,11 +108,70 @@ func drawIncentives(in Incentives, ss []setting, axes map[string][]string, save 
 		}
 	}
 	if f, ok := attackCaught(in, cells, attacks); ok {
-		return save("incentives_caught", fmt.Sprintf("Rounds until the attackers' weight falls below %g %% for good (%s), "+
+		if err := save("incentives_caught", fmt.Sprintf("Rounds until the attackers' weight falls below %g %% for good (%s), "+
 			"per attack and share with the mechanism on: the mean over the seeds that caught them; "+
-			"\"never\": no seed did; k/n: k of n seeds did%s.", 100*rundir.CaughtBelow, rundir.MetricCaughtRound, note), f)
+			"\"never\": no seed did; k/n: k of n seeds did%s.", 100*rundir.CaughtBelow, rundir.MetricCaughtRound, note), f); err != nil {
+			return err
+		}
+	}
+	for i, a := range attacks {
+		f, share, err := attackCurves(dir, cells, a, i)
+		if err != nil {
+			return err
+		}
+		if len(f.Series) == 0 {
+			continue
+		}
+		if err := save("incentives_curves_"+a, fmt.Sprintf("Eval loss against training tokens with %s at %g of the peers (its largest share), "+
+			"mean and 95 %% band over seeds: solid with the mechanism on, dashed with it off; grey: no attackers%s.", a, share, note), f); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// attackCurves is the incentives_curves_<attack> figure: the loss curves of
+// the attack at its largest share and of the runs without attackers, with
+// the mechanism on and off.
+func attackCurves(dir string, cells []attackCell, attack string, colour int) (plot.LineChart, float64, error) {
+	share := math.Inf(-1)
+	for _, c := range cells {
+		if c.attack == attack {
+			share = math.Max(share, c.share)
+		}
+	}
+	var series []plot.Series
+	for _, who := range []string{attack, noAttack} {
+		for _, on := range []bool{true, false} {
+			var rows []Row
+			for _, c := range cells {
+				if c.attack == who && c.on == on && (who == noAttack || c.share == share) {
+					rows = append(rows, c.rows...)
+				}
+			}
+			if len(rows) == 0 {
+				continue
+			}
+			name := fmt.Sprintf("%s %g, %s", who, share, mechanismName(on))
+			st := &plot.Style{Color: plot.Palette(colour), Dashed: !on}
+			if who == noAttack {
+				name = "no attackers, " + mechanismName(on)
+				st.Color = color.Gray{Y: 0x70}
+			}
+			ser, err := curve(dir, setting{key: name, rows: rows}, plot.ByTokens)
+			if err != nil {
+				return plot.LineChart{}, 0, err
+			}
+			if len(ser.X) > 0 {
+				ser.Style = st
+				series = append(series, ser)
+			}
+		}
+	}
+	return plot.LineChart{
+		Title: "eval loss: " + attack, XLabel: plot.ByTokens.Label(), YLabel: "loss (nats/token)",
+		Series: series, Legend: plot.LegendRight, Size: plot.Size{Width: 20 * vg.Centimeter},
+	}, share, nil
 }
 
 // attackLoss is the incentives_loss figure; false when no run has

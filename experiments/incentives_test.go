@@ -79,6 +79,18 @@ func writeAttackSweep(t *testing.T) string {
 		if err := trace.WriteJSON(filepath.Join(run, rundir.ManifestFile), m); err != nil {
 			t.Fatal(err)
 		}
+		ev, err := trace.Create[record.Eval](filepath.Join(run, rundir.EvalsFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range []float64{5, 4, loss} {
+			if err := ev.Write(record.Eval{Round: int64(i), Tokens: int64(100 * i), BytesTotal: int64(1e6 * (i + 1)), SimTimeS: float64(10 * i), EvalLoss: l}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := ev.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return dir
 }
@@ -89,7 +101,7 @@ func TestIncentivesFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"incentives_loss", "incentives_caught"} {
+	for _, want := range []string{"incentives_loss", "incentives_caught", "incentives_curves_free_rider", "incentives_curves_copier"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("figures %v lack %s", names, want)
 		}
@@ -97,6 +109,7 @@ func TestIncentivesFigures(t *testing.T) {
 	for name, texts := range map[string][]string{
 		"incentives_loss":   {"final eval loss under attack", ">free_rider<", ">copier<", "no attackers (on)", "no attackers (off)"},
 		"incentives_caught": {">share 0.1<", ">share 0.2<", ">never<", ">1/2<"},
+		"incentives_curves_copier": {"eval loss: copier", ">copier 0.2, on<", ">copier 0.2, off<", ">no attackers, on<", ">no attackers, off<"},
 	} {
 		svg, err := os.ReadFile(filepath.Join(dir, PlotsDir, name+".svg"))
 		if err != nil {
@@ -133,7 +146,7 @@ func TestIncentivesData(t *testing.T) {
 	}
 	ss := settings(rows, plan.Keys, variedKeys(plan.Keys, rows))
 	figs := map[string]plot.Figure{}
-	err = drawIncentives(Incentives{}, ss, plan.Axes, func(name, _ string, f plot.Figure) error {
+	err = drawIncentives(dir, Incentives{}, ss, plan.Axes, func(name, _ string, f plot.Figure) error {
 		figs[name] = f
 		return nil
 	})

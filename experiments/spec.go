@@ -109,7 +109,9 @@ type Figures struct {
 // colour per attack, solid with the mechanism on and dashed with it off,
 // the runs without attackers as grey horizontal references; and
 // incentives_caught, the mean caught_round per attack and share with the
-// mechanism on. Runs without attackers are those whose attack is "none" or
+// mechanism on; and per attack incentives_curves_<attack>, its loss curves
+// at its largest share and those without attackers, mechanism on and off.
+// Runs without attackers are those whose attack is "none" or
 // whose share is 0. Runs that differ in other varied keys than these three
 // (and the seed) are averaged together: where picks among them. Each key
 // names a grid or zip key; empty takes the default in brackets.
