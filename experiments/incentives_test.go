@@ -107,8 +107,8 @@ func TestIncentivesFigures(t *testing.T) {
 		}
 	}
 	for name, texts := range map[string][]string{
-		"incentives_loss":   {"final eval loss under attack", ">free_rider<", ">copier<", "no attackers (on)", "no attackers (off)"},
-		"incentives_caught": {">share 0.1<", ">share 0.2<", ">never<", ">1/2<"},
+		"incentives_loss":          {"final eval loss under attack", ">free_rider<", ">copier<", "no attackers (on)", "no attackers (off)"},
+		"incentives_caught":        {">share 0.1<", ">share 0.2<", ">never<", ">1/2<"},
 		"incentives_curves_copier": {"eval loss: copier", ">copier 0.2, on<", ">copier 0.2, off<", ">no attackers, on<", ">no attackers, off<"},
 	} {
 		svg, err := os.ReadFile(filepath.Join(dir, PlotsDir, name+".svg"))
