@@ -59,15 +59,18 @@ func (s *outer) aggregate(wires [][]byte) error {
 	return err
 }
 
-// pseudoGradient trains node n for steps AdamW steps from θ (which w's
-// replica holds) and returns Δ = θ − θ_n in w.Delta.
+// pseudoGradient trains node n for steps AdamW steps from w.Start (θ, which
+// w's replica holds) and returns Δ = start − θ_n in w.Delta.
 func pseudoGradient(env *sim.Env, w *sim.Worker, n *sim.Node, from, steps int) ([]float32, error) {
 	if err := n.Train(w, from, steps); err != nil {
 		return nil, err
 	}
-	theta, params := env.Theta.Params(), w.Model.Params()
+	// From the weights the work started from: θ, unless the node trains
+	// from a model of its own (a stale peer under the incentive layer),
+	// whose pseudo-gradient is its own progress, not the gap to θ.
+	start, params := w.Start, w.Model.Params()
 	for i := range w.Delta {
-		w.Delta[i] = theta[i] - params[i]
+		w.Delta[i] = start[i] - params[i]
 	}
 	return w.Delta, nil
 }
