@@ -170,7 +170,7 @@ func attackCurves(dir string, cells []attackCell, attack string, colour int) (pl
 	}
 	return plot.LineChart{
 		Title: "eval loss: " + attack, XLabel: plot.ByTokens.Label(), YLabel: "loss (nats/token)",
-		Series: series, Legend: plot.LegendRight, Size: plot.Size{Width: 20 * vg.Centimeter},
+		Series: series, Legend: plot.LegendRight, Size: plot.Size{Width: 20 * vg.Centimeter}, LogY: spansDecades(series),
 	}, share, nil
 }
 
@@ -219,8 +219,25 @@ func attackLoss(in Incentives, cells []attackCell, attacks []string) (plot.LineC
 	return plot.LineChart{
 		Title: "final eval loss under attack", XLabel: "attackers' share of the peers (" + in.Share + ")",
 		YLabel: "loss (nats/token)", Series: series, Legend: plot.LegendRight,
+		// An attack that wrecks the model (hundreds of nats) would flatten
+		// every other line on a linear axis.
+		LogY: spansDecades(series),
 		Size: plot.Size{Width: 20 * vg.Centimeter}, // room for the legend beside the lines
 	}, true
+}
+
+// spansDecades reports whether the series' finite positive y values span
+// more than a factor of 10.
+func spansDecades(series []plot.Series) bool {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range series {
+		for _, y := range s.Y {
+			if y > 0 && !math.IsInf(y, 0) {
+				lo, hi = math.Min(lo, y), math.Max(hi, y)
+			}
+		}
+	}
+	return hi > 10*lo
 }
 
 func mechanismName(on bool) string {
