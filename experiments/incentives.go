@@ -122,7 +122,7 @@ func drawIncentives(dir string, in Incentives, ss []setting, axes map[string][]s
 		if len(f.Series) == 0 {
 			continue
 		}
-		if err := save("incentives_curves_"+a, fmt.Sprintf("Eval loss against training tokens with %s at %g of the peers (its largest share), "+
+		if err := save("incentives_curves_"+a, fmt.Sprintf("Eval loss against outer rounds with %s at %g of the peers (its largest share), "+
 			"mean and 95 %% band over seeds: solid with the mechanism on, dashed with it off; grey: no attackers%s.", a, share, note), f); err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func attackCurves(dir string, cells []attackCell, attack string, colour int) (pl
 				name = "no attackers, " + mechanismName(on)
 				st.Color = color.Gray{Y: 0x70}
 			}
-			ser, err := curve(dir, setting{key: name, rows: rows}, plot.ByTokens)
+			ser, err := curve(dir, setting{key: name, rows: rows}, plot.ByRound)
 			if err != nil {
 				return plot.LineChart{}, 0, err
 			}
@@ -169,7 +169,7 @@ func attackCurves(dir string, cells []attackCell, attack string, colour int) (pl
 		}
 	}
 	return plot.LineChart{
-		Title: "eval loss: " + attack, XLabel: plot.ByTokens.Label(), YLabel: "loss (nats/token)",
+		Title: "eval loss: " + attack, XLabel: plot.ByRound.Label(), YLabel: "loss (nats/token)",
 		Series: series, Legend: plot.LegendRight, Size: plot.Size{Width: 20 * vg.Centimeter}, LogY: spansDecades(series),
 	}, share, nil
 }
