@@ -138,7 +138,7 @@ func registry() []Claim {
 			Source: srcSparseLoCo,
 			Setting: "72 heterogeneous nodes at equal tokens (360 inner steps per node), not equal bytes: " +
 				"SparseLoCo moves far fewer bytes than DeMo (below), so a loss difference here is not the claim's " +
-				"equal-communication comparison, and DeMo's curve has no evaluation at SparseLoCo's byte total.",
+				"equal-communication comparison; the demo_bytes rows make that one.",
 			Experiment: "strategies",
 			A:          Side{Label: "SparseLoCo", Where: map[string]any{"strategy.kind": "sparseloco"}},
 			B:          Side{Label: "DeMo", Where: map[string]any{"strategy.kind": "demo"}},
@@ -147,7 +147,7 @@ func registry() []Claim {
 			Figure:     "strategies/plots/pareto.png",
 		},
 	)
-	const streaming = "16 heterogeneous nodes, equal tokens (360 inner steps per node), H = 30."
+	const streaming = "16 heterogeneous nodes, equal tokens (1,500 inner steps per node), H = 30, 50 outer steps."
 	cs = append(cs,
 		Claim{
 			ID:         "streaming/p3",
@@ -199,7 +199,7 @@ func registry() []Claim {
 			Figure:     "streaming/plots/loss_time.png",
 		},
 	)
-	const sparta = "16 heterogeneous nodes, equal tokens (360 inner steps per node); p is the share of weights averaged every step."
+	const sparta = "16 heterogeneous nodes, equal tokens (1,500 inner steps per node); p is the share of weights averaged every step."
 	cs = append(cs,
 		Claim{
 			ID:         "sparta/p0.1_ddp",
@@ -250,7 +250,7 @@ func registry() []Claim {
 			Figure:     "sparta/plots/pareto.png",
 		},
 	)
-	const noloco = "16 heterogeneous nodes, equal tokens (360 inner steps per node), H = 30."
+	const noloco = "16 heterogeneous nodes, equal tokens (1,500 inner steps per node), H = 30, 50 outer steps."
 	cs = append(cs,
 		Claim{
 			ID:         "noloco/diloco",
@@ -279,7 +279,7 @@ func registry() []Claim {
 			Figure:     "noloco/index.md",
 		},
 	)
-	const async = "24 nodes of the default classes on the heterogeneous network, SparseLoCo-compressed pushes, equal tokens (360 inner steps per node on average)."
+	const async = "24 nodes of the default classes on the heterogeneous network, SparseLoCo-compressed pushes, equal tokens (1,500 inner steps per node on average)."
 	cs = append(cs,
 		Claim{
 			ID:         "async/time",
