@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -480,7 +481,7 @@ func (r *Run) validate(f *flight) ([]int, []record.Score, error) {
 	// The validator fetches and evaluates the chosen payloads in the order
 	// they reached the store, until its time is up.
 	slices.SortStableFunc(chosen, func(a, b uint64) int {
-		return cmpFloat(f.res.nodes[a].UploadEndS, f.res.nodes[b].UploadEndS)
+		return cmp.Compare(f.res.nodes[a].UploadEndS, f.res.nodes[b].UploadEndS)
 	})
 	window := cfg.EvalWindowS
 	if window == 0 {
@@ -622,14 +623,4 @@ func (L *incentiveLayer) topK(p *compress.Payload) []uint32 {
 		}
 	}
 	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
