@@ -78,7 +78,9 @@ func statsOf(res simtest.Result, from int64) map[int64]*peerStats {
 // over a long run; with a compute window, peers that fit more inner steps
 // in it earn more.
 func TestIncentiveHonestPeers(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
+		// Statistics over hundreds of rounds; under the race detector the
+		// other incentive tests exercise the same code in a fraction of it.
 		t.Skip("two runs of 200 and 400 rounds")
 	}
 	t.Run("equal", func(t *testing.T) {
