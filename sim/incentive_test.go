@@ -18,6 +18,9 @@ var incentiveBase = []string{
 	"incentive.eval_batches=8", "incentive.gauntlet.gather_peers=4", "incentive.gauntlet.reserve_peers=2",
 }
 
+// oneClass is identical hardware for every peer.
+const oneClass = "cluster.classes=[{name: same, share: 1, peak_tflops: 100, utilization: 0.4, bw_up_mbps: 1000, bw_down_mbps: 1000, access_latency_ms: 10}]"
+
 // twoClasses is equal links and two compute speeds, half the peers each.
 const twoClasses = "cluster.classes=[" +
 	"{name: fast, share: 0.5, peak_tflops: 100, utilization: 0.4, bw_up_mbps: 1000, bw_down_mbps: 1000, access_latency_ms: 10}, " +
@@ -84,7 +87,7 @@ func TestIncentiveHonestPeers(t *testing.T) {
 		t.Skip("two runs of 200 and 400 rounds")
 	}
 	t.Run("equal", func(t *testing.T) {
-		res := incentiveRun(t, "train.outer_rounds=400", "train.inner_steps=3", twoClasses)
+		res := incentiveRun(t, "train.outer_rounds=400", "train.inner_steps=3", oneClass)
 		st := statsOf(res, 100)
 		var mean float64
 		for _, p := range st {
