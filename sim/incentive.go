@@ -464,7 +464,7 @@ func (r *Run) validate(f *flight) ([]int, []record.Score, error) {
 		}
 		sets[i] = L.topK(pl)
 		d := make([]float32, len(theta))
-		if _, err := r.comp.AggregateEncoded(d, [][]byte{q.wire}); err != nil {
+		if _, err := r.comp.Aggregate(d, []*compress.Payload{pl}); err != nil { // decoded once, above
 			return nil, nil, fmt.Errorf("validator: node %d's payload: %w", i, err)
 		}
 		var ss float64
