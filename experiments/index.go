@@ -40,12 +40,8 @@ func writeIndex(dir string, plan *Plan, spec *Spec, rows []Row, all, tuned []set
 	if size == "" {
 		size = "as written"
 	}
-	seeds := map[uint64]bool{}
-	for _, p := range plan.Points {
-		seeds[p.Seed] = true
-	}
-	fmt.Fprintf(&b, "Size: **%s**. %d of %d runs finished; %d seed(s) per setting. Varied: %s.\n\n",
-		size, len(rows), len(plan.Points), len(seeds), codeList(varied))
+	fmt.Fprintf(&b, "Size: **%s**. %d of %d runs finished; %s per setting. Varied: %s.\n\n",
+		size, len(rows), len(plan.Points), seedsPerSetting(plan), codeList(varied))
 	fmt.Fprintf(&b, "Files: `%s` (the spec), `%s` (one row per run), `%s/<run>/manifest.json`.\n\n", SpecFile, SummaryFile, RunsDir)
 	if len(figs) > 0 {
 		b.WriteString("## Figures\n\n")
@@ -74,6 +70,26 @@ func writeIndex(dir string, plan *Plan, spec *Spec, rows []Row, all, tuned []set
 	}
 	b.WriteString("\n")
 	return trace.WriteFileAtomic(filepath.Join(dir, IndexFile), b.Bytes())
+}
+
+// seedsPerSetting says how many seeds each setting of the plan has: one
+// count, or the range when more_seeds gives some settings more.
+func seedsPerSetting(plan *Plan) string {
+	perSetting := map[string]int{}
+	for _, p := range plan.Points {
+		perSetting[describe(p.Values, 0)]++
+	}
+	lo, hi := 0, 0
+	for _, n := range perSetting {
+		if lo == 0 || n < lo {
+			lo = n
+		}
+		hi = max(hi, n)
+	}
+	if lo == hi {
+		return fmt.Sprintf("%d seed(s)", lo)
+	}
+	return fmt.Sprintf("%d to %d seeds (more where the spec's more_seeds asks)", lo, hi)
 }
 
 func settingsTable(b *bytes.Buffer, ss []setting, keys, metrics []string) {

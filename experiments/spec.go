@@ -13,9 +13,18 @@
 //	zip:                                # lists varied together, crossed with the grid
 //	  - {strategy.outer_lr: [0.7, 1.0], strategy.diloco.outer_momentum: [0.9, 0.0]}
 //	seeds: 2                            # 1..2, or a list [1, 7]
+//	more_seeds:                         # more seeds for some points only
+//	  - {where: {train.inner_steps: [30, 50]}, seeds: 6}
 //	sizes:                              # variants chosen with --size
 //	  quick: {set: {cluster.nodes: 8}, grid: {train.inner_steps: [5]}, seeds: 1}
 //	figures: {heatmap: {x: train.inner_steps, y: strategy.density}}
+//
+// more_seeds gives the points its where matches (each key equal to the
+// value, or to one of a list's values) its own seeds instead of seeds: where
+// a comparison's interval straddles its margin, the settings compared get more
+// seeds without rerunning the whole sweep with them. The first entry that
+// matches a point wins. A size that sets seeds drops the spec's more_seeds
+// (it may give its own).
 //
 // figures may also ask for final (final loss against one key), curves (which
 // runs the loss curves show) and incentives: for a sweep of attacks on the
@@ -60,12 +69,14 @@ type Spec struct {
 	Description string `yaml:"description"`
 	// Base is an inline config (a mapping) or the path of a config file,
 	// relative to the spec's directory.
-	Base    yaml.Node           `yaml:"base"`
-	Grid    yaml.Node           `yaml:"grid"`
-	Zip     []map[string][]any  `yaml:"zip"`
-	Seeds   yaml.Node           `yaml:"seeds"`
-	Sizes   map[string]SizeSpec `yaml:"sizes"`
-	Figures Figures             `yaml:"figures"`
+	Base  yaml.Node          `yaml:"base"`
+	Grid  yaml.Node          `yaml:"grid"`
+	Zip   []map[string][]any `yaml:"zip"`
+	Seeds yaml.Node          `yaml:"seeds"`
+	// MoreSeeds gives some points other seeds than Seeds.
+	MoreSeeds []MoreSeeds         `yaml:"more_seeds"`
+	Sizes     map[string]SizeSpec `yaml:"sizes"`
+	Figures   Figures             `yaml:"figures"`
 
 	// Dir is the directory relative paths in the spec are read from.
 	Dir string `yaml:"-"`
@@ -83,6 +94,64 @@ type SizeSpec struct {
 	Zip map[string][]any `yaml:"zip"`
 	// Seeds replaces the spec's seeds.
 	Seeds yaml.Node `yaml:"seeds"`
+	// MoreSeeds replaces the spec's more_seeds; when Seeds is set and
+	// MoreSeeds is not, there are none.
+	MoreSeeds []MoreSeeds `yaml:"more_seeds"`
+}
+
+// MoreSeeds gives the points Where matches their own seeds.
+type MoreSeeds struct {
+	// Where maps grid and zip keys to a value or a list of values.
+	Where map[string]any `yaml:"where"`
+	// Seeds is a count (1..n) or a list, as the spec's seeds.
+	Seeds yaml.Node `yaml:"seeds"`
+}
+
+// seedRule is a MoreSeeds entry parsed.
+type seedRule struct {
+	where map[string][]string // key: formatted values, any of which matches
+	seeds []uint64
+	used  bool
+}
+
+func parseMoreSeeds(entries []MoreSeeds, field string) ([]seedRule, error) {
+	var out []seedRule
+	for i, e := range entries {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		if len(e.Where) == 0 {
+			return nil, fmt.Errorf("%s.where: missing (which points get these seeds?)", at)
+		}
+		seeds, err := parseSeeds(e.Seeds)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%w", at, err)
+		}
+		if len(seeds) == 0 {
+			return nil, fmt.Errorf("%s.seeds: missing", at)
+		}
+		r := seedRule{where: map[string][]string{}, seeds: seeds}
+		for k, v := range e.Where {
+			if list, ok := v.([]any); ok {
+				for _, x := range list {
+					r.where[k] = append(r.where[k], FormatValue(scalar(x)))
+				}
+			} else {
+				r.where[k] = []string{FormatValue(scalar(v))}
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// match reports whether the point with these values is one r applies to.
+func (r *seedRule) match(values map[string]any) bool {
+	for k, want := range r.where {
+		v, ok := values[k]
+		if !ok || !contains(want, FormatValue(v)) {
+			return false
+		}
+	}
+	return true
 }
 
 // Figures chooses the sweep's figures beyond the defaults.
@@ -243,6 +312,14 @@ func (s *Spec) Expand(size string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	moreField, more := "more_seeds", s.MoreSeeds
+	if !sz.Seeds.IsZero() || sz.MoreSeeds != nil {
+		moreField, more = "sizes."+size+".more_seeds", sz.MoreSeeds
+	}
+	rules, err := parseMoreSeeds(more, moreField)
+	if err != nil {
+		return nil, err
+	}
 	base, file, err := s.base()
 	if err != nil {
 		return nil, err
@@ -282,7 +359,14 @@ func (s *Spec) Expand(size string) (*Plan, error) {
 				}
 				pointSets = append(pointSets, k+"="+v)
 			}
-			seedList, fromConfig := seeds, len(seeds) == 0
+			seedList := seeds
+			for i := range rules {
+				if rules[i].match(values) {
+					seedList, rules[i].used = rules[i].seeds, true
+					break
+				}
+			}
+			fromConfig := len(seedList) == 0
 			if fromConfig {
 				seedList = []uint64{0} // the base config's seed
 			}
@@ -321,6 +405,16 @@ func (s *Spec) Expand(size string) (*Plan, error) {
 	for _, k := range plan.Tune {
 		if !keys[k] {
 			return nil, fmt.Errorf("figures.tune: %s is not a grid or zip key", k)
+		}
+	}
+	for i, r := range rules {
+		for _, k := range sortedKeys(r.where) {
+			if !keys[k] {
+				return nil, fmt.Errorf("%s[%d].where: %s is not a grid or zip key", moreField, i, k)
+			}
+		}
+		if !r.used {
+			return nil, fmt.Errorf("%s[%d].where matches no point that an earlier entry does not take", moreField, i)
 		}
 	}
 	plan.Keys = sortedKeys(keys)

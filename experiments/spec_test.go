@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,12 @@ func TestExpandRejects(t *testing.T) {
 		{"figure metric", head + "grid: {strategy.density: [0.1]}\nfigures: {heatmap: {x: strategy.density, y: strategy.density, metric: loss}}\n", "", "metric"},
 		{"tune key", head + "figures: {tune: [strategy.outer_lr]}\n", "", "figures.tune"},
 		{"no name", "grid: {}\n", "", "name"},
+		{"more_seeds key", head + "grid: {strategy.density: [0.1]}\nmore_seeds: [{where: {strategy.densty: 0.1}, seeds: 3}]\n", "", "more_seeds[0].where: strategy.densty"},
+		{"more_seeds no match", head + "grid: {strategy.density: [0.1]}\nmore_seeds: [{where: {strategy.density: 0.2}, seeds: 3}]\n", "", "more_seeds[0].where matches no point"},
+		{"more_seeds no where", head + "grid: {strategy.density: [0.1]}\nmore_seeds: [{seeds: 3}]\n", "", "more_seeds[0].where: missing"},
+		{"more_seeds no seeds", head + "grid: {strategy.density: [0.1]}\nmore_seeds: [{where: {strategy.density: 0.1}}]\n", "", "more_seeds[0].seeds: missing"},
+		{"more_seeds bad seeds", head + "grid: {strategy.density: [0.1]}\nmore_seeds: [{where: {strategy.density: 0.1}, seeds: [2, 2]}]\n", "", "more_seeds[0].seeds: 2 appears twice"},
+		{"size more_seeds", head + "grid: {strategy.density: [0.1]}\nsizes: {q: {more_seeds: [{where: {strategy.density: 0.3}, seeds: 2}]}}\n", "q", "sizes.q.more_seeds[0].where matches no point"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Parse([]byte(tc.spec))
@@ -204,5 +211,79 @@ func TestBaseFile(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "base.yaml"), []byte("cluster: {node: 5}\n"), 0o644)
 	if _, err := s.Expand(""); err == nil || !strings.Contains(err.Error(), "cluster.node") {
 		t.Fatalf("bad base file: %v", err)
+	}
+}
+
+// more_seeds gives the settings it matches their own seeds, and the others
+// keep the spec's; a size that sets seeds drops it.
+func TestMoreSeeds(t *testing.T) {
+	s := mustParse(t, `
+name: t
+base:`+tinyBase+`
+grid:
+  - strategy.kind: [sparseloco]
+    strategy.density: [0.01, 0.02, 0.04]
+  - strategy.kind: [diloco]
+zip:
+  - train.inner_steps: [2, 4]
+    train.outer_rounds: [4, 2]
+seeds: 2
+more_seeds:
+  - where: {strategy.density: [0.01, 0.04], train.inner_steps: 2}
+    seeds: 4
+  - where: {strategy.kind: diloco}
+    seeds: [1, 2, 9]
+  - where: {strategy.density: 0.01}
+    seeds: [7]
+sizes:
+  q: {seeds: 1}
+  r: {seeds: 1, more_seeds: [{where: {strategy.kind: diloco}, seeds: 2}]}
+`)
+	count := func(size string) map[string][]uint64 {
+		t.Helper()
+		p, err := s.Expand(size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]uint64{}
+		for _, pt := range p.Points {
+			if pt.Config.Seed != pt.Seed {
+				t.Errorf("%s: config seed %d, point seed %d", pt.Name, pt.Config.Seed, pt.Seed)
+			}
+			k := describe(pt.Values, 0)
+			out[k] = append(out[k], pt.Seed)
+		}
+		return out
+	}
+	got := count("")
+	for _, tc := range []struct {
+		setting string
+		seeds   string
+	}{
+		{"strategy.density=0.01,strategy.kind=sparseloco,train.inner_steps=2,train.outer_rounds=4,seed=0", "[1 2 3 4]"},
+		{"strategy.density=0.04,strategy.kind=sparseloco,train.inner_steps=2,train.outer_rounds=4,seed=0", "[1 2 3 4]"},
+		{"strategy.density=0.02,strategy.kind=sparseloco,train.inner_steps=2,train.outer_rounds=4,seed=0", "[1 2]"},
+		// the first entry that matches wins: 0.01 at H = 4 falls to the third
+		{"strategy.density=0.01,strategy.kind=sparseloco,train.inner_steps=4,train.outer_rounds=2,seed=0", "[7]"},
+		{"strategy.density=0.04,strategy.kind=sparseloco,train.inner_steps=4,train.outer_rounds=2,seed=0", "[1 2]"},
+		{"strategy.kind=diloco,train.inner_steps=2,train.outer_rounds=4,seed=0", "[1 2 9]"},
+	} {
+		if s := fmt.Sprint(got[tc.setting]); s != tc.seeds {
+			t.Errorf("%s: seeds %s, want %s", tc.setting, s, tc.seeds)
+		}
+	}
+	for k, seeds := range count("q") {
+		if fmt.Sprint(seeds) != "[1]" {
+			t.Errorf("size q, %s: seeds %v, want [1]", k, seeds)
+		}
+	}
+	for k, seeds := range count("r") {
+		want := "[1]"
+		if strings.Contains(k, "diloco") {
+			want = "[1 2]"
+		}
+		if fmt.Sprint(seeds) != want {
+			t.Errorf("size r, %s: seeds %v, want %s", k, seeds, want)
+		}
 	}
 }
