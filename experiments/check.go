@@ -39,7 +39,9 @@ func relDiff(got, want float64) float64 {
 // configuration in its manifest, into work/runs, and compares every final
 // metric with the reference's. tolerance is relative (0: exact). It returns
 // the differences, sorted by run and metric; a run that cannot be re-run is
-// an error.
+// an error. opts.Shard and Shards re-run only the finished runs whose index
+// (in run-name order) is Shard modulo Shards: a spot check, or one task of
+// a check spread over a job array.
 func Check(ctx context.Context, ref, work string, tolerance float64, opts Options) ([]Difference, error) {
 	if !(tolerance >= 0) {
 		return nil, fmt.Errorf("check: tolerance %v: want >= 0", tolerance)
@@ -55,9 +57,15 @@ func Check(ctx context.Context, ref, work string, tolerance float64, opts Option
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("check: %s holds no finished run", ref)
 	}
+	if opts.Shards < 0 || (opts.Shards > 0 && (opts.Shard < 0 || opts.Shard >= opts.Shards)) {
+		return nil, fmt.Errorf("check: shard %d/%d: want 0 <= shard < shards", opts.Shard, opts.Shards)
+	}
 	var points []Point
 	refs := map[string]map[string]float64{}
-	for _, r := range rows {
+	for i, r := range rows {
+		if opts.Shards > 0 && i%opts.Shards != opts.Shard {
+			continue
+		}
 		m, err := rundir.ReadManifest(filepath.Join(ref, RunsDir, r.Run))
 		if err != nil {
 			return nil, err

@@ -195,6 +195,25 @@ func TestRunSummaryAndRestart(t *testing.T) {
 	if diffs, _ = Check(ctx, dir, work, 0.01, Options{}); len(diffs) != 0 {
 		t.Fatalf("a 0.1 %% change fails a 1 %% tolerance: %v", diffs)
 	}
+	// A sharded check re-runs only its shard's runs: the changed run is in
+	// shard 0 of 2, not in shard 1.
+	for shard, want := range []int{1, 0} {
+		work := t.TempDir()
+		diffs, err := Check(ctx, dir, work, 0, Options{Shard: shard, Shards: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(diffs) != want {
+			t.Errorf("shard %d/2: %d differences, want %d: %v", shard, len(diffs), want, diffs)
+		}
+		ran, _ := os.ReadDir(filepath.Join(work, RunsDir))
+		if n := len(plan.Points); len(ran) != (n+1-shard)/2 {
+			t.Errorf("shard %d/2 re-ran %d of %d runs", shard, len(ran), n)
+		}
+	}
+	if _, err := Check(ctx, dir, t.TempDir(), 0, Options{Shard: 2, Shards: 2}); err == nil {
+		t.Error("shard 2/2 accepted")
+	}
 }
 
 func TestCompare(t *testing.T) {

@@ -36,12 +36,18 @@ SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX, so one command serves as a Slurm
 job array or a Kubernetes Indexed Job writing into shared storage.
 
 --check REFDIR re-runs every run of a reference sweep and reports each final
-metric that differs (exactly, or beyond --tolerance, relative).`,
+metric that differs (exactly, or beyond --tolerance, relative); with --shard
+it re-runs only that shard's runs (in run-name order), a spot check of a large
+sweep or one task of a check spread over a job array.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logw := cmd.ErrOrStderr()
 			if check != "" {
-				return runCheck(cmd, check, out, tolerance, jobs)
+				i, n, err := parseShard(shard, os.Getenv)
+				if err != nil {
+					return err
+				}
+				return runCheck(cmd, check, out, tolerance, experiments.Options{Jobs: jobs, Shard: i, Shards: n, Log: cmd.ErrOrStderr()})
 			}
 			if specPath == "" {
 				return fmt.Errorf("sweep: give a spec with -c (or --check REFDIR)")
@@ -149,7 +155,7 @@ func parseShard(s string, getenv func(string) string) (i, n int, err error) {
 	return i, n, nil
 }
 
-func runCheck(cmd *cobra.Command, ref, out string, tolerance float64, jobs int) error {
+func runCheck(cmd *cobra.Command, ref, out string, tolerance float64, opts experiments.Options) error {
 	if out == "" {
 		dir, err := os.MkdirTemp("", "locosim-check-")
 		if err != nil {
@@ -158,7 +164,7 @@ func runCheck(cmd *cobra.Command, ref, out string, tolerance float64, jobs int) 
 		defer os.RemoveAll(dir)
 		out = dir
 	}
-	diffs, err := experiments.Check(cmd.Context(), ref, out, tolerance, experiments.Options{Jobs: jobs, Log: cmd.ErrOrStderr()})
+	diffs, err := experiments.Check(cmd.Context(), ref, out, tolerance, opts)
 	if err != nil {
 		return err
 	}
