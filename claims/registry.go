@@ -136,7 +136,7 @@ func registry() []Claim {
 			ID:     "strategies/sparseloco_demo",
 			Claim:  "SparseLoCo beats DeMo at equal communication.",
 			Source: srcSparseLoCo,
-			Setting: "72 heterogeneous nodes at equal tokens (360 inner steps per node), not equal bytes: " +
+			Setting: "72 heterogeneous nodes at equal tokens (1,500 inner steps per node, 50 outer steps), not equal bytes: " +
 				"SparseLoCo moves far fewer bytes than DeMo (below), so a loss difference here is not the claim's " +
 				"equal-communication comparison; the demo_bytes rows make that one.",
 			Experiment: "strategies",
