@@ -174,9 +174,19 @@ func TestSelectPeers(t *testing.T) {
 	w := []float64{0.1, 0.5, 0.5, 0.3, 0.9}
 	keys := []uint64{10, 30, 20, 40, 50}
 	elig := []bool{true, true, true, true, false}
-	g, r := SelectPeers(w, keys, elig, 2, 5)
+	g, r := SelectPeers(w, nil, keys, elig, 2, 5)
 	if !slices.Equal(g, []int{2, 1}) || !slices.Equal(r, []int{3, 0}) {
 		t.Errorf("gather %v reserve %v, want [2 1] [3 0]", g, r)
+	}
+	// Among equal weights the rank decides before the key: the peers
+	// without weight fill the list best-rated first.
+	w = []float64{0, 0.2, 0, 0, 0}
+	rank := []float64{-2, 1, 0.5, -0.1, 3}
+	keys = []uint64{1, 2, 3, 4, 5}
+	elig = []bool{true, true, true, true, true}
+	g, r = SelectPeers(w, rank, keys, elig, 3, 2)
+	if !slices.Equal(g, []int{1, 4, 2}) || !slices.Equal(r, []int{3, 0}) {
+		t.Errorf("ranked: gather %v reserve %v, want [1 4 2] [3 0]", g, r)
 	}
 }
 

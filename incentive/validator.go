@@ -417,7 +417,7 @@ func (v *Validator) Round(in RoundInput) RoundOutput {
 	}
 
 	// This round's aggregate, from the lists in force. Before any list was
-	// chosen, choose one now (all weights are still 0: by uid).
+	// chosen, choose one now, from this round's first ratings.
 	eligible := make([]bool, n)
 	for k, uid := range v.order {
 		eligible[k] = input[k] != nil && !excluded(v.peers[uid])
@@ -494,7 +494,14 @@ func (v *Validator) Round(in RoundInput) RoundOutput {
 
 // choose picks the gather and reserve lists from the current weights.
 func (v *Validator) choose(weights []float64, eligible []bool) {
-	g, r := SelectPeers(weights, v.order, eligible, v.cfg.GatherPeers, v.cfg.ReservePeers)
+	// Peers without weight are ranked by their rating, so a peer the
+	// validator has seen do harm never fills a free place ahead of one it
+	// has seen do good.
+	rank := make([]float64, len(v.order))
+	for k, uid := range v.order {
+		rank[k] = v.peers[uid].rating.Ordinal(v.cfg.OrdinalZ)
+	}
+	g, r := SelectPeers(weights, rank, v.order, eligible, v.cfg.GatherPeers, v.cfg.ReservePeers)
 	v.gather, v.reserve = v.gather[:0], v.reserve[:0]
 	for _, k := range g {
 		v.gather = append(v.gather, v.order[k])

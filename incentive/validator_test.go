@@ -388,7 +388,9 @@ func TestGatherListAndReserves(t *testing.T) {
 	v := NewValidator(cfg)
 	w := newWorld(10, kinds...)
 	var out RoundOutput
-	for r := range 12 {
+	// The free rider turns bad at round 10; the lists are chosen again at
+	// round 16, from ratings that have seen it.
+	for r := range 17 {
 		out = v.Round(w.round(uint64(r)))
 	}
 	if !slices.Equal(sortedCopy(out.GatherList), []uint64{0, 1, 2}) {
@@ -398,7 +400,7 @@ func TestGatherListAndReserves(t *testing.T) {
 		t.Errorf("reserve list %v", out.ReserveList)
 	}
 	// A gather peer misses its upload: the first reserve stands in.
-	in := w.round(12)
+	in := w.round(17)
 	in.Peers[out.GatherList[0]].Uploaded = false
 	in.Peers[out.GatherList[0]].Eval = nil
 	next := v.Round(in)
@@ -503,5 +505,25 @@ func BenchmarkValidatorRound250(b *testing.B) {
 		in.Round = r
 		v.Round(in)
 		r++
+	}
+}
+
+// Peers without weight fill the free places on the lists best-rated first:
+// lazy peers (useful work, but their own data does not help them more than
+// random data, so no weight) go before free riders with lower uids.
+func TestGatherFillsByRating(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.GatherPeers, cfg.ReservePeers = 4, 1
+	v := NewValidator(cfg)
+	w := newWorld(3, freeRider, freeRider, lazy, lazy, strong, strong)
+	w.switchAt = 0
+	out := v.Round(w.round(0))
+	for _, row := range out.Rows {
+		if row.Peer < 4 && row.Weight != 0 {
+			t.Fatalf("peer %d has weight %v: the test needs free places", row.Peer, row.Weight)
+		}
+	}
+	if got := sortedCopy(out.GatherList); !slices.Equal(got, []uint64{2, 3, 4, 5}) {
+		t.Errorf("gather list %v, want the strong and the lazy peers 2 3 4 5", got)
 	}
 }

@@ -31,10 +31,12 @@ func PowerWeights(scores []float64, p, burn float64) []float64 {
 
 // SelectPeers returns the indices of the top gather candidates by weight and
 // the next reserve ones: the peer lists of the next aggregates. Only
-// candidates with eligible[i] true are picked. Ties in weight go to the lower
-// key, so equal weights (at the start, when all are 0) give a deterministic
-// choice.
-func SelectPeers(weights []float64, keys []uint64, eligible []bool, gather, reserve int) (gatherIdx, reserveIdx []int) {
+// candidates with eligible[i] true are picked. Ties in weight (at the start,
+// and among all the peers whose score is not positive, which get no weight)
+// go to the higher rank[i] (nil: no rank), then to the lower key, so the
+// choice is deterministic and a peer the validator rates badly does not fill
+// a free place on the list ahead of one it rates well.
+func SelectPeers(weights, rank []float64, keys []uint64, eligible []bool, gather, reserve int) (gatherIdx, reserveIdx []int) {
 	idx := make([]int, 0, len(weights))
 	for i := range weights {
 		if eligible[i] {
@@ -44,6 +46,11 @@ func SelectPeers(weights []float64, keys []uint64, eligible []bool, gather, rese
 	slices.SortStableFunc(idx, func(a, b int) int {
 		if c := cmp.Compare(weights[b], weights[a]); c != 0 {
 			return c
+		}
+		if rank != nil {
+			if c := cmp.Compare(rank[b], rank[a]); c != 0 {
+				return c
+			}
 		}
 		return cmp.Compare(keys[a], keys[b])
 	})
