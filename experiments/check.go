@@ -57,13 +57,13 @@ func Check(ctx context.Context, ref, work string, tolerance float64, opts Option
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("check: %s holds no finished run", ref)
 	}
-	if opts.Shards < 0 || (opts.Shards > 0 && (opts.Shard < 0 || opts.Shard >= opts.Shards)) {
-		return nil, fmt.Errorf("check: shard %d/%d: want 0 <= shard < shards", opts.Shard, opts.Shards)
+	if err := opts.checkShard("check"); err != nil {
+		return nil, err
 	}
 	var points []Point
 	refs := map[string]map[string]float64{}
 	for i, r := range rows {
-		if opts.Shards > 0 && i%opts.Shards != opts.Shard {
+		if !opts.inShard(i) {
 			continue
 		}
 		m, err := rundir.ReadManifest(filepath.Join(ref, RunsDir, r.Run))

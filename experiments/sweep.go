@@ -53,14 +53,25 @@ type Result struct {
 	Selected int
 }
 
+// checkShard reports a shard that names no part of the points.
+func (o Options) checkShard(what string) error {
+	if o.Shards < 0 || (o.Shards > 0 && (o.Shard < 0 || o.Shard >= o.Shards)) {
+		return fmt.Errorf("%s: shard %d/%d: want 0 <= shard < shards", what, o.Shard, o.Shards)
+	}
+	return nil
+}
+
+// inShard reports whether the i-th point belongs to this shard.
+func (o Options) inShard(i int) bool { return o.Shards == 0 || i%o.Shards == o.Shard }
+
 // Run runs the plan's points (this shard's) into dir/runs, skipping runs
 // that are finished and redoing half-finished ones, then rebuilds the
 // summary from every finished run and redraws the figures. It returns an
 // error naming each run that failed; the others still complete.
 func Run(ctx context.Context, spec *Spec, plan *Plan, dir string, opts Options) (Result, error) {
 	var res Result
-	if opts.Shards < 0 || (opts.Shards > 0 && (opts.Shard < 0 || opts.Shard >= opts.Shards)) {
-		return res, fmt.Errorf("sweep: shard %d/%d: want 0 <= shard < shards", opts.Shard, opts.Shards)
+	if err := opts.checkShard("sweep"); err != nil {
+		return res, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, RunsDir), 0o755); err != nil {
 		return res, err
@@ -73,7 +84,7 @@ func Run(ctx context.Context, spec *Spec, plan *Plan, dir string, opts Options) 
 	}
 	var todo []Point
 	for i, p := range plan.Points {
-		if opts.Shards > 0 && i%opts.Shards != opts.Shard {
+		if !opts.inShard(i) {
 			continue
 		}
 		res.Selected++
