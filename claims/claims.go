@@ -542,7 +542,21 @@ func pick(e *experiment, side Side, m Metric) (*setting, string, error) {
 	for _, k := range side.Tune {
 		parts = append(parts, shortKey(k)+" = "+experiments.FormatValue(best.values[k]))
 	}
-	return best, fmt.Sprintf("%s (best of %d by mean final %s)", strings.Join(parts, ", "), len(cands), m.Name), nil
+	if len(side.Tune) > 1 {
+		return best, fmt.Sprintf("%s (best of %d by mean final %s)", strings.Join(parts, ", "), len(cands), m.Name), nil
+	}
+	// One key: name the values tried, so the report says what "tuned"
+	// covered without a label that goes stale when the grid grows.
+	var tried []string
+	seen := map[string]bool{}
+	for _, s := range cands {
+		v := experiments.FormatValue(s.values[side.Tune[0]])
+		if !seen[v] {
+			seen[v] = true
+			tried = append(tried, v)
+		}
+	}
+	return best, fmt.Sprintf("%s (best of %s by mean final %s)", parts[0], strings.Join(tried, ", "), m.Name), nil
 }
 
 func sortedSeeds(runs map[uint64]*run) []uint64 {

@@ -157,7 +157,7 @@ func TestEvaluateFakeResults(t *testing.T) {
 		"| **x_better_y**: X beats Y. (a paper) | a toy. A: X. B: Y. Test: A better than B. Seeds on one side only, dropped: 3. | " +
 			"−0.095 ± 0.0635 nats, n = 2 (A 2.055 nats, B 2.15 nats) | reproduced | not yet stable (half length: not reproduced, 0.2 ± 0 nats) | [toy/index.md](toy/index.md) |",
 		"Test: A better than B in `sim_time_s`. Mean `bytes_total`: A 2 TB, B 2 TB.",
-		"B tuned: outer_lr = 0.5 (best of 2 by mean final eval_loss).",
+		"B tuned: outer_lr = 0.5 (best of 0.5, 1 by mean final eval_loss).",
 		"| not run (no finished run of A (W) in toy) |",
 		"| not run (no missing/plan.json) |",
 	} {

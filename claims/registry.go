@@ -45,7 +45,7 @@ func registry() []Claim {
 				Experiment: "density_h",
 				A: Side{Label: "SparseLoCo at density " + d.name,
 					Where: map[string]any{"strategy.kind": "sparseloco", "strategy.density": d.value, "train.inner_steps": h.steps}},
-				B: Side{Label: "DiLoCo, outer lr tuned over 0.5, 0.7, 1.0",
+				B: Side{Label: "DiLoCo, outer lr tuned",
 					Where: map[string]any{"strategy.kind": "diloco", "train.inner_steps": h.steps},
 					Tune:  []string{"strategy.outer_lr"}},
 				Kind:   NoWorse,
@@ -308,7 +308,7 @@ func registry() []Claim {
 			Figure:     "async/index.md",
 		},
 	)
-	const replicas = "M replicas sharing a global batch of 8 sequences per step, equal tokens (1,800 steps, H = 30, 60 outer steps); DiLoCo's outer learning rate tuned per M over 0.5, 0.7, 1.0."
+	const replicas = "M replicas sharing a global batch of 8 sequences per step, equal tokens (1,800 steps, H = 30, 60 outer steps); DiLoCo's outer learning rate tuned per M."
 	cs = append(cs,
 		Claim{
 			ID:         "replicas/one_beats_ddp",
